@@ -1,0 +1,51 @@
+# benchdb: `make demo` sets everything up and runs the main job; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: help install demo dev test samples bench clean
+
+help:
+	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
+	@echo "make test   - run the whole test suite"
+	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
+	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
+	@echo "make clean  - remove the virtual environment and generated data"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) $(dir $(BENCHDB_DB))
+	$(BIN)/dagster job execute -m benchdb_pipeline.definitions -j ingest_job -c data/demo_run.yaml
+	@echo
+	$(BIN)/benchdb status
+	@echo
+	$(BIN)/benchdb quarantine
+	@echo
+	@echo "Warehouse: $(BENCHDB_DB). Open the Dagster UI with: make dev  (then http://127.0.0.1:3000)"
+
+dev: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) $(dir $(BENCHDB_DB))
+	$(BIN)/dagster dev
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+samples: $(STAMP)
+	$(BIN)/benchdb samples --output-dir data/samples
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) data/warehouse data/incoming data/reports
+	find data/dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

@@ -1,0 +1,20 @@
+"""Where things live, from the environment with project-relative defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path("data/warehouse/benchmarks.duckdb")
+DEFAULT_INCOMING = Path("data/incoming")
+DEFAULT_SAMPLES = Path("data/samples")
+
+
+def db_path() -> Path:
+    """The warehouse file: ``BENCHDB_DB`` or ``data/warehouse/benchmarks.duckdb``."""
+    return Path(os.environ.get("BENCHDB_DB") or DEFAULT_DB)
+
+
+def incoming_dir() -> Path:
+    """The folder the sensor watches: ``BENCHDB_INCOMING`` or ``data/incoming``."""
+    return Path(os.environ.get("BENCHDB_INCOMING") or DEFAULT_INCOMING)

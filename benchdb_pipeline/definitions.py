@@ -1,0 +1,19 @@
+"""The Dagster definitions of benchdb (``dagster dev``, ``dagster job execute -m``)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from benchdb_pipeline.defs.checks import warehouse_checks
+from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
+from benchdb_pipeline.defs.jobs import ingest_job
+from benchdb_pipeline.defs.resources import warehouse_resource
+from benchdb_pipeline.defs.sensors import incoming_files_sensor
+
+defs = dg.Definitions(
+    assets=[raw_result_files, staged_results, warehouse_tables],
+    asset_checks=[warehouse_checks],
+    jobs=[ingest_job],
+    sensors=[incoming_files_sensor],
+    resources={"warehouse": warehouse_resource()},
+)

@@ -1,0 +1,36 @@
+"""A sensor on the incoming folder. It lists files and never opens the database."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from benchdb_pipeline.config import incoming_dir
+from benchdb_pipeline.defs.jobs import ingest_job
+from benchdb_pipeline.ingest.incoming import decode_cursor, encode_cursor, new_batches, scan
+
+MAX_FILES_PER_RUN = 5_000
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=2,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts ingest_job for new or changed *.json files under $BENCHDB_INCOMING.",
+)
+def incoming_files_sensor(context: dg.SensorEvaluationContext):
+    root = incoming_dir()
+    seen = decode_cursor(context.cursor)
+    current = scan(root)
+    batches = new_batches(root, seen, current, MAX_FILES_PER_RUN)
+    if current != seen:
+        context.update_cursor(encode_cursor(current))
+    if not batches:
+        return dg.SkipReason(f"no new files under {root} ({len(current)} seen)")
+    return [
+        dg.RunRequest(
+            run_key=batch.run_key,
+            run_config={"ops": {"raw_result_files": {"config": {"paths": batch.paths}}}},
+            tags={"benchdb/files": str(len(batch.paths))},
+        )
+        for batch in batches
+    ]

@@ -1,0 +1,1 @@
+"""Ingestion: adapters per producer format, normalisation, validation, the ledger. No Dagster here."""

@@ -1,0 +1,137 @@
+"""Turn parsed files into a staged batch (Arrow tables) for the store.
+
+Keys are unique within a load: ``chunk_no`` keeps chunks built in different worker
+processes apart, so their tables can be concatenated without renumbering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+
+from benchdb_pipeline.ingest.parse import ParsedFile
+from benchdb_pipeline.warehouse.staging import StagedBatch, platform_key
+
+_KEY_SPACE = 1 << 32
+_MODEL_ATTRS = ("model_family", "modality", "source", "version", "parameters_million")
+_HARDWARE_ATTRS = ("hardware_type", "device_name", "platform", "platform_version",
+                   "driver_version", "memory_gb", "compute_units")
+_JSON_COLUMNS = ("metrics", "metadata")
+_FACT_TABLES = {
+    "performance": "performance_results",
+    "compatibility": "hardware_compatibility",
+    "integration": "integration_test_results",
+    "web_platform": "web_platform_results",
+}
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class _Builder:
+    def __init__(self, chunk_no: int) -> None:
+        self.next_key = chunk_no * _KEY_SPACE
+        self.tables: dict[str, list[dict]] = {}
+        self.models: dict[str, dict] = {}
+        self.hardware: dict[str, dict] = {}
+
+    def key(self) -> int:
+        self.next_key += 1
+        return self.next_key
+
+    def emit(self, table: str, row: dict) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+    def add_file(self, parsed: ParsedFile) -> None:
+        file_key = self.key()
+        self.emit("files", {
+            "file_key": file_key, "path": parsed.path, "sha256": parsed.sha256,
+            "size_bytes": parsed.size, "format": parsed.format, "category": parsed.category,
+            "status": parsed.status, "record_count": parsed.record_count,
+            "error": parsed.error, "file_modified_at": parsed.modified_at,
+        })
+        for problem in parsed.problems:
+            self.emit("quarantine", {
+                "file_key": file_key, "record_locator": problem.locator,
+                "field": problem.field, "reason": problem.reason,
+            })
+        if parsed.status != "ingested":
+            return
+        extraction = parsed.extraction
+        run_keys = [self.key() for _ in extraction.runs]
+        run_rows: dict[int, list[dict]] = {i: [] for i in range(len(run_keys))}
+        for kind, rows in extraction.rows.items():
+            for row in rows:
+                run_rows[row["_run"]].append(row)
+                self.add_fact(kind, row, file_key, run_keys[row["_run"]])
+        for index, run in enumerate(extraction.runs):
+            rows = run_rows[index]
+            if not rows:
+                continue
+            times = [r["measured_at"] for r in rows if r.get("measured_at") is not None]
+            self.emit("test_runs", {
+                **run,
+                "run_key_local": run_keys[index], "file_key": file_key,
+                "run_key": f"{parsed.sha256}#{index}",
+                "test_name": run.get("test_name") or parsed.format,
+                "test_type": run.get("test_type") or parsed.category,
+                "started_at": run.get("started_at") or (min(times) if times else None),
+                "is_simulated": bool(run.get("is_simulated")) or any(r.get("is_simulated") for r in rows),
+                "metadata": _json(run.get("metadata")),
+            })
+
+    def add_fact(self, kind: str, row: dict, file_key: int, run_key: int) -> None:
+        model = row.get("model_name")
+        if model:
+            self._merge(self.models, model, {
+                "model_name": model, **{a: row.get(a) for a in _MODEL_ATTRS},
+                "metadata": _json(row.get("model_metadata")),
+            })
+        platform = None
+        if row.get("hardware_type"):
+            platform = platform_key(row["hardware_type"], row.get("device_name"))
+            self._merge(self.hardware, platform, {
+                "platform_key": platform, **{a: row.get(a) for a in _HARDWARE_ATTRS},
+                "metadata": _json(row.get("hardware_metadata")),
+            })
+        fact = {**row, "run_key_local": run_key, "file_key": file_key,
+                "model_name": model, "platform_key": platform}
+        for column in _JSON_COLUMNS:
+            if column in fact:
+                fact[column] = _json(fact[column])
+        if kind == "web_platform":
+            fact["platform"] = row["hardware_type"]  # the web API (webnn, webgpu) under test
+        if kind in ("performance", "integration"):
+            fact["row_key"] = self.key()
+        self.emit(_FACT_TABLES[kind], fact)
+        for iteration, latency in enumerate(row.get("samples") or ()):
+            self.emit("performance_samples", {
+                "row_key": fact["row_key"], "iteration": iteration, "latency_ms": latency,
+            })
+        for assertion in row.get("assertions") or ():
+            self.emit("integration_test_assertions", {**assertion, "row_key": fact["row_key"]})
+
+    @staticmethod
+    def _merge(store: dict[str, dict], key: str, attrs: dict) -> None:
+        known = store.get(key)
+        if known is None:
+            store[key] = attrs
+            return
+        for name, value in attrs.items():
+            if value is not None and (known[name] is None or value < known[name]):
+                known[name] = value
+
+    def finish(self) -> StagedBatch:
+        self.tables["models"] = list(self.models.values())
+        self.tables["hardware_platforms"] = list(self.hardware.values())
+        return StagedBatch.from_rows(self.tables)
+
+
+def build_batch(parsed_files: Iterable[ParsedFile], chunk_no: int = 0) -> StagedBatch:
+    """Stage parsed files; known (already ingested) content stages only its ledger row."""
+    builder = _Builder(chunk_no)
+    for parsed in parsed_files:
+        builder.add_file(parsed)
+    return builder.finish()

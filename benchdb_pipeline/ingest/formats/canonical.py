@@ -1,0 +1,62 @@
+"""The project's canonical formats: rows named like the tables' columns.
+
+- a bare list of performance rows (the old converter's test data, and quick hand-made files);
+- a document ``{"test_run": {...}, "performance_results": [...], "hardware_compatibility":
+  [...], "integration_test_results": [...], "web_platform_results": [...]}``; ``results`` is
+  accepted for ``performance_results``. The runner and CI artifacts write this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, run_record
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
+
+_SECTIONS = {
+    "performance_results": "performance",
+    "results": "performance",
+    "hardware_compatibility": "compatibility",
+    "integration_test_results": "integration",
+    "web_platform_results": "web_platform",
+}
+_RUN_KEYS = ("git_commit", "git_branch", "command_line", "started_at", "completed_at")
+
+
+class RowList(Adapter):
+    name = "performance_rows"
+    category = "performance"
+
+    def matches(self, doc: object) -> bool:
+        return isinstance(doc, list) and (not doc or isinstance(doc[0], Mapping))
+
+    def extract(self, doc: list, out: Extraction, source: Source) -> None:
+        run = out.add_run(run_record(source, "performance", {}))
+        for index, record in enumerate(doc):
+            out.add("performance", record, f"$[{index}]", run=run)
+
+
+class Document(Adapter):
+    name = "benchdb_document"
+    category = "performance"
+
+    def matches(self, doc: object) -> bool:
+        return isinstance(doc, Mapping) and any(
+            isinstance(doc.get(key), list) for key in _SECTIONS
+        ) and not isinstance(doc.get("results"), Mapping)
+
+    def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
+        run_fields = doc.get("test_run") or {k: doc[k] for k in _RUN_KEYS if k in doc}
+        if not isinstance(run_fields, Mapping):
+            out.problems.append(Problem("$.test_run", "test_run", "expected an object"))
+            return
+        sections = [key for key in _SECTIONS if isinstance(doc.get(key), list)]
+        test_type = run_fields.get("test_type") or _SECTIONS[sections[0]]
+        run = out.add_run({**run_record(source, test_type, doc), **run_fields}, "$.test_run")
+        for key in sections:
+            for index, record in enumerate(doc[key]):
+                out.add(_SECTIONS[key], record, f"$.{key}[{index}]", run=run)
+
+    def category_for(self, doc: Mapping) -> str:
+        kinds = {_SECTIONS[key] for key in _SECTIONS if doc.get(key)}
+        return kinds.pop() if len(kinds) == 1 else "mixed"

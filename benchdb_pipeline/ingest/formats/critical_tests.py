@@ -1,0 +1,53 @@
+"""Critical model test results: one test process per model, with its exit and stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
+
+TEST_MODULE = "critical_model_tests"
+
+
+def _last_line(text: str | None) -> str | None:
+    """The error a traceback ends with: its last non-empty line."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+class CriticalModelTests(Adapter):
+    name = "critical_model_tests"
+    category = "integration"
+
+    def matches(self, doc: object) -> bool:
+        return isinstance(doc, Mapping) and isinstance(doc.get("model_results"), Mapping)
+
+    def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
+        when = doc.get("test_timestamp") or doc.get("timestamp")
+        summary = doc.get("summary") if isinstance(doc.get("summary"), Mapping) else {}
+        failed = summary.get("failed")
+        run = out.add_run(run_record(
+            source, "integration", doc, started_at=when,
+            success=None if not isinstance(failed, int) else failed == 0,
+            metadata={"summary": summary} if summary else None,
+        ))
+        for model, result in doc["model_results"].items():
+            locator = key_locator("$.model_results", model)
+            if not isinstance(result, Mapping):
+                out.problems.append(Problem(locator, None, "expected a test result object"))
+                continue
+            stderr = result.get("stderr") or None
+            passed = str(result.get("status", "")).lower() in ("passed", "pass", "success")
+            metadata = {k: result[k] for k in ("return_code", "stdout") if result.get(k) not in (None, "")}
+            out.add("integration", {
+                "test_module": TEST_MODULE,
+                "test_name": model,
+                "model_name": model,
+                "status": result.get("status"),
+                "elapsed_time": result.get("elapsed_time"),
+                "error_message": None if passed else _last_line(stderr),
+                "error_traceback": None if passed else stderr,
+                "timestamp": when,
+                "metadata": metadata or None,
+            }, locator, run=run)

@@ -1,0 +1,46 @@
+"""The old direct benchmark: ``batch_results`` keyed by batch size, latencies in ms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
+
+# Keys of a batch entry that describe the entry, not the measurement.
+_ENTRY_FLAGS = ("success", "error")
+
+
+class DirectBenchmark(Adapter):
+    name = "direct_benchmark"
+    category = "performance"
+
+    def matches(self, doc: object) -> bool:
+        return isinstance(doc, Mapping) and isinstance(doc.get("batch_results"), Mapping)
+
+    def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
+        failed = {
+            key: entry.get("error")
+            for key, entry in doc["batch_results"].items()
+            if isinstance(entry, Mapping) and entry.get("success") is False
+        }
+        run = out.add_run(
+            run_record(
+                source, "performance", doc,
+                started_at=doc.get("timestamp"),
+                success=doc.get("success"),
+                metadata={"failed_batches": failed} if failed else None,
+            )
+        )
+        shared = {k: doc[k] for k in ("model", "hardware", "device_name", "precision") if k in doc}
+        for key, entry in doc["batch_results"].items():
+            locator = key_locator("$.batch_results", key)
+            if not isinstance(entry, Mapping):
+                out.problems.append(Problem(locator, None, "expected an object per batch size"))
+                continue
+            if key in failed:
+                continue
+            record = {**shared, **{k: v for k, v in entry.items() if k not in _ENTRY_FLAGS}}
+            record.setdefault("batch_size", key)
+            record.setdefault("timestamp", doc.get("timestamp"))
+            out.add("performance", record, locator, run=run)

@@ -1,0 +1,93 @@
+"""Read one file: hash it, parse it, detect its format, extract and validate its records.
+
+A file is all or nothing: any problem quarantines the whole file with every reason found
+(up to a cap), and none of its records is staged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import orjson
+
+from benchdb_pipeline.ingest.formats import Source, detect
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
+
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class ParsedFile:
+    """The outcome of reading one file, ready for the batch builder."""
+
+    path: str
+    sha256: str
+    size: int
+    modified_at: datetime | None
+    status: str  # ingested | empty | quarantined | known (content already in the ledger)
+    format: str | None = None
+    category: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    extraction: Extraction | None = None
+
+    @property
+    def record_count(self) -> int:
+        return self.extraction.record_count if self.extraction and self.status == "ingested" else 0
+
+    @property
+    def error(self) -> str | None:
+        if not self.problems:
+            return None
+        first = self.problems[0].describe(self.path)
+        more = len(self.problems) - 1
+        return first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})"
+
+
+def parse_file(path: str, known: frozenset[str] | set[str] = frozenset()) -> ParsedFile:
+    """Parse one file; content whose hash is in ``known`` is hashed but not read further."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+        stat = os.fstat(handle.fileno())
+    digest = hashlib.sha256(data).hexdigest()
+    modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
+    parsed = ParsedFile(path, digest, len(data), modified, "known")
+    if digest in known:
+        return parsed
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
+    adapter = detect(doc)
+    if adapter is None:
+        return _quarantine(parsed, Problem(None, None, f"no known result format: {_shape(doc)}"))
+    parsed.format, parsed.category = adapter.name, adapter.category_for(doc)
+    out = Extraction()
+    try:
+        adapter.extract(doc, out, Source(path))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _quarantine(parsed, Problem(None, None, f"malformed {adapter.name} document: {exc!r}"))
+    parsed.extraction = out
+    if out.problems:
+        parsed.status, parsed.problems = "quarantined", out.problems[:MAX_PROBLEMS]
+        if len(out.problems) > MAX_PROBLEMS:
+            parsed.problems.append(Problem(None, None, f"{len(out.problems) - MAX_PROBLEMS} more problems not listed"))
+    else:
+        parsed.status = "ingested" if out.record_count else "empty"
+    return parsed
+
+
+def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:
+    parsed.status, parsed.problems = "quarantined", [problem]
+    return parsed
+
+
+def _shape(doc: object) -> str:
+    if isinstance(doc, dict):
+        keys = list(doc)[:8]
+        return f"an object with keys {keys}{' …' if len(doc) > 8 else ''}"
+    if isinstance(doc, list):
+        return f"a list of {type(doc[0]).__name__ if doc else 'nothing'}"
+    return f"a bare {type(doc).__name__}"

@@ -1,0 +1,205 @@
+"""Ingest files end to end: discover, parse in parallel, load batch by batch.
+
+Parsing runs in one process per core (a forkserver pool, safe from threaded parents such
+as a Dagster run); each batch of files is loaded in one transaction. The database is
+opened only to read the ledger's hashes and to load, never held while parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchdb_pipeline.ingest.batch import build_batch
+from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
+from benchdb_pipeline.warehouse.schema import ensure_schema
+from benchdb_pipeline.warehouse.staging import StagedBatch
+from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, session
+
+log = logging.getLogger(__name__)
+
+SKIPPED_SUFFIXES = (".tmp", ".part", ".partial", ".swp")
+# Below this many files a process pool costs more than it saves.
+POOL_THRESHOLD = 400
+CHUNK_FILES = 250
+
+
+def discover(paths: Iterable[str | Path]) -> list[str]:
+    """Result files under the given paths: folders recursively (``*.json``), files as given.
+
+    Hidden files and folders and files still being written (``*.tmp``, ``*.part``) are
+    skipped. Paths are absolute and sorted, each once.
+    """
+    found: set[str] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_file():
+            found.add(str(path.resolve()))
+        elif path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in files:
+                    if name.endswith(".json") and not name.startswith(".") \
+                            and not name.endswith(SKIPPED_SUFFIXES):
+                        found.add(str((Path(root) / name).resolve()))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {raw}")
+    return sorted(found)
+
+
+@dataclass
+class FileOutcome:
+    """One file's outcome, for progress, logs and the CLI's report."""
+
+    path: str
+    status: str
+    format: str | None
+    records: int
+    error: str | None
+
+
+@dataclass
+class ParsedChunk:
+    """What a worker returns: the staged batch and a light summary per file."""
+
+    batch: StagedBatch
+    outcomes: list[FileOutcome]
+
+
+_KNOWN: frozenset[str] = frozenset()
+
+
+def _init_worker(known: frozenset[str]) -> None:
+    global _KNOWN
+    _KNOWN = known
+
+
+def _parse_chunk(job: tuple[int, Sequence[str]]) -> ParsedChunk:
+    chunk_no, paths = job
+    parsed = [_parse_one(path, _KNOWN) for path in paths]
+    outcomes = [FileOutcome(p.path, p.status, p.format, p.record_count, p.error) for p in parsed]
+    return ParsedChunk(build_batch(parsed, chunk_no), outcomes)
+
+
+def _parse_one(path: str, known: frozenset[str]) -> ParsedFile:
+    try:
+        return parse_file(path, known)
+    except OSError as exc:
+        raise OSError(f"{path}: cannot read: {exc}") from exc
+
+
+def parse_files(
+    paths: Sequence[str],
+    known: frozenset[str] = frozenset(),
+    *,
+    workers: int | None = None,
+    on_chunk: Callable[[ParsedChunk], None] | None = None,
+) -> Iterator[ParsedChunk]:
+    """Parse files into staged chunks, in order, one worker process per core."""
+    jobs = [(n, paths[i:i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(paths) < POOL_THRESHOLD:
+        _init_worker(known)
+        results: Iterable[ParsedChunk] = map(_parse_chunk, jobs)
+        yield from _notify(results, on_chunk)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline"])
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(known,)) as pool:
+        yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
+
+
+def _notify(chunks: Iterable[ParsedChunk], on_chunk) -> Iterator[ParsedChunk]:
+    for chunk in chunks:
+        if on_chunk:
+            on_chunk(chunk)
+        yield chunk
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: files by outcome, rows by table, and every problem file."""
+
+    files: int = 0
+    load: LoadReport = field(default_factory=LoadReport)
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def quarantined(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "quarantined"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def summary(self) -> str:
+        parts = [f"{self.files} files"]
+        for status in ("ingested", "empty", "quarantined", "known"):
+            n = self.count(status)
+            if n:
+                parts.append(f"{n} {'already in the ledger' if status == 'known' else status}")
+        if not self.dry_run:
+            if self.load.duplicates - self.count("known") > 0:
+                parts.append(f"{self.load.duplicates - self.count('known')} duplicate copies skipped")
+            if self.load.superseded:
+                parts.append(f"{self.load.superseded} earlier versions superseded")
+            rows = ", ".join(f"{n} {t}" for t, n in sorted(self.load.rows.items()) if n)
+            parts.append(f"rows: {rows or 'none'}")
+        else:
+            parts.append(f"{sum(o.records for o in self.outcomes)} records (dry run, nothing stored)")
+        return "; ".join(parts)
+
+
+def ingest(db: str | Path, paths: Iterable[str | Path], **options) -> IngestReport:
+    """Ingest every result file under ``paths`` (see ``discover`` and ``ingest_files``)."""
+    return ingest_files(db, discover(paths), **options)
+
+
+def ingest_files(
+    db: str | Path,
+    files: Sequence[str],
+    *,
+    dry_run: bool = False,
+    retry_quarantined: bool = False,
+    workers: int | None = None,
+    batch_files: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest the given result files into the warehouse at ``db``.
+
+    Each batch of ``batch_files`` files is one transaction. ``progress`` is called with
+    the number of files finished as chunks complete. A dry run parses and validates but
+    writes nothing (it reads the ledger when the database exists).
+    """
+    report = IngestReport(files=len(files), dry_run=dry_run)
+    known: frozenset[str] = frozenset()
+    if not dry_run or Path(db).exists():
+        with session(db, read_only=dry_run) as con:
+            if not dry_run:
+                ensure_schema(con)
+            known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
+    for start in range(0, len(files), batch_files):
+        batch_paths = list(files[start:start + batch_files])
+        chunks = list(parse_files(
+            batch_paths, known, workers=workers,
+            on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
+        ))
+        for chunk in chunks:
+            report.outcomes.extend(chunk.outcomes)
+        if dry_run:
+            continue
+        staged = StagedBatch.concat(chunk.batch for chunk in chunks)
+        with session(db) as con:
+            loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
+        report.load.merge(loaded)
+        log.info("stored a batch of %d files: %d new, %d already known, %d superseded",
+                 len(batch_paths), loaded.files_loaded, loaded.duplicates, loaded.superseded)
+    for outcome in report.quarantined:
+        log.info("quarantined %s", outcome.error)
+    return report

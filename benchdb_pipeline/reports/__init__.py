@@ -1,0 +1,1 @@
+"""Reports and renderings of warehouse data. No Dagster here."""

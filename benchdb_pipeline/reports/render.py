@@ -1,0 +1,54 @@
+"""Render a result set as a text table, CSV, JSON or Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import orjson
+
+FORMATS = ("table", "csv", "json", "markdown")
+_MAX_CELL = 60
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = "table") -> str:
+    """One result set in the requested format; NULL stays visible (never an empty string)."""
+    if fmt == "json":
+        records = [dict(zip(columns, row)) for row in rows]
+        return orjson.dumps(records, option=orjson.OPT_INDENT_2, default=str).decode()
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buffer.getvalue().rstrip("\n")
+    cells = [[_cell(v) for v in row] for row in rows]
+    if fmt == "markdown":
+        def md_row(values: Sequence[str]) -> str:
+            return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+        lines = [md_row(columns), md_row(["---"] * len(columns))]
+        return "\n".join(lines + [md_row(row) for row in cells])
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
+    out.append(f"({len(rows)} row{'s' * (len(rows) != 1)})")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""The warehouse: one schema and the store that loads it. No Dagster here."""

@@ -1,0 +1,147 @@
+"""Integrity checks of the warehouse, as plain queries that count offending rows.
+
+Each check returns a ``CheckResult``: passed when no row offends. DuckDB enforces most
+foreign keys itself; these checks also cover the owned tables that carry none
+(samples, assertions), the ledger's promises, and value ranges no constraint expresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from benchdb_pipeline.warehouse.schema import VIEWS
+
+# (child table, column, parent table, parent key): every reference in the schema.
+REFERENCES = (
+    ("quarantine", "file_id", "source_files", "file_id"),
+    ("test_runs", "source_file_id", "source_files", "file_id"),
+    ("performance_results", "run_id", "test_runs", "run_id"),
+    ("performance_results", "model_id", "models", "model_id"),
+    ("performance_results", "hardware_id", "hardware_platforms", "hardware_id"),
+    ("performance_results", "source_file_id", "source_files", "file_id"),
+    ("performance_samples", "result_id", "performance_results", "result_id"),
+    ("hardware_compatibility", "run_id", "test_runs", "run_id"),
+    ("hardware_compatibility", "model_id", "models", "model_id"),
+    ("hardware_compatibility", "hardware_id", "hardware_platforms", "hardware_id"),
+    ("hardware_compatibility", "source_file_id", "source_files", "file_id"),
+    ("integration_test_results", "run_id", "test_runs", "run_id"),
+    ("integration_test_results", "model_id", "models", "model_id"),
+    ("integration_test_results", "hardware_id", "hardware_platforms", "hardware_id"),
+    ("integration_test_results", "source_file_id", "source_files", "file_id"),
+    ("integration_test_assertions", "test_result_id", "integration_test_results", "test_result_id"),
+    ("web_platform_results", "run_id", "test_runs", "run_id"),
+    ("web_platform_results", "model_id", "models", "model_id"),
+    ("web_platform_results", "hardware_id", "hardware_platforms", "hardware_id"),
+    ("web_platform_results", "source_file_id", "source_files", "file_id"),
+)
+
+NATURAL_KEYS = (
+    ("models", "model_name"),
+    ("hardware_platforms", "platform_key"),
+    ("test_runs", "run_key"),
+    ("source_files", "sha256"),
+)
+
+_FACT_ROWS_PER_FILE = """
+    SELECT source_file_id AS file_id, count(*) AS n FROM (
+        SELECT source_file_id FROM performance_results
+        UNION ALL SELECT source_file_id FROM hardware_compatibility
+        UNION ALL SELECT source_file_id FROM integration_test_results
+        UNION ALL SELECT source_file_id FROM web_platform_results
+    ) WHERE source_file_id IS NOT NULL GROUP BY ALL
+"""
+
+LEDGER_RULES = {
+    "ingested files whose rows do not match their record count": f"""
+        SELECT count(*) FROM source_files f LEFT JOIN ({_FACT_ROWS_PER_FILE}) r USING (file_id)
+        WHERE f.status = 'ingested' AND coalesce(r.n, 0) <> f.record_count""",
+    "fact rows from files that are not ingested": f"""
+        SELECT coalesce(sum(r.n), 0) FROM ({_FACT_ROWS_PER_FILE}) r JOIN source_files f USING (file_id)
+        WHERE f.status <> 'ingested'""",
+    "quarantined files without a reason": """
+        SELECT count(*) FROM source_files f WHERE status = 'quarantined'
+        AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_id = f.file_id)""",
+    "empty files with records": """
+        SELECT count(*) FROM source_files WHERE status = 'empty' AND record_count <> 0""",
+}
+
+RANGE_RULES = {
+    "latency percentiles out of order (p50 ≤ p90 ≤ p95 ≤ p99)": """
+        SELECT count(*) FROM performance_results
+        WHERE latency_p50_ms > latency_p90_ms OR latency_p90_ms > latency_p95_ms
+           OR latency_p95_ms > latency_p99_ms""",
+    "results measured after they were ingested": """
+        SELECT count(*) FROM performance_results WHERE measured_at > created_at + INTERVAL 1 DAY""",
+    "runs that complete before they start": """
+        SELECT count(*) FROM test_runs WHERE completed_at < started_at""",
+    "samples outside their result's iteration count": """
+        SELECT count(*) FROM performance_samples s JOIN performance_results p USING (result_id)
+        WHERE p.iterations IS NOT NULL AND s.iteration >= p.iterations""",
+}
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    offending: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        if self.passed:
+            return f"{self.name}: ok"
+        bad = "; ".join(f"{what}: {n}" for what, n in self.offending.items() if n)
+        return f"{self.name}: {bad}"
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, rules: dict[str, str]) -> CheckResult:
+    offending = {label: con.execute(sql).fetchone()[0] for label, sql in rules.items()}
+    return CheckResult(name, not any(offending.values()), offending)
+
+
+def check_references(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Every reference resolves (orphans per child column and parent table)."""
+    return _run(con, "references", {
+        f"{child}.{column} → {parent}": (
+            f"SELECT count(*) FROM {child} c WHERE c.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
+        )
+        for child, column, parent, key in REFERENCES
+    })
+
+
+def check_natural_keys(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Natural keys are unique (duplicated key values per table)."""
+    return _run(con, "natural keys", {
+        f"{table}.{key}": (
+            f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1)"
+        )
+        for table, key in NATURAL_KEYS
+    })
+
+
+def check_ledger(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """The ledger and the facts agree."""
+    return _run(con, "ledger", LEDGER_RULES)
+
+
+def check_value_ranges(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Values that constraints cannot relate to each other are consistent."""
+    return _run(con, "value ranges", RANGE_RULES)
+
+
+def check_views(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Every view compiles and runs."""
+    offending = {}
+    for view in VIEWS:
+        try:
+            con.execute(f"SELECT * FROM {view} LIMIT 0").fetchall()
+            offending[view] = 0
+        except duckdb.Error:
+            offending[view] = 1
+    return CheckResult("views", not any(offending.values()), offending)
+
+
+ALL_CHECKS = (check_references, check_natural_keys, check_ledger, check_value_ranges, check_views)

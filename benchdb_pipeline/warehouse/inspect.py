@@ -1,0 +1,52 @@
+"""Read-only views of the warehouse's state: table counts, the ledger, quarantine."""
+
+from __future__ import annotations
+
+import duckdb
+
+from benchdb_pipeline.warehouse.schema import ALL_TABLES, current_version
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table, in schema order."""
+    union = " UNION ALL ".join(
+        f"SELECT '{t}' AS name, count(*) AS n FROM {t}" for t in ALL_TABLES
+    )
+    counts = dict(con.execute(union).fetchall())
+    return {table: counts[table] for table in ALL_TABLES}
+
+
+def ledger_by_status(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(con.execute(
+        "SELECT status, count(*) FROM source_files GROUP BY status ORDER BY status"
+    ).fetchall())
+
+
+def status_report(con: duckdb.DuckDBPyConnection) -> dict:
+    """Schema version, rows per table, files by status, simulated runs and time range."""
+    simulated, real, first, last = con.execute(
+        "SELECT count(*) FILTER (WHERE is_simulated), count(*) FILTER (WHERE NOT is_simulated), "
+        "min(started_at), max(started_at) FROM test_runs"
+    ).fetchone()
+    return {
+        "schema_version": current_version(con),
+        "tables": table_counts(con),
+        "files_by_status": ledger_by_status(con),
+        "runs": {"simulated": simulated, "measured": real, "first_started_at": first,
+                 "last_started_at": last},
+    }
+
+
+QUARANTINE_COLUMNS = ("path", "record", "field", "reason", "quarantined_at")
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple]:
+    """Quarantined problems of live ledger rows, newest first: file, record, field, reason."""
+    sql = (
+        "SELECT f.path, q.record_locator, q.field, q.reason, q.quarantined_at "
+        "FROM quarantine q JOIN source_files f USING (file_id) "
+        "WHERE f.status = 'quarantined' ORDER BY q.quarantined_at DESC, f.path, q.quarantine_id"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql).fetchall()

@@ -1,0 +1,398 @@
+"""The one schema of the warehouse: tables, views and the migrations that build them.
+
+Every other module reads column names from here; nothing else issues DDL. Migrations are
+append-only: a released migration is never edited, a change is a new entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+
+from benchdb_pipeline.errors import SchemaError
+
+DIMENSION_TABLES = ("models", "hardware_platforms", "test_runs")
+FACT_TABLES = (
+    "performance_results",
+    "performance_samples",
+    "hardware_compatibility",
+    "integration_test_results",
+    "integration_test_assertions",
+    "web_platform_results",
+)
+LEDGER_TABLES = ("source_files", "quarantine")
+ALL_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES
+
+# Fact tables whose rows point at a source file (directly); used by supersede and checks.
+FILE_FACT_TABLES = (
+    "performance_results",
+    "hardware_compatibility",
+    "integration_test_results",
+    "web_platform_results",
+)
+
+FILE_STATUSES = ("ingested", "quarantined", "empty", "superseded")
+LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
+INTEGRATION_STATUSES = ("pass", "fail", "error", "skip")
+
+_V1_TABLES = """
+CREATE SEQUENCE seq_source_files;
+CREATE SEQUENCE seq_quarantine;
+CREATE SEQUENCE seq_models;
+CREATE SEQUENCE seq_hardware_platforms;
+CREATE SEQUENCE seq_test_runs;
+CREATE SEQUENCE seq_performance_results;
+CREATE SEQUENCE seq_hardware_compatibility;
+CREATE SEQUENCE seq_integration_test_results;
+CREATE SEQUENCE seq_integration_test_assertions;
+CREATE SEQUENCE seq_web_platform_results;
+
+-- The ledger: one row per distinct file content ever seen. A file whose path gets new
+-- content keeps its row as 'superseded'; the same content at another path is not re-read.
+CREATE TABLE source_files (
+    file_id          BIGINT PRIMARY KEY DEFAULT nextval('seq_source_files'),
+    path             VARCHAR NOT NULL,
+    sha256           VARCHAR NOT NULL UNIQUE,
+    size_bytes       BIGINT NOT NULL CHECK (size_bytes >= 0),
+    format           VARCHAR,
+    category         VARCHAR,
+    status           VARCHAR NOT NULL
+                     CHECK (status IN ('ingested', 'quarantined', 'empty', 'superseded')),
+    record_count     INTEGER NOT NULL DEFAULT 0 CHECK (record_count >= 0),
+    error            VARCHAR,
+    file_modified_at TIMESTAMP,
+    first_seen_at    TIMESTAMP NOT NULL,
+    ingested_at      TIMESTAMP NOT NULL,
+    superseded_at    TIMESTAMP
+);
+
+CREATE TABLE quarantine (
+    quarantine_id    BIGINT PRIMARY KEY DEFAULT nextval('seq_quarantine'),
+    file_id          BIGINT NOT NULL REFERENCES source_files (file_id),
+    record_locator   VARCHAR,
+    field            VARCHAR,
+    reason           VARCHAR NOT NULL,
+    quarantined_at   TIMESTAMP NOT NULL
+);
+
+CREATE TABLE models (
+    model_id           BIGINT PRIMARY KEY DEFAULT nextval('seq_models'),
+    model_name         VARCHAR NOT NULL UNIQUE,
+    model_family       VARCHAR,
+    modality           VARCHAR,
+    source             VARCHAR,
+    version            VARCHAR,
+    parameters_million DOUBLE CHECK (parameters_million > 0),
+    metadata           JSON,
+    created_at         TIMESTAMP NOT NULL
+);
+
+-- platform_key = hardware_type || '|' || coalesce(device_name, ''): the natural key, since
+-- UNIQUE treats NULL device names as distinct and a missing device name must stay NULL.
+CREATE TABLE hardware_platforms (
+    hardware_id      BIGINT PRIMARY KEY DEFAULT nextval('seq_hardware_platforms'),
+    platform_key     VARCHAR NOT NULL UNIQUE,
+    hardware_type    VARCHAR NOT NULL,
+    device_name      VARCHAR,
+    platform         VARCHAR,
+    platform_version VARCHAR,
+    driver_version   VARCHAR,
+    memory_gb        DOUBLE CHECK (memory_gb > 0),
+    compute_units    INTEGER CHECK (compute_units > 0),
+    metadata         JSON,
+    created_at       TIMESTAMP NOT NULL
+);
+
+CREATE TABLE test_runs (
+    run_id                 BIGINT PRIMARY KEY DEFAULT nextval('seq_test_runs'),
+    run_key                VARCHAR NOT NULL UNIQUE,
+    test_name              VARCHAR NOT NULL,
+    test_type              VARCHAR NOT NULL,
+    started_at             TIMESTAMP,
+    completed_at           TIMESTAMP,
+    execution_time_seconds DOUBLE CHECK (execution_time_seconds >= 0),
+    success                BOOLEAN,
+    git_commit             VARCHAR,
+    git_branch             VARCHAR,
+    command_line           VARCHAR,
+    metadata               JSON,
+    is_simulated           BOOLEAN NOT NULL DEFAULT false,
+    source_file_id         BIGINT REFERENCES source_files (file_id),
+    created_at             TIMESTAMP NOT NULL
+);
+
+CREATE TABLE performance_results (
+    result_id                   BIGINT PRIMARY KEY DEFAULT nextval('seq_performance_results'),
+    run_id                      BIGINT NOT NULL REFERENCES test_runs (run_id),
+    model_id                    BIGINT NOT NULL REFERENCES models (model_id),
+    hardware_id                 BIGINT NOT NULL REFERENCES hardware_platforms (hardware_id),
+    source_file_id              BIGINT REFERENCES source_files (file_id),
+    test_case                   VARCHAR,
+    batch_size                  INTEGER CHECK (batch_size >= 1),
+    sequence_length             INTEGER CHECK (sequence_length >= 1),
+    precision                   VARCHAR,
+    total_time_seconds          DOUBLE CHECK (total_time_seconds >= 0),
+    average_latency_ms          DOUBLE CHECK (average_latency_ms >= 0),
+    latency_p50_ms              DOUBLE CHECK (latency_p50_ms >= 0),
+    latency_p90_ms              DOUBLE CHECK (latency_p90_ms >= 0),
+    latency_p95_ms              DOUBLE CHECK (latency_p95_ms >= 0),
+    latency_p99_ms              DOUBLE CHECK (latency_p99_ms >= 0),
+    throughput_items_per_second DOUBLE CHECK (throughput_items_per_second > 0),
+    memory_peak_mb              DOUBLE CHECK (memory_peak_mb >= 0),
+    iterations                  INTEGER CHECK (iterations >= 1),
+    warmup_iterations           INTEGER CHECK (warmup_iterations >= 0),
+    metrics                     JSON,
+    measured_at                 TIMESTAMP,
+    created_at                  TIMESTAMP NOT NULL
+);
+
+-- Raw per-iteration latencies, where a file has them. Owned rows of a result: no declared
+-- foreign key, because DuckDB cannot delete a child and its parent in one transaction
+-- (supersede and archiving must); the warehouse checks assert there are no orphans.
+CREATE TABLE performance_samples (
+    result_id  BIGINT NOT NULL,
+    iteration  INTEGER NOT NULL CHECK (iteration >= 0),
+    latency_ms DOUBLE NOT NULL CHECK (latency_ms >= 0)
+);
+
+-- model_id is NULL for family-level statements (a compatibility matrix rates families).
+CREATE TABLE hardware_compatibility (
+    compatibility_id       BIGINT PRIMARY KEY DEFAULT nextval('seq_hardware_compatibility'),
+    run_id                 BIGINT NOT NULL REFERENCES test_runs (run_id),
+    model_id               BIGINT REFERENCES models (model_id),
+    model_family           VARCHAR,
+    hardware_id            BIGINT NOT NULL REFERENCES hardware_platforms (hardware_id),
+    source_file_id         BIGINT REFERENCES source_files (file_id),
+    is_compatible          BOOLEAN,
+    detection_success      BOOLEAN,
+    initialization_success BOOLEAN,
+    error_message          VARCHAR,
+    error_type             VARCHAR,
+    suggested_fix          VARCHAR,
+    compatibility_score    DOUBLE,
+    metadata               JSON,
+    measured_at            TIMESTAMP,
+    created_at             TIMESTAMP NOT NULL,
+    CHECK (model_id IS NOT NULL OR model_family IS NOT NULL)
+);
+
+CREATE TABLE integration_test_results (
+    test_result_id         BIGINT PRIMARY KEY DEFAULT nextval('seq_integration_test_results'),
+    run_id                 BIGINT NOT NULL REFERENCES test_runs (run_id),
+    model_id               BIGINT REFERENCES models (model_id),
+    hardware_id            BIGINT REFERENCES hardware_platforms (hardware_id),
+    source_file_id         BIGINT REFERENCES source_files (file_id),
+    test_module            VARCHAR NOT NULL,
+    test_class             VARCHAR,
+    test_name              VARCHAR NOT NULL,
+    status                 VARCHAR NOT NULL CHECK (status IN ('pass', 'fail', 'error', 'skip')),
+    execution_time_seconds DOUBLE CHECK (execution_time_seconds >= 0),
+    error_message          VARCHAR,
+    error_traceback        VARCHAR,
+    metadata               JSON,
+    measured_at            TIMESTAMP,
+    created_at             TIMESTAMP NOT NULL
+);
+
+-- Owned rows of a test result; no declared foreign key, for the reason given above.
+CREATE TABLE integration_test_assertions (
+    assertion_id   BIGINT PRIMARY KEY DEFAULT nextval('seq_integration_test_assertions'),
+    test_result_id BIGINT NOT NULL,
+    assertion_name VARCHAR NOT NULL,
+    passed         BOOLEAN NOT NULL,
+    expected_value VARCHAR,
+    actual_value   VARCHAR,
+    message        VARCHAR,
+    created_at     TIMESTAMP NOT NULL
+);
+
+CREATE TABLE web_platform_results (
+    result_id                   BIGINT PRIMARY KEY DEFAULT nextval('seq_web_platform_results'),
+    run_id                      BIGINT NOT NULL REFERENCES test_runs (run_id),
+    model_id                    BIGINT NOT NULL REFERENCES models (model_id),
+    hardware_id                 BIGINT NOT NULL REFERENCES hardware_platforms (hardware_id),
+    source_file_id              BIGINT REFERENCES source_files (file_id),
+    platform                    VARCHAR NOT NULL,
+    browser                     VARCHAR,
+    browser_version             VARCHAR,
+    test_file                   VARCHAR,
+    success                     BOOLEAN,
+    implementation_type         VARCHAR,
+    is_simulation               BOOLEAN,
+    load_time_ms                DOUBLE CHECK (load_time_ms >= 0),
+    initialization_time_ms      DOUBLE CHECK (initialization_time_ms >= 0),
+    inference_time_ms           DOUBLE CHECK (inference_time_ms >= 0),
+    total_time_ms               DOUBLE CHECK (total_time_ms >= 0),
+    shader_compilation_time_ms  DOUBLE CHECK (shader_compilation_time_ms >= 0),
+    memory_usage_mb             DOUBLE CHECK (memory_usage_mb >= 0),
+    throughput_items_per_second DOUBLE CHECK (throughput_items_per_second > 0),
+    error_message               VARCHAR,
+    metrics                     JSON,
+    measured_at                 TIMESTAMP,
+    created_at                  TIMESTAMP NOT NULL
+);
+"""
+
+# Views are rebuilt after every migration, so they always match the tables.
+VIEWS = {
+    # Latest result per configuration. "Latest" orders by the measured time from the data
+    # (rows without one count as oldest), then by insertion; sequence length is part of the
+    # configuration so batch 1 at 32 and at 128 tokens stay two rows.
+    "latest_performance_metrics": """
+        WITH latest AS (
+            SELECT arg_max(result_id, (coalesce(measured_at, TIMESTAMP '0001-01-01'), result_id))
+                       AS result_id,
+                   count(*) AS result_count
+            FROM performance_results
+            GROUP BY model_id, hardware_id, test_case, batch_size, sequence_length, precision
+        )
+        SELECT m.model_name, m.model_family, m.modality,
+               h.hardware_type, h.device_name,
+               p.test_case, p.batch_size, p.sequence_length, p.precision,
+               p.average_latency_ms, p.latency_p50_ms, p.latency_p90_ms, p.latency_p95_ms,
+               p.latency_p99_ms, p.throughput_items_per_second, p.memory_peak_mb,
+               p.iterations, p.measured_at, r.is_simulated, latest.result_count,
+               p.result_id, p.run_id, p.model_id, p.hardware_id, p.source_file_id
+        FROM latest
+        JOIN performance_results p USING (result_id)
+        JOIN models m ON m.model_id = p.model_id
+        JOIN hardware_platforms h ON h.hardware_id = p.hardware_id
+        JOIN test_runs r ON r.run_id = p.run_id
+    """,
+    # Latest statement per model (or family) and platform.
+    "model_hardware_compatibility": """
+        WITH latest AS (
+            SELECT arg_max(compatibility_id,
+                           (coalesce(measured_at, TIMESTAMP '0001-01-01'), compatibility_id))
+                       AS compatibility_id,
+                   count(*) AS observations
+            FROM hardware_compatibility
+            GROUP BY model_id, model_family, hardware_id
+        )
+        SELECT m.model_name, coalesce(c.model_family, m.model_family) AS model_family,
+               h.hardware_type, h.device_name,
+               c.is_compatible, c.detection_success, c.initialization_success,
+               c.compatibility_score, c.error_message, c.error_type, c.suggested_fix,
+               c.measured_at, r.is_simulated, latest.observations,
+               c.compatibility_id, c.model_id, c.hardware_id
+        FROM latest
+        JOIN hardware_compatibility c USING (compatibility_id)
+        LEFT JOIN models m ON m.model_id = c.model_id
+        JOIN hardware_platforms h ON h.hardware_id = c.hardware_id
+        JOIN test_runs r ON r.run_id = c.run_id
+    """,
+    # Latest outcome of each test, with its history of passes and failures.
+    "integration_test_status": """
+        SELECT t.test_module, t.test_class, t.test_name,
+               m.model_name, h.hardware_type, h.device_name,
+               arg_max(t.status, (coalesce(t.measured_at, TIMESTAMP '0001-01-01'), t.test_result_id))
+                   AS latest_status,
+               max(t.measured_at) AS last_measured_at,
+               count(*) AS executions,
+               count(*) FILTER (WHERE t.status = 'pass') AS passed,
+               count(*) FILTER (WHERE t.status IN ('fail', 'error')) AS failed,
+               count(*) FILTER (WHERE t.status = 'skip') AS skipped,
+               bool_or(r.is_simulated) AS any_simulated
+        FROM integration_test_results t
+        JOIN test_runs r ON r.run_id = t.run_id
+        LEFT JOIN models m ON m.model_id = t.model_id
+        LEFT JOIN hardware_platforms h ON h.hardware_id = t.hardware_id
+        GROUP BY ALL
+    """,
+    # One row per model and platform across native and web platforms, from latest results.
+    "cross_platform_performance": """
+        SELECT model_name, hardware_type, device_name,
+               count(*) AS configurations,
+               max(throughput_items_per_second) AS best_throughput_items_per_second,
+               min(average_latency_ms) AS best_average_latency_ms,
+               min(memory_peak_mb) AS lowest_memory_peak_mb,
+               bool_or(is_simulated) AS any_simulated,
+               'native' AS source
+        FROM latest_performance_metrics
+        GROUP BY model_name, hardware_type, device_name
+        UNION ALL
+        SELECT m.model_name, h.hardware_type, h.device_name,
+               count(*), max(w.throughput_items_per_second), min(w.inference_time_ms),
+               min(w.memory_usage_mb), bool_or(r.is_simulated OR coalesce(w.is_simulation, false)),
+               'web'
+        FROM web_platform_results w
+        JOIN models m ON m.model_id = w.model_id
+        JOIN hardware_platforms h ON h.hardware_id = w.hardware_id
+        JOIN test_runs r ON r.run_id = w.run_id
+        GROUP BY ALL
+    """,
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial warehouse: ledger, dimensions, facts", _V1_TABLES),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version the database is at; 0 for an empty database."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
+    """Create or migrate the schema in place; safe to call on every connection that writes.
+
+    Returns the number of migrations applied. Each migration and its version row commit
+    together, so a failure leaves the database at the previous version.
+    """
+    version = current_version(con)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"database schema is at version {version}, newer than this benchdb "
+            f"understands ({SCHEMA_VERSION}); upgrade benchdb"
+        )
+    if version == SCHEMA_VERSION:
+        return 0
+    applied = 0
+    for migration in MIGRATIONS:
+        if migration.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL)"
+            )
+            con.execute(migration.sql)
+            _create_views(con)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [migration.version, migration.description, utc_now()],
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise SchemaError(f"migration {migration.version} failed: {exc}") from exc
+        applied += 1
+    return applied
+
+
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    for name, body in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+
+
+def utc_now() -> datetime:
+    """Wall-clock time for ingestion bookkeeping (never for measured_at), naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,226 @@
+"""The shape of a batch handed to the store: one Arrow table per staging table.
+
+Rows refer to each other by batch-local integer keys (``file_key``, ``run_key_local``,
+``row_key``) and to dimensions by natural keys (``model_name``, ``platform_key``); the
+store turns those into warehouse ids with set-based SQL. Producers (the ingest layer, and
+later the API and the runner) fill these tables and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+_TS = pa.timestamp("us")
+_STR = pa.string()
+_I64 = pa.int64()
+_I32 = pa.int32()
+_F64 = pa.float64()
+_BOOL = pa.bool_()
+
+STAGING_SCHEMAS: dict[str, pa.Schema] = {
+    "files": pa.schema(
+        [
+            ("file_key", _I64),
+            ("path", _STR),
+            ("sha256", _STR),
+            ("size_bytes", _I64),
+            ("format", _STR),
+            ("category", _STR),
+            ("status", _STR),
+            ("record_count", _I32),
+            ("error", _STR),
+            ("file_modified_at", _TS),
+        ]
+    ),
+    "quarantine": pa.schema(
+        [("file_key", _I64), ("record_locator", _STR), ("field", _STR), ("reason", _STR)]
+    ),
+    "models": pa.schema(
+        [
+            ("model_name", _STR),
+            ("model_family", _STR),
+            ("modality", _STR),
+            ("source", _STR),
+            ("version", _STR),
+            ("parameters_million", _F64),
+            ("metadata", _STR),
+        ]
+    ),
+    "hardware_platforms": pa.schema(
+        [
+            ("platform_key", _STR),
+            ("hardware_type", _STR),
+            ("device_name", _STR),
+            ("platform", _STR),
+            ("platform_version", _STR),
+            ("driver_version", _STR),
+            ("memory_gb", _F64),
+            ("compute_units", _I32),
+            ("metadata", _STR),
+        ]
+    ),
+    "test_runs": pa.schema(
+        [
+            ("run_key_local", _I64),
+            ("file_key", _I64),
+            ("run_key", _STR),
+            ("test_name", _STR),
+            ("test_type", _STR),
+            ("started_at", _TS),
+            ("completed_at", _TS),
+            ("execution_time_seconds", _F64),
+            ("success", _BOOL),
+            ("git_commit", _STR),
+            ("git_branch", _STR),
+            ("command_line", _STR),
+            ("metadata", _STR),
+            ("is_simulated", _BOOL),
+        ]
+    ),
+    "performance_results": pa.schema(
+        [
+            ("row_key", _I64),
+            ("run_key_local", _I64),
+            ("file_key", _I64),
+            ("model_name", _STR),
+            ("platform_key", _STR),
+            ("test_case", _STR),
+            ("batch_size", _I32),
+            ("sequence_length", _I32),
+            ("precision", _STR),
+            ("total_time_seconds", _F64),
+            ("average_latency_ms", _F64),
+            ("latency_p50_ms", _F64),
+            ("latency_p90_ms", _F64),
+            ("latency_p95_ms", _F64),
+            ("latency_p99_ms", _F64),
+            ("throughput_items_per_second", _F64),
+            ("memory_peak_mb", _F64),
+            ("iterations", _I32),
+            ("warmup_iterations", _I32),
+            ("metrics", _STR),
+            ("measured_at", _TS),
+        ]
+    ),
+    "performance_samples": pa.schema(
+        [("row_key", _I64), ("iteration", _I32), ("latency_ms", _F64)]
+    ),
+    "hardware_compatibility": pa.schema(
+        [
+            ("run_key_local", _I64),
+            ("file_key", _I64),
+            ("model_name", _STR),
+            ("model_family", _STR),
+            ("platform_key", _STR),
+            ("is_compatible", _BOOL),
+            ("detection_success", _BOOL),
+            ("initialization_success", _BOOL),
+            ("error_message", _STR),
+            ("error_type", _STR),
+            ("suggested_fix", _STR),
+            ("compatibility_score", _F64),
+            ("metadata", _STR),
+            ("measured_at", _TS),
+        ]
+    ),
+    "integration_test_results": pa.schema(
+        [
+            ("row_key", _I64),
+            ("run_key_local", _I64),
+            ("file_key", _I64),
+            ("model_name", _STR),
+            ("platform_key", _STR),
+            ("test_module", _STR),
+            ("test_class", _STR),
+            ("test_name", _STR),
+            ("status", _STR),
+            ("execution_time_seconds", _F64),
+            ("error_message", _STR),
+            ("error_traceback", _STR),
+            ("metadata", _STR),
+            ("measured_at", _TS),
+        ]
+    ),
+    "integration_test_assertions": pa.schema(
+        [
+            ("row_key", _I64),
+            ("assertion_name", _STR),
+            ("passed", _BOOL),
+            ("expected_value", _STR),
+            ("actual_value", _STR),
+            ("message", _STR),
+        ]
+    ),
+    "web_platform_results": pa.schema(
+        [
+            ("run_key_local", _I64),
+            ("file_key", _I64),
+            ("model_name", _STR),
+            ("platform_key", _STR),
+            ("platform", _STR),
+            ("browser", _STR),
+            ("browser_version", _STR),
+            ("test_file", _STR),
+            ("success", _BOOL),
+            ("implementation_type", _STR),
+            ("is_simulation", _BOOL),
+            ("load_time_ms", _F64),
+            ("initialization_time_ms", _F64),
+            ("inference_time_ms", _F64),
+            ("total_time_ms", _F64),
+            ("shader_compilation_time_ms", _F64),
+            ("memory_usage_mb", _F64),
+            ("throughput_items_per_second", _F64),
+            ("error_message", _STR),
+            ("metrics", _STR),
+            ("measured_at", _TS),
+        ]
+    ),
+}
+
+
+def platform_key(hardware_type: str, device_name: str | None) -> str:
+    """The natural key of a hardware platform (see ``hardware_platforms``)."""
+    return f"{hardware_type}|{device_name or ''}"
+
+
+@dataclass
+class StagedBatch:
+    """A batch ready to load: one Arrow table per staging table, all schemas as above."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, schema in STAGING_SCHEMAS.items():
+            self.tables.setdefault(name, schema.empty_table())
+
+    def rows(self, name: str) -> int:
+        return self.tables[name].num_rows
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, Iterable[Mapping]]) -> StagedBatch:
+        """Build a batch from row dicts keyed by staging-table name (missing keys are NULL)."""
+        tables = {}
+        for name, table_rows in rows.items():
+            schema = STAGING_SCHEMAS[name]
+            table_rows = list(table_rows)
+            columns = {col: [r.get(col) for r in table_rows] for col in schema.names}
+            tables[name] = pa.Table.from_pydict(columns, schema=schema)
+        return cls(tables)
+
+    @classmethod
+    def concat(cls, batches: Iterable[StagedBatch]) -> StagedBatch:
+        parts: dict[str, list[pa.Table]] = {name: [] for name in STAGING_SCHEMAS}
+        for batch in batches:
+            for name, table in batch.tables.items():
+                if table.num_rows:
+                    parts[name].append(table)
+        return cls(
+            {
+                name: pa.concat_tables(tables) if tables else STAGING_SCHEMAS[name].empty_table()
+                for name, tables in parts.items()
+            }
+        )

@@ -1,0 +1,386 @@
+"""Connections, transactions and the set-based load of a staged batch.
+
+DuckDB admits one writing process at a time, so connections are short-lived: open, do the
+work, close. A connection that meets another process's lock waits with backoff for up to
+``BENCHDB_LOCK_TIMEOUT`` seconds (default 60) instead of failing at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
+from benchdb_pipeline.warehouse.schema import (
+    FILE_FACT_TABLES, LIVE_FILE_STATUSES, ensure_schema, utc_now,
+)
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
+
+CONNECTION_CONFIG = {
+    # Halves bulk-insert time and memory; no query here relies on insertion order.
+    "preserve_insertion_order": False,
+}
+
+
+def _lock_timeout() -> float:
+    return float(os.environ.get("BENCHDB_LOCK_TIMEOUT", "60"))
+
+
+def connect(
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting out another process's lock; raises DB001 on failure."""
+    path = str(path)
+    if path != ":memory:" and not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if read_only and path != ":memory:" and not Path(path).exists():
+        raise DatabaseConnectionError(f"database {path} does not exist; run `benchdb schema create`")
+    deadline = time.monotonic() + (_lock_timeout() if lock_timeout is None else lock_timeout)
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=dict(CONNECTION_CONFIG))
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            if not locked or time.monotonic() >= deadline:
+                why = "held by another process" if locked else "could not be opened"
+                raise DatabaseConnectionError(f"database {path} {why}: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise DatabaseConnectionError(f"database {path} could not be opened: {exc}") from exc
+
+
+@contextmanager
+def session(
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is closed when the work is done, whatever happens."""
+    con = connect(path, read_only=read_only, lock_timeout=lock_timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, or ROLLBACK on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection, *, retry_quarantined: bool = False) -> set[str]:
+    """Content hashes that need no reading: live in the ledger (optionally not quarantined)."""
+    statuses = [s for s in LIVE_FILE_STATUSES if not (retry_quarantined and s == "quarantined")]
+    rows = con.execute(
+        "SELECT sha256 FROM source_files WHERE list_contains(?, status)", [statuses]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+@dataclass
+class LoadReport:
+    """What one batch did to the warehouse."""
+
+    files_staged: int = 0
+    files_loaded: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: LoadReport) -> None:
+        self.files_staged += other.files_staged
+        self.files_loaded += other.files_loaded
+        self.duplicates += other.duplicates
+        self.superseded += other.superseded
+        for key, value in other.by_status.items():
+            self.by_status[key] = self.by_status.get(key, 0) + value
+        for key, value in other.rows.items():
+            self.rows[key] = self.rows.get(key, 0) + value
+
+
+# Fact tables loaded from staging: (table, id column, sequence, has children keyed by row_key,
+# model required, hardware required).
+_FACTS = (
+    ("performance_results", "result_id", "seq_performance_results", True, True, True),
+    ("hardware_compatibility", "compatibility_id", "seq_hardware_compatibility", False, False, True),
+    ("integration_test_results", "test_result_id", "seq_integration_test_results", True, False, False),
+    ("web_platform_results", "result_id", "seq_web_platform_results", False, True, True),
+)
+_KEY_COLUMNS = {"row_key", "run_key_local", "file_key", "model_name", "platform_key"}
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: StagedBatch,
+    *,
+    retry_quarantined: bool = False,
+    now: datetime | None = None,
+) -> LoadReport:
+    """Load one staged batch in one transaction: ledger, supersede, dimensions, facts.
+
+    Files whose content is already live in the ledger are skipped; a path that now holds
+    new content supersedes its earlier version (its fact rows are deleted, its ledger row
+    kept). Nothing of the batch is visible unless all of it commits.
+    """
+    now = now or utc_now()
+    ensure_schema(con)
+    names = [f"s_{name}" for name in STAGING_SCHEMAS]
+    for name, table in batch.tables.items():
+        con.register(f"s_{name}", table)
+    try:
+        with transaction(con):
+            return _load(con, retry_quarantined, now, batch)
+    except duckdb.Error as exc:
+        raise ConversionError(f"batch of {batch.rows('files')} files was not stored: {exc}") from exc
+    finally:
+        for name in names:
+            con.unregister(name)
+        for temp in ("t_files", "t_superseded", "t_file_ids", "t_runs", "t_run_ids") + tuple(
+            f"t_{table}_ids" for table, *_ in _FACTS
+        ):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    return con.execute(sql, params or []).fetchone()[0]
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, retry_quarantined: bool, now: datetime, batch: StagedBatch
+) -> LoadReport:
+    report = LoadReport(files_staged=batch.rows("files"))
+    # 1. Which staged files are new content (first copy in the batch, not live in the ledger).
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE t_files AS
+        WITH staged AS (
+            SELECT *, row_number() OVER (PARTITION BY sha256 ORDER BY file_key) AS copy_no
+            FROM s_files
+        )
+        SELECT s.* EXCLUDE (copy_no), sf.file_id AS existing_id
+        FROM staged s LEFT JOIN source_files sf ON sf.sha256 = s.sha256
+        WHERE s.copy_no = 1 AND s.status <> 'known'
+          AND (sf.file_id IS NULL OR sf.status = 'superseded'
+               OR (? AND sf.status = 'quarantined'))
+        """,
+        [retry_quarantined],
+    )
+    # 2. Earlier versions of the staged paths, unless that content is still staged somewhere.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE t_superseded AS
+        SELECT DISTINCT sf.file_id
+        FROM source_files sf JOIN s_files s ON sf.path = s.path
+        WHERE sf.status IN ('ingested', 'empty', 'quarantined') AND sf.sha256 <> s.sha256
+          AND sf.sha256 NOT IN (SELECT sha256 FROM s_files)
+        """
+    )
+    report.superseded = _count(con, "SELECT count(*) FROM t_superseded")
+    if report.superseded:
+        _delete_file_facts(con, "SELECT file_id FROM t_superseded")
+        con.execute(
+            "UPDATE source_files SET status = 'superseded', superseded_at = ? "
+            "WHERE file_id IN (SELECT file_id FROM t_superseded)",
+            [now],
+        )
+    # 3. Ledger rows: new content gets a new row, returning content revives its old row.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE t_file_ids AS
+        SELECT file_key, coalesce(existing_id, nextval('seq_source_files')) AS file_id,
+               existing_id IS NOT NULL AS revived
+        FROM t_files
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO source_files (file_id, path, sha256, size_bytes, format, category, status,
+                                  record_count, error, file_modified_at, first_seen_at, ingested_at)
+        SELECT i.file_id, f.path, f.sha256, f.size_bytes, f.format, f.category, f.status,
+               f.record_count, f.error, f.file_modified_at, $now, $now
+        FROM t_files f JOIN t_file_ids i USING (file_key)
+        WHERE NOT i.revived
+        """,
+        {"now": now},
+    )
+    con.execute(
+        """
+        UPDATE source_files
+        SET path = f.path, format = f.format, category = f.category, status = f.status,
+            record_count = f.record_count, error = f.error,
+            file_modified_at = f.file_modified_at, ingested_at = $now, superseded_at = NULL
+        FROM t_files f
+        WHERE source_files.file_id = f.existing_id
+        """,
+        {"now": now},
+    )
+    con.execute(
+        "DELETE FROM quarantine WHERE file_id IN "
+        "(SELECT existing_id FROM t_files WHERE existing_id IS NOT NULL)"
+    )
+    report.rows["quarantine"] = _count(
+        con,
+        """
+        INSERT INTO quarantine (file_id, record_locator, field, reason, quarantined_at)
+        SELECT i.file_id, q.record_locator, q.field, q.reason, ?
+        FROM s_quarantine q JOIN t_file_ids i USING (file_key)
+        """,
+        [now],
+    )
+    report.files_loaded = _count(con, "SELECT count(*) FROM t_files")
+    report.duplicates = report.files_staged - report.files_loaded
+    report.by_status = dict(con.execute("SELECT status, count(*) FROM t_files GROUP BY ALL").fetchall())
+    # 4. Dimensions: insert new ones; attributes merge so that the smallest non-null value
+    #    wins, which makes the result independent of the order files arrive in.
+    _upsert_dimension(
+        con, "models", "model_name",
+        ["model_family", "modality", "source", "version", "parameters_million", "metadata"], now,
+    )
+    _upsert_dimension(
+        con, "hardware_platforms", "platform_key",
+        ["hardware_type", "device_name", "platform", "platform_version", "driver_version",
+         "memory_gb", "compute_units", "metadata"], now,
+    )
+    # 5. Runs, by natural key: a revived file finds the run rows it had before.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE t_runs AS "
+        "SELECT r.*, i.file_id FROM s_test_runs r JOIN t_file_ids i USING (file_key)"
+    )
+    run_columns = [
+        c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")
+    ]
+    cols = ", ".join(run_columns)
+    select = ", ".join("metadata::JSON" if c == "metadata" else c for c in run_columns)
+    report.rows["test_runs"] = _count(
+        con,
+        f"INSERT INTO test_runs ({cols}, source_file_id, created_at) "
+        f"SELECT {select}, file_id, ? FROM t_runs ON CONFLICT (run_key) DO NOTHING",
+        [now],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE t_run_ids AS "
+        "SELECT t.run_key_local, tr.run_id, t.file_id FROM t_runs t JOIN test_runs tr USING (run_key)"
+    )
+    # 6. Facts and their owned rows.
+    for table, id_col, seq, has_children, model_required, hardware_required in _FACTS:
+        report.rows[table] = _insert_fact(
+            con, table, id_col, seq, has_children, model_required, hardware_required, now
+        )
+    report.rows["performance_samples"] = _count(
+        con,
+        """
+        INSERT INTO performance_samples (result_id, iteration, latency_ms)
+        SELECT i.id, s.iteration, s.latency_ms
+        FROM s_performance_samples s JOIN t_performance_results_ids i USING (row_key)
+        """,
+    )
+    report.rows["integration_test_assertions"] = _count(
+        con,
+        """
+        INSERT INTO integration_test_assertions
+            (test_result_id, assertion_name, passed, expected_value, actual_value, message,
+             created_at)
+        SELECT i.id, a.assertion_name, a.passed, a.expected_value, a.actual_value, a.message, ?
+        FROM s_integration_test_assertions a JOIN t_integration_test_results_ids i USING (row_key)
+        """,
+        [now],
+    )
+    return report
+
+
+def _upsert_dimension(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, attributes: list[str], now: datetime
+) -> None:
+    def value(col: str) -> str:
+        return f"min({col})::JSON" if col == "metadata" else f"min({col})"
+
+    updates = ", ".join(f"{c} = least({table}.{c}, excluded.{c})" for c in attributes)
+    con.execute(
+        f"""
+        INSERT INTO {table} ({key}, {", ".join(attributes)}, created_at)
+        SELECT {key}, {", ".join(value(c) for c in attributes)}, ?
+        FROM s_{table} GROUP BY {key}
+        ON CONFLICT ({key}) DO UPDATE SET {updates}
+        """,
+        [now],
+    )
+
+
+def _insert_fact(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    id_col: str,
+    seq: str,
+    has_children: bool,
+    model_required: bool,
+    hardware_required: bool,
+    now: datetime,
+) -> int:
+    staged = f"s_{table}"
+    direct = [c for c in STAGING_SCHEMAS[table].names if c not in _KEY_COLUMNS]
+    expected = _count(
+        con,
+        f"SELECT count(*) FROM {staged} WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)",
+    )
+    id_select, id_join = "", ""
+    if has_children:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE t_{table}_ids AS "
+            f"SELECT row_key, nextval('{seq}') AS id FROM {staged} "
+            f"WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)"
+        )
+        id_select, id_join = f"{id_col}, ", f"JOIN t_{table}_ids i USING (row_key)"
+    model_join = "JOIN" if model_required else "LEFT JOIN"
+    hardware_join = "JOIN" if hardware_required else "LEFT JOIN"
+    values = ", ".join(
+        f"s.{c}::JSON" if c in ("metrics", "metadata") else f"s.{c}" for c in direct
+    )
+    inserted = _count(
+        con,
+        f"""
+        INSERT INTO {table} ({id_select}run_id, model_id, hardware_id, source_file_id,
+                             {", ".join(direct)}, created_at)
+        SELECT {"i.id, " if has_children else ""}r.run_id, m.model_id, h.hardware_id, r.file_id,
+               {values}, ?
+        FROM {staged} s
+        JOIN t_run_ids r USING (run_key_local)
+        {id_join}
+        {model_join} models m ON m.model_name = s.model_name
+        {hardware_join} hardware_platforms h ON h.platform_key = s.platform_key
+        """,
+        [now],
+    )
+    if inserted != expected:
+        raise ConversionError(
+            f"{table}: {expected} staged rows resolved to {inserted}; a dimension was missing"
+        )
+    return inserted
+
+
+def _delete_file_facts(con: duckdb.DuckDBPyConnection, file_ids_sql: str) -> None:
+    """Delete every fact row that came from the given files, owned rows first."""
+    con.execute(
+        f"DELETE FROM performance_samples WHERE result_id IN (SELECT result_id FROM "
+        f"performance_results WHERE source_file_id IN ({file_ids_sql}))"
+    )
+    con.execute(
+        f"DELETE FROM integration_test_assertions WHERE test_result_id IN (SELECT test_result_id "
+        f"FROM integration_test_results WHERE source_file_id IN ({file_ids_sql}))"
+    )
+    for table in FILE_FACT_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE source_file_id IN ({file_ids_sql})")

@@ -1,0 +1,58 @@
+"""Shared fixtures: temporary warehouses, the fixture files, the real corpus when present."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchdb_pipeline.ingest.pipeline import IngestReport, ingest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus" / "original-system"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A warehouse path in a fresh temporary folder (created on first write)."""
+    return tmp_path / "warehouse" / "bench.duckdb"
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path):
+    """Copy named fixture files into a fresh folder and return that folder."""
+
+    def copy(*names: str, folder: str = "in") -> Path:
+        target = tmp_path / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy(FIXTURES / name, target / name)
+        return target
+
+    return copy
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def scalar(db: Path, sql: str, params: list | None = None):
+    return query(db, sql, params)[0][0]
+
+
+def ingest_one(db: Path, path: Path) -> IngestReport:
+    return ingest(db, [path], workers=1)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the original-system corpus is not present at {CORPUS}")
+    return CORPUS

@@ -1,0 +1,52 @@
+"""The Dagster definitions load, show the flow, and keep every DuckDB step in one pool."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from benchdb_pipeline.defs.checks import warehouse_checks
+from benchdb_pipeline.defs.ingestion import warehouse_tables
+from benchdb_pipeline.defs.resources import WAREHOUSE_POOL
+from benchdb_pipeline.definitions import defs
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_groups_show_the_flow():
+    graph = defs.resolve_asset_graph()
+    group = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert group["raw_result_files"] == "raw_files"
+    assert group["staged_results"] == "staging"
+    assert group["source_files"] == group["quarantine"] == "ledger"
+    assert group["models"] == group["hardware_platforms"] == group["test_runs"] == "dimensions"
+    assert group["performance_results"] == group["performance_samples"] == "facts"
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("performance_results")).parent_keys}
+    assert parents == {"models", "hardware_platforms", "test_runs"}
+
+
+def test_every_database_step_is_in_the_pool():
+    assert warehouse_tables.op.pool == WAREHOUSE_POOL
+    assert warehouse_checks.op.pool == WAREHOUSE_POOL
+
+
+def test_ingest_job_covers_everything_downstream_of_the_raw_files():
+    job = defs.resolve_job_def("ingest_job")
+    assert {n.name for n in job.graph.node_defs} == {
+        "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks"}
+    assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
+    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6
+
+
+def test_blocking_checks():
+    blocking = {spec.name: spec.blocking for spec in warehouse_checks.check_specs}
+    assert blocking == {"references_resolve": True, "natural_keys_unique": True,
+                        "ledger_matches_facts": True, "values_consistent": False,
+                        "views_compile": False}
+
+
+def test_sensor_runs_by_default():
+    sensor = defs.resolve_sensor_def("incoming_files_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "ingest_job"

@@ -1,0 +1,48 @@
+"""Discovery, and the parallel parser giving the same warehouse as the serial one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, discover, ingest
+from benchdb_pipeline_tests.conftest import query
+
+
+def test_discover_walks_folders_and_skips_partial_and_hidden(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    for name in ("a/one.json", "a/b/two.json", "a/b/notes.txt", "a/b/three.json.part",
+                 "a/.four.json", ".hidden/five.json"):
+        (tmp_path / name).write_text("[]")
+    found = discover([tmp_path, tmp_path / "a" / "one.json"])
+    assert found == sorted(found)
+    assert sorted(p.rsplit("/", 2)[-2:] for p in found) == [["a", "one.json"], ["b", "two.json"]]
+    with pytest.raises(FileNotFoundError):
+        discover([tmp_path / "nope"])
+
+
+def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(POOL_THRESHOLD + 50):
+        rows = [{"model": f"model-{i % 7}", "hardware": ["cpu", "cuda"][i % 2], "batch_size": b,
+                 "latency_ms": 1.0 + i + b, "throughput": 100.0 + i, "latencies_ms": [1.0, 2.0, 3.0]}
+                for b in (1, 2)]
+        (folder / f"{i:04d}.json").write_text(json.dumps(rows))
+    (folder / "broken.json").write_text("{")
+    dumps = []
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.duckdb"
+        report = ingest(db, [folder], workers=workers)
+        assert report.count("ingested") == POOL_THRESHOLD + 50 and report.count("quarantined") == 1
+        dumps.append(query(db, """
+            SELECT f.path, m.model_name, h.hardware_type, p.batch_size, p.average_latency_ms,
+                   p.latency_p90_ms, (SELECT list(latency_ms ORDER BY iteration) FROM performance_samples s
+                                      WHERE s.result_id = p.result_id)
+            FROM performance_results p JOIN source_files f ON f.file_id = p.source_file_id
+            JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
+            ORDER BY ALL"""))
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]) == 2 * (POOL_THRESHOLD + 50)

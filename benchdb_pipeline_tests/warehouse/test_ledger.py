@@ -1,0 +1,146 @@
+"""The ledger's promises: content is read once, paths supersede, bad files are quarantined
+whole, and a batch is one transaction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from benchdb_pipeline.errors import ConversionError
+from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.warehouse.staging import StagedBatch
+from benchdb_pipeline.warehouse.store import load_batch, session
+from benchdb_pipeline_tests.conftest import FIXTURES, query, scalar
+
+FACTS = "SELECT count(*) FROM performance_results"
+
+
+def rows(model: str, throughput: float) -> list[dict]:
+    return [{"model_name": model, "hardware_type": "cpu", "batch_size": 1, "throughput": throughput}]
+
+
+def test_same_content_is_ingested_once_whatever_its_path(db, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "canonical_rows.json", folder / "a.json")
+    shutil.copy(FIXTURES / "canonical_rows.json", folder / "copy_of_a.json")
+    first = ingest(db, [folder], workers=1)
+    assert first.load.files_loaded == 1 and first.load.duplicates == 1
+    assert scalar(db, FACTS) == 3
+    again = ingest(db, [folder], workers=1)
+    assert again.count("known") == 2 and again.load.files_loaded == 0
+    assert scalar(db, FACTS) == 3
+    assert scalar(db, "SELECT count(*) FROM source_files") == 1
+
+
+def test_new_content_at_a_path_supersedes_the_earlier_version(db, tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(rows("bert", 10.0)))
+    ingest(db, [path], workers=1)
+    path.write_text(json.dumps(rows("bert", 20.0)))
+    report = ingest(db, [path], workers=1)
+    assert report.load.superseded == 1
+    assert query(db, "SELECT throughput_items_per_second FROM performance_results") == [(20.0,)]
+    ledger = query(db, "SELECT status, record_count FROM source_files ORDER BY file_id")
+    assert ledger == [("superseded", 1), ("ingested", 1)]  # both versions kept
+    # the run of the old version stays, pointing at the superseded ledger row
+    assert scalar(db, "SELECT count(*) FROM test_runs") == 2
+
+
+def test_reverting_a_path_to_earlier_content_revives_its_ledger_row(db, tmp_path):
+    path = tmp_path / "results.json"
+    for throughput in (10.0, 20.0, 10.0):
+        path.write_text(json.dumps(rows("bert", throughput)))
+        ingest(db, [path], workers=1)
+    assert query(db, "SELECT throughput_items_per_second FROM performance_results") == [(10.0,)]
+    assert query(db, "SELECT file_id, status FROM source_files ORDER BY file_id") == [
+        (1, "ingested"), (2, "superseded")]
+    assert scalar(db, "SELECT count(*) FROM test_runs") == 2  # the first run is reused
+
+
+def test_a_file_with_one_bad_record_is_quarantined_whole(db):
+    report = ingest(db, [FIXTURES / "bad_negative_throughput.json"], workers=1)
+    assert report.count("quarantined") == 1
+    assert scalar(db, FACTS) == 0  # the valid first record is not half-written
+    assert scalar(db, "SELECT count(*) FROM models") == 0
+    assert query(db, "SELECT record_locator, field, reason FROM quarantine") == [
+        ("$[1]", "throughput",
+         "-5 is out of range: throughput_items_per_second must be > 0")]
+    error = scalar(db, "SELECT error FROM source_files")
+    assert error.startswith(str(FIXTURES / "bad_negative_throughput.json"))
+    assert "record $[1]: field 'throughput'" in error
+
+
+@pytest.mark.parametrize("name,locator,field,reason", [
+    ("bad_not_json.json", None, None, "not valid JSON"),
+    ("bad_unknown_format.json", None, None, "no known result format: an object with keys ['hello', 'answer']"),
+    ("bad_zero_batch.json", "$[0]", "batch_size", "0 is out of range: batch_size must be ≥ 1"),
+    ("bad_non_numeric_throughput.json", "$[0]", "throughput", "'fast' is not a number"),
+    ("bad_unknown_unit.json", "$[0]", "latency_unit", "unknown unit 'fortnights'"),
+    ("bad_summary_with_values.json",
+     "$.model_families.audio.hardware_results.cpu.latency_ms", "latency_ms",
+     "a benchmark summary holds aggregates (2 values)"),
+])
+def test_bad_input_is_quarantined_with_file_record_and_field(db, name, locator, field, reason):
+    report = ingest(db, [FIXTURES / name], workers=1)
+    assert [o.status for o in report.outcomes] == ["quarantined"]
+    (got_locator, got_field, got_reason), = query(
+        db, "SELECT record_locator, field, reason FROM quarantine")
+    assert (got_locator, got_field) == (locator, field)
+    assert got_reason.startswith(reason)
+
+
+def test_quarantined_content_is_skipped_until_retried(db, tmp_path):
+    path = tmp_path / "bad.json"
+    shutil.copy(FIXTURES / "bad_zero_batch.json", path)
+    ingest(db, [path], workers=1)
+    assert ingest(db, [path], workers=1).count("known") == 1
+    retried = ingest(db, [path], workers=1, retry_quarantined=True)
+    assert retried.count("quarantined") == 1
+    assert scalar(db, "SELECT count(*) FROM source_files") == 1
+    assert scalar(db, "SELECT count(*) FROM quarantine") == 1  # replaced, not doubled
+
+
+def test_a_fixed_file_replaces_its_quarantined_version(db, tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(rows("bert", -1.0)))
+    ingest(db, [path], workers=1)
+    path.write_text(json.dumps(rows("bert", 1.0)))
+    ingest(db, [path], workers=1)
+    assert query(db, "SELECT status FROM source_files ORDER BY file_id") == [
+        ("superseded",), ("ingested",)]
+    assert scalar(db, FACTS) == 1
+
+
+def test_a_batch_is_one_transaction(db):
+    """A batch whose facts cannot be resolved leaves no trace: not even its ledger rows."""
+    ingest(db, [FIXTURES / "canonical_rows.json"], workers=1)
+    before = query(db, "SELECT count(*) FROM source_files")
+    broken = StagedBatch.from_rows({
+        "files": [{"file_key": 1, "path": "/x.json", "sha256": "f" * 64, "size_bytes": 2,
+                   "status": "ingested", "record_count": 1}],
+        "test_runs": [{"run_key_local": 2, "file_key": 1, "run_key": "r", "test_name": "t",
+                       "test_type": "performance", "is_simulated": False}],
+        "performance_results": [{"row_key": 3, "run_key_local": 2, "file_key": 1,
+                                 "model_name": "no-such-model", "platform_key": "cpu|"}],
+    })
+    with session(db) as con, pytest.raises(ConversionError, match="dimension was missing"):
+        load_batch(con, broken)
+    assert query(db, "SELECT count(*) FROM source_files") == before
+    assert scalar(db, "SELECT count(*) FROM test_runs WHERE run_key = 'r'") == 0
+
+
+def test_dimension_attributes_do_not_depend_on_arrival_order(tmp_path):
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    a.write_text(json.dumps([{**rows("bert", 1.0)[0], "model_family": "embedding"}]))
+    b.write_text(json.dumps([{**rows("bert", 2.0)[0], "model_family": "bert"}]))
+    families = []
+    for order in ((a, b), (b, a)):
+        db = tmp_path / f"{order[0].stem}.duckdb"
+        for path in order:
+            ingest(db, [path], workers=1)
+        families.append(scalar(db, "SELECT model_family FROM models"))
+    assert families == ["bert", "bert"]
