@@ -36,6 +36,7 @@ class _Builder:
         self.tables: dict[str, list[dict]] = {}
         self.models: dict[str, dict] = {}
         self.hardware: dict[str, dict] = {}
+        self.last_seen: dict[tuple[str, str], tuple] = {}
 
     def key(self) -> int:
         self.next_key += 1
@@ -85,17 +86,12 @@ class _Builder:
     def add_fact(self, kind: str, row: dict, file_key: int, run_key: int) -> None:
         model = row.get("model_name")
         if model:
-            self._merge(self.models, model, {
-                "model_name": model, **{a: row.get(a) for a in _MODEL_ATTRS},
-                "metadata": _json(row.get("model_metadata")),
-            })
+            self._dimension(self.models, "model_name", model, _MODEL_ATTRS, row, "model_metadata")
         platform = None
         if row.get("hardware_type"):
             platform = platform_key(row["hardware_type"], row.get("device_name"))
-            self._merge(self.hardware, platform, {
-                "platform_key": platform, **{a: row.get(a) for a in _HARDWARE_ATTRS},
-                "metadata": _json(row.get("hardware_metadata")),
-            })
+            self._dimension(self.hardware, "platform_key", platform, _HARDWARE_ATTRS, row,
+                            "hardware_metadata")
         fact = {**row, "run_key_local": run_key, "file_key": file_key,
                 "model_name": model, "platform_key": platform}
         for column in _JSON_COLUMNS:
@@ -113,8 +109,14 @@ class _Builder:
         for assertion in row.get("assertions") or ():
             self.emit("integration_test_assertions", {**assertion, "row_key": fact["row_key"]})
 
-    @staticmethod
-    def _merge(store: dict[str, dict], key: str, attrs: dict) -> None:
+    def _dimension(self, store: dict[str, dict], key_column: str, key: str,
+                   attributes: tuple[str, ...], row: dict, metadata: str) -> None:
+        """Collect a dimension row; attributes merge as the store does (smallest non-null)."""
+        values = (*map(row.get, attributes), row.get(metadata))
+        if self.last_seen.get((key_column, key)) == values:
+            return
+        self.last_seen[(key_column, key)] = values
+        attrs = {key_column: key, **dict(zip(attributes, values)), "metadata": _json(values[-1])}
         known = store.get(key)
         if known is None:
             store[key] = attrs

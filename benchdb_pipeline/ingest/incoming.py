@@ -19,12 +19,12 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.ingest.pipeline import SKIPPED_SUFFIXES
+from benchdb_pipeline.ingest.pipeline import is_result_file
 
 Signature = tuple[int, int]  # (size in bytes, mtime in ns)
 
 
-def scan(root: Path, *, settle_seconds: float = 1.0, now: float | None = None) -> dict[str, Signature]:
+def scan(root: Path, *, settle_seconds: float = 0.5, now: float | None = None) -> dict[str, Signature]:
     """Settled result files under ``root``: relative path → (size, mtime_ns)."""
     now = time.time() if now is None else now
     found: dict[str, Signature] = {}
@@ -33,7 +33,7 @@ def scan(root: Path, *, settle_seconds: float = 1.0, now: float | None = None) -
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
-            if not name.endswith(".json") or name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
+            if not is_result_file(name):
                 continue
             path = os.path.join(folder, name)
             try:

@@ -7,9 +7,11 @@ value stays missing (NULL), a wrong one is a problem.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from benchdb_pipeline.ingest.rules import (
     BOOL, CANONICAL_UNIT, FLOAT, INT, JSON, OVERFLOW_COLUMN, RULES, SAMPLES, TEXT, TIMESTAMP,
@@ -46,11 +48,12 @@ class RecordKind:
     def __init__(self, name: str) -> None:
         self.name = name
         self.overflow = OVERFLOW_COLUMN[name]
-        self.lookup: dict[str, tuple[Rule, str | None, int]] = {}
+        self.lookup: dict[str, tuple[Rule, Converter, int]] = {}
         for rule in RULES[name]:
             for rank, (alias, unit) in enumerate(rule.all_aliases().items()):
-                self.lookup.setdefault(alias, (rule, unit, rank))
+                self.lookup.setdefault(alias, (rule, _compile(rule, unit), rank))
         self.required = [rule for rule in RULES[name] if rule.required]
+        self.plans: dict[tuple[str, ...], tuple[list, tuple[str, ...], tuple[str, ...]]] = {}
 
     def normalise(
         self, record: object, locator: str, units: Mapping[str, str] | None = None
@@ -58,29 +61,25 @@ class RecordKind:
         """Return the normalised row and the problems found (row is unusable if any)."""
         if not isinstance(record, Mapping):
             return {}, [Problem(locator, None, f"expected an object, found {_kind(record)}")]
+        keys = tuple(record)
+        plan = self.plans.get(keys)
+        if plan is None:
+            if len(self.plans) > 4096:
+                self.plans.clear()
+            plan = self.plans[keys] = self._plan(keys)
+        steps, unit_keys, extra_keys = plan
         problems: list[Problem] = []
-        chosen: dict[str, tuple[int, Rule, str | None, str, object]] = {}
-        extra: dict[str, object] = {}
         declared = dict(units) if units else {}
-        for key, value in record.items():
-            hit = self.lookup.get(key)
-            if hit is None:
-                if key in UNIT_KEYS:
-                    _declare_unit(key, value, declared, locator, problems)
-                else:
-                    extra[key] = value
-                continue
-            rule, unit, rank = hit
-            previous = chosen.get(rule.column)
-            if previous is None or rank < previous[0]:
-                chosen[rule.column] = (rank, rule, unit, key, value)
+        for key in unit_keys:
+            _declare_unit(key, record[key], declared, locator, problems)
         row: dict[str, object] = {}
         failed: set[str] = set()
-        for column, (_, rule, unit, key, value) in chosen.items():
+        for key, column, convert in steps:
+            value = record[key]
             if value is None:
                 continue
             try:
-                converted = _convert(rule, unit, value, declared)
+                converted = convert(value, declared)
             except ValueError as exc:
                 problems.append(Problem(locator, key, str(exc)))
                 failed.add(column)
@@ -88,14 +87,32 @@ class RecordKind:
             if converted is not None:
                 row[column] = converted
         for rule in self.required:
-            if row.get(rule.column) is None and rule.column not in failed:
+            if rule.column not in row and rule.column not in failed:
                 problems.append(Problem(locator, rule.column, "required field is missing"))
-        if extra and self.overflow:
+        if extra_keys and self.overflow:
+            extra = {key: record[key] for key in extra_keys}
             base = row.get(self.overflow)
             row[self.overflow] = {**extra, **base} if isinstance(base, dict) else (
                 {**extra, self.overflow: base} if base is not None else extra
             )
         return row, problems
+
+    def _plan(self, keys: tuple[str, ...]) -> tuple[list, tuple[str, ...], tuple[str, ...]]:
+        """For one set of record keys: which key feeds which column (best-ranked alias wins),
+        which keys declare units, and which are unrecognised. Records of one producer share
+        their keys, so this is worked out once per key set."""
+        best: dict[str, tuple[int, str, Converter]] = {}
+        unit_keys, extra = [], []
+        for key in keys:
+            hit = self.lookup.get(key)
+            if hit is None:
+                (unit_keys if key in UNIT_KEYS else extra).append(key)
+                continue
+            rule, convert, rank = hit
+            if rule.column not in best or rank < best[rule.column][0]:
+                best[rule.column] = (rank, key, convert)
+        steps = [(key, column, convert) for column, (_, key, convert) in best.items()]
+        return steps, tuple(unit_keys), tuple(extra)
 
 
 def _declare_unit(key: str, value: object, declared: dict, locator: str, problems: list) -> None:
@@ -131,11 +148,13 @@ def _number(value: object) -> float:
     return number
 
 
-def _scale(rule: Rule, unit: str | None, declared: Mapping[str, str]) -> float:
-    dimension = rule.dimension
-    source = unit or declared.get(dimension) or rule.unit or CANONICAL_UNIT[dimension]
-    target = rule.unit or CANONICAL_UNIT[dimension]
-    return unit_factor(dimension, source) / unit_factor(dimension, target)
+_cached_timestamp = functools.lru_cache(maxsize=8192)(parse_timestamp)
+
+
+def _factor(rule: Rule, unit: str | None) -> float:
+    """Factor from ``unit`` (None: the column's own unit) to the column's unit."""
+    target = rule.unit or CANONICAL_UNIT[rule.dimension]
+    return unit_factor(rule.dimension, unit or target) / unit_factor(rule.dimension, target)
 
 
 def _check_range(rule: Rule, number: float) -> None:
@@ -146,51 +165,88 @@ def _check_range(rule: Rule, number: float) -> None:
         raise ValueError(f"{number:g} is out of range: {rule.column} must be {bound} {rule.minimum:g}")
 
 
-def _convert(rule: Rule, unit: str | None, value: object, declared: Mapping[str, str]) -> object:
-    kind = rule.kind
+Converter = Callable[[object, Mapping[str, str]], object]
+
+
+def _compile(rule: Rule, unit: str | None) -> Converter:
+    """A converter for values arriving under one alias: kind, unit factor and range.
+
+    The factor is fixed when the alias names its unit; a unit-less alias follows the unit
+    the record declares, else the column's own.
+    """
+    kind, dimension = rule.kind, rule.dimension
+    fixed = _factor(rule, unit) if dimension and unit else (None if dimension else 1.0)
+    default = _factor(rule, None) if dimension else 1.0
+
+    def factor(declared: Mapping[str, str]) -> float:
+        if fixed is not None:
+            return fixed
+        declared_unit = declared.get(dimension) if declared else None
+        return _factor(rule, declared_unit) if declared_unit else default
+
     if kind == TEXT:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValueError(f"{value!r} is not text ({_kind(value)})")
-        text = str(value).strip()
-        if not text:
-            return None
-        return rule.normalise(text) if rule.normalise else text
+        def text(value: object, declared: Mapping[str, str]) -> object:
+            if type(value) is not str:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{value!r} is not text ({_kind(value)})")
+                value = str(value)
+            value = value.strip()
+            if not value:
+                return None
+            return rule.normalise(value) if rule.normalise else value
+        return text
     if kind in (FLOAT, INT):
-        number = _number(value)
-        if rule.dimension:
-            number *= _scale(rule, unit, declared)
-        if kind == INT:
-            if not number.is_integer():
-                raise ValueError(f"{value!r} is not a whole number")
-            number = int(number)
-        _check_range(rule, number)
+        whole = kind == INT
+        minimum, exclusive = rule.minimum, rule.exclusive
+
+        def number(value: object, declared: Mapping[str, str]) -> object:
+            kind_of = type(value)
+            result = float(value) if kind_of is float or kind_of is int else _number(value)
+            result *= factor(declared)
+            if not math.isfinite(result):
+                raise ValueError(f"{value!r} is not a finite number")
+            if whole:
+                if not result.is_integer():
+                    raise ValueError(f"{value!r} is not a whole number")
+                result = int(result)
+            if minimum is not None and (result < minimum or (exclusive and result == minimum)):
+                _check_range(rule, result)
+            return result
         return number
     if kind == BOOL:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (int, float)) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(f"{value!r} is not true or false")
+        def boolean(value: object, declared: Mapping[str, str]) -> bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return bool(value)
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            raise ValueError(f"{value!r} is not true or false")
+        return boolean
     if kind == JSON:
-        if not isinstance(value, (dict, list)):
-            raise ValueError(f"expected an object or a list, found {_kind(value)}")
-        return value
+        def json_value(value: object, declared: Mapping[str, str]) -> object:
+            if not isinstance(value, (dict, list)):
+                raise ValueError(f"expected an object or a list, found {_kind(value)}")
+            return value
+        return json_value
     if kind == TIMESTAMP:
-        return parse_timestamp(value)
+        def timestamp(value: object, declared: Mapping[str, str]) -> datetime:
+            return _cached_timestamp(value) if type(value) is str else parse_timestamp(value)
+        return timestamp
     if kind == SAMPLES:
-        if not isinstance(value, list):
-            raise ValueError(f"expected a list of latencies, found {_kind(value)}")
-        factor = _scale(rule, unit, declared)
-        samples = []
-        for index, item in enumerate(value):
-            try:
-                sample = _number(item) * factor
-                _check_range(rule, sample)
-            except ValueError as exc:
-                raise ValueError(f"sample [{index}]: {exc}") from None
-            samples.append(sample)
+        def samples(value: object, declared: Mapping[str, str]) -> list[float]:
+            if not isinstance(value, list):
+                raise ValueError(f"expected a list of latencies, found {_kind(value)}")
+            scale = factor(declared)
+            out = []
+            for index, item in enumerate(value):
+                try:
+                    sample = _number(item) * scale
+                    _check_range(rule, sample)
+                except ValueError as exc:
+                    raise ValueError(f"sample [{index}]: {exc}") from None
+                out.append(sample)
+            return out
         return samples
     raise AssertionError(f"unknown rule kind {kind}")
 

@@ -7,6 +7,7 @@ unit the record (or adapter) declares, else the column's canonical unit".
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -87,6 +88,7 @@ _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
 _SPACES = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_hardware_type(value: str) -> str:
     """cpu, cuda, rocm, mps, openvino, webnn, webgpu, qnn…; 'CUDA:0' → 'cuda'."""
     token = value.strip().lower().replace(" ", "_").replace("-", "_")
@@ -97,6 +99,7 @@ def norm_hardware_type(value: str) -> str:
     return token
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_precision(value: str) -> str:
     token = value.strip().lower().replace("-", "_").removeprefix("torch.")
     token = _PRECISIONS.get(token, token)
@@ -105,6 +108,7 @@ def norm_precision(value: str) -> str:
     return token
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_status(value: str) -> str:
     status = _STATUSES.get(value.strip().lower())
     if status is None:
@@ -112,14 +116,21 @@ def norm_status(value: str) -> str:
     return status
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_model_name(value: str) -> str:
     """Hub ids are case-insensitive: 'BERT-Base-Uncased ' and 'bert-base-uncased' are one model."""
     return _SPACES.sub("-", value.strip()).lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_label(value: str) -> str:
     """Free text labels (device names, test names): trimmed, inner whitespace collapsed."""
     return _SPACES.sub(" ", value.strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def norm_lower(value: str) -> str:
+    return value.lower()
 
 
 # Rules -------------------------------------------------------------------------------
@@ -162,7 +173,7 @@ MODEL_RULES = (
     Rule("model_name", TEXT, {"model": None, "model_id": None}, required=True,
          normalise=norm_model_name),
     Rule("model_family", TEXT, {"family": None, "model_type": None}, normalise=norm_label),
-    Rule("modality", TEXT, {}, normalise=str.lower),
+    Rule("modality", TEXT, {}, normalise=norm_lower),
     Rule("source", TEXT, {"model_source": None}, normalise=norm_label),
     Rule("version", TEXT, {"model_version": None, "revision": None}, normalise=norm_label),
     Rule("parameters_million", FLOAT,
@@ -304,7 +315,7 @@ WEB_PLATFORM_RULES = MODEL_RULES + HARDWARE_RULES + (
 
 RUN_RULES = (
     Rule("test_name", TEXT, {"name": None}, normalise=norm_label),
-    Rule("test_type", TEXT, {"type": None}, normalise=str.lower),
+    Rule("test_type", TEXT, {"type": None}, normalise=norm_lower),
     Rule("started_at", TIMESTAMP, {"start_time": None, "timestamp": None}),
     Rule("completed_at", TIMESTAMP, {"end_time": None}),
     Rule("execution_time_seconds", FLOAT, {"duration": None, "elapsed_time": None},
