@@ -44,8 +44,8 @@ def tick(instance, cursor=None):
 def test_new_files_are_requested_once(incoming, tmp_path):
     drop(incoming, "a.json")
     drop(incoming, "sub/b.json")
-    drop(incoming, "fresh.json", age=0)  # still being written: left for the next tick
     with dg.instance_for_test() as instance:
+        drop(incoming, "fresh.json", age=0)  # still being written: left for the next tick
         requests, cursor = tick(instance)
         assert len(requests) == 1
         paths = requests[0].run_config["ops"]["raw_result_files"]["config"]["paths"]
