@@ -45,7 +45,7 @@ def test_new_files_are_requested_once(incoming, tmp_path):
     drop(incoming, "a.json")
     drop(incoming, "sub/b.json")
     with dg.instance_for_test() as instance:
-        drop(incoming, "fresh.json", age=0)  # still being written: left for the next tick
+        drop(incoming, "fresh.json", age=-2)  # modified just now: left for a later tick
         requests, cursor = tick(instance)
         assert len(requests) == 1
         paths = requests[0].run_config["ops"]["raw_result_files"]["config"]["paths"]
