@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install demo dev test samples bench clean
+.PHONY: help install demo dev test lint samples bench clean
 
 help:
 	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
 	@echo "make test   - run the whole test suite"
 	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
+	@echo "make lint   - ruff over the package, tests and benchmarks"
 	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
 	@echo "make clean  - remove the virtual environment and generated data"
 
@@ -39,6 +40,9 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check benchdb_pipeline benchdb_pipeline_tests benchmarks
 
 samples: $(STAMP)
 	$(BIN)/benchdb samples --output-dir data/samples

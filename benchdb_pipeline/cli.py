@@ -90,7 +90,7 @@ def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None
                f"({applied} migration{'s' * (applied != 1)} applied)")
     if sample_data:
         target = samples_dir or db.parent / "samples"
-        written = write_samples(target)
+        write_samples(target)
         report = ingest(db, [target])
         click.echo(f"sample data (simulated) from {target}: {report.summary()}")
 

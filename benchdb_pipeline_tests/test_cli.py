@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import FIXTURES, scalar
+from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
 COMMANDS = (["schema"], ["schema", "create"], ["ingest"], ["query"], ["status"],

@@ -87,8 +87,8 @@ def floor(folder: Path, db: Path) -> int:
     chunks = [paths[i:i + 500] for i in range(0, len(paths), 500)]
     with ProcessPoolExecutor(os.cpu_count()) as pool:
         tables = list(pool.map(_parse_chunk, chunks))
-    staged = pa.concat_tables(tables, promote_options="default")
     con = duckdb.connect(str(db), config={"preserve_insertion_order": False})
+    con.register("staged", pa.concat_tables(tables, promote_options="default"))
     con.execute("CREATE TABLE staging AS SELECT * FROM staged")
     rows = con.execute("SELECT count(*) FROM staging").fetchone()[0]
     con.close()

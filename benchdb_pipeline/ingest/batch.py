@@ -116,7 +116,7 @@ class _Builder:
         if self.last_seen.get((key_column, key)) == values:
             return
         self.last_seen[(key_column, key)] = values
-        attrs = {key_column: key, **dict(zip(attributes, values)), "metadata": _json(values[-1])}
+        attrs = {key_column: key, **dict(zip(attributes, values[:-1], strict=True)), "metadata": _json(values[-1])}
         known = store.get(key)
         if known is None:
             store[key] = attrs

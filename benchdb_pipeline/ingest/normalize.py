@@ -14,8 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from benchdb_pipeline.ingest.rules import (
-    BOOL, CANONICAL_UNIT, FLOAT, INT, JSON, OVERFLOW_COLUMN, RULES, SAMPLES, TEXT, TIMESTAMP,
-    UNIT_KEYS, UNITS, Rule, unit_factor,
+    BOOL,
+    CANONICAL_UNIT,
+    FLOAT,
+    INT,
+    JSON,
+    OVERFLOW_COLUMN,
+    RULES,
+    SAMPLES,
+    TEXT,
+    TIMESTAMP,
+    UNIT_KEYS,
+    UNITS,
+    Rule,
+    unit_factor,
 )
 from benchdb_pipeline.ingest.timestamps import parse_timestamp
 

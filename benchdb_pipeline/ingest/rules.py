@@ -88,24 +88,25 @@ _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
 _SPACES = re.compile(r"\s+")
 
 
+def _token(token: str, value: str, what: str) -> str:
+    """A short lower-case identifier, or the reason the value is not one."""
+    if not _TOKEN.match(token):
+        raise ValueError(f"{value!r} is not {what}")
+    return token
+
+
 @functools.lru_cache(maxsize=4096)
 def norm_hardware_type(value: str) -> str:
     """cpu, cuda, rocm, mps, openvino, webnn, webgpu, qnn…; 'CUDA:0' → 'cuda'."""
     token = value.strip().lower().replace(" ", "_").replace("-", "_")
     token = token.split(":", 1)[0]
-    token = _HARDWARE_ALIASES.get(token, token)
-    if not _TOKEN.match(token):
-        raise ValueError(f"{value!r} is not a hardware type (expected a token such as cpu, cuda)")
-    return token
+    return _token(_HARDWARE_ALIASES.get(token, token), value, "a hardware type (e.g. cpu, cuda)")
 
 
 @functools.lru_cache(maxsize=4096)
 def norm_precision(value: str) -> str:
     token = value.strip().lower().replace("-", "_").removeprefix("torch.")
-    token = _PRECISIONS.get(token, token)
-    if not _TOKEN.match(token):
-        raise ValueError(f"{value!r} is not a precision (expected e.g. fp32, fp16, bf16, int8)")
-    return token
+    return _token(_PRECISIONS.get(token, token), value, "a precision (e.g. fp32, fp16, bf16, int8)")
 
 
 @functools.lru_cache(maxsize=4096)

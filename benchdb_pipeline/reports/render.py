@@ -27,7 +27,7 @@ def _cell(value: object) -> str:
 def render(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = "table") -> str:
     """One result set in the requested format; NULL stays visible (never an empty string)."""
     if fmt == "json":
-        records = [dict(zip(columns, row)) for row in rows]
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
         return orjson.dumps(records, option=orjson.OPT_INDENT_2, default=str).decode()
     if fmt == "csv":
         buffer = io.StringIO()
@@ -47,7 +47,7 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = 
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     out = [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
     out.append(f"({len(rows)} row{'s' * (len(rows) != 1)})")

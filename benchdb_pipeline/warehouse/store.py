@@ -19,7 +19,10 @@ import duckdb
 
 from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
 from benchdb_pipeline.warehouse.schema import (
-    FILE_FACT_TABLES, LIVE_FILE_STATUSES, ensure_schema, utc_now,
+    FILE_FACT_TABLES,
+    LIVE_FILE_STATUSES,
+    ensure_schema,
+    utc_now,
 )
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from benchdb_pipeline.definitions import defs
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import warehouse_tables
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL
-from benchdb_pipeline.definitions import defs
 
 
 def test_definitions_load():

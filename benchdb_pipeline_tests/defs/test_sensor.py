@@ -10,11 +10,11 @@ import dagster as dg
 import pytest
 
 from benchdb_pipeline.defs import sensors
+from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline.defs.sensors import incoming_files_sensor
 from benchdb_pipeline.ingest.incoming import decode_cursor
 from benchdb_pipeline_tests.conftest import scalar
 from benchdb_pipeline_tests.defs.test_ingestion_assets import ASSETS
-from benchdb_pipeline.defs.resources import WarehouseResource
 
 
 def drop(folder, name, throughput=1.0, age=5.0):

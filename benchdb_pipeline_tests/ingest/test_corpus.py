@@ -47,7 +47,7 @@ def test_every_corpus_file_produces_its_rows(corpus_db, corpus):
     for prefix, fmt, status, *counts in query(corpus_db, PER_FILE):
         want_fmt, want_status, want_rows = EXPECTED[prefix]
         assert (fmt, status) == (want_fmt, want_status), prefix
-        assert dict(zip(TABLES, counts)) == {t: want_rows.get(t, 0) for t in TABLES}, prefix
+        assert dict(zip(TABLES, counts, strict=True)) == {t: want_rows.get(t, 0) for t in TABLES}, prefix
 
 
 def test_corpus_values(corpus_db):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline.warehouse.checks import (
-    ALL_CHECKS, check_ledger, check_references, check_value_ranges,
+    ALL_CHECKS,
+    check_ledger,
+    check_references,
+    check_value_ranges,
 )
 from benchdb_pipeline.warehouse.store import session
 from benchdb_pipeline_tests.conftest import FIXTURES

@@ -6,7 +6,13 @@ import duckdb
 import pytest
 
 from benchdb_pipeline.errors import SchemaError
-from benchdb_pipeline.warehouse.schema import ALL_TABLES, SCHEMA_VERSION, VIEWS, current_version, ensure_schema
+from benchdb_pipeline.warehouse.schema import (
+    ALL_TABLES,
+    SCHEMA_VERSION,
+    VIEWS,
+    current_version,
+    ensure_schema,
+)
 from benchdb_pipeline.warehouse.store import session
 
 

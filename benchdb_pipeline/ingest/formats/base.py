@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from benchdb_pipeline.ingest.normalize import Extraction
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 SIMULATION_FLAGS = ("is_simulated", "simulated", "is_simulation")
 
@@ -64,3 +64,15 @@ def run_record(source: Source, test_type: str, doc: Mapping, **fields: object) -
 def key_locator(parent: str, key: str) -> str:
     """JSON-path step for an object key, bracketed when it is not a plain identifier."""
     return f"{parent}.{key}" if key.isidentifier() else f'{parent}["{key}"]'
+
+
+def object_entries(
+    out: Extraction, mapping: Mapping, parent: str, what: str
+) -> Iterator[tuple[str, str, Mapping]]:
+    """(key, locator, value) for each object in ``mapping``; anything else is a problem."""
+    for key, value in mapping.items():
+        locator = key_locator(parent, key)
+        if isinstance(value, Mapping):
+            yield key, locator, value
+        else:
+            out.problems.append(Problem(locator, None, f"expected {what}, found {type(value).__name__}"))

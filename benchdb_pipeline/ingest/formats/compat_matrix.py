@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, object_entries, run_record
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 
@@ -26,17 +26,14 @@ class CompatibilityMatrix(Adapter):
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         when = doc.get("timestamp")
         run = out.add_run(run_record(source, "compatibility", doc, started_at=when))
-        for family, body in doc["model_families"].items():
-            cells = body.get("hardware_compatibility") if isinstance(body, Mapping) else None
-            family_at = key_locator("$.model_families", family)
+        for family, family_at, body in object_entries(out, doc["model_families"], "$.model_families",
+                                                      "a model family object"):
+            cells = body.get("hardware_compatibility")
             if not isinstance(cells, Mapping):
                 out.problems.append(Problem(family_at, "hardware_compatibility", "expected cells keyed by hardware"))
                 continue
-            for hw, cell in cells.items():
-                at = key_locator(f"{family_at}.hardware_compatibility", hw)
-                if not isinstance(cell, Mapping):
-                    out.problems.append(Problem(at, None, "expected a compatibility cell object"))
-                    continue
+            for hw, at, cell in object_entries(out, cells, f"{family_at}.hardware_compatibility",
+                                               "a compatibility cell object"):
                 rating = cell.get("performance_rating")
                 verdict = {
                     "model_family": family,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
-from benchdb_pipeline.ingest.normalize import Extraction, Problem
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, object_entries, run_record
+from benchdb_pipeline.ingest.normalize import Extraction
 
 TEST_MODULE = "critical_model_tests"
 
@@ -32,11 +32,8 @@ class CriticalModelTests(Adapter):
             success=None if not isinstance(failed, int) else failed == 0,
             metadata={"summary": summary} if summary else None,
         ))
-        for model, result in doc["model_results"].items():
-            locator = key_locator("$.model_results", model)
-            if not isinstance(result, Mapping):
-                out.problems.append(Problem(locator, None, "expected a test result object"))
-                continue
+        for model, locator, result in object_entries(out, doc["model_results"], "$.model_results",
+                                                     "a test result object"):
             stderr = result.get("stderr") or None
             passed = str(result.get("status", "")).lower() in ("passed", "pass", "success")
             metadata = {k: result[k] for k in ("return_code", "stdout") if result.get(k) not in (None, "")}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
-from benchdb_pipeline.ingest.normalize import Extraction, Problem
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, object_entries, run_record
+from benchdb_pipeline.ingest.normalize import Extraction
 
 # Keys of a batch entry that describe the entry, not the measurement.
 _ENTRY_FLAGS = ("success", "error")
@@ -33,11 +33,8 @@ class DirectBenchmark(Adapter):
             )
         )
         shared = {k: doc[k] for k in ("model", "hardware", "device_name", "precision") if k in doc}
-        for key, entry in doc["batch_results"].items():
-            locator = key_locator("$.batch_results", key)
-            if not isinstance(entry, Mapping):
-                out.problems.append(Problem(locator, None, "expected an object per batch size"))
-                continue
+        for key, locator, entry in object_entries(out, doc["batch_results"], "$.batch_results",
+                                                  "an object per batch size"):
             if key in failed:
                 continue
             record = {**shared, **{k: v for k, v in entry.items() if k not in _ENTRY_FLAGS}}

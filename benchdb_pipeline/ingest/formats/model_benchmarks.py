@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, object_entries, run_record
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 _CONFIG = re.compile(r"^batch_(\d+)(?:_seq_(\d+))?$")
@@ -41,23 +41,15 @@ class ModelBenchmarks(Adapter):
                 metadata={"hardware_info": doc["hardware_info"]} if "hardware_info" in doc else None,
             )
         )
-        for family, models in doc["benchmarks"].items():
-            family_at = key_locator("$.benchmarks", family)
-            if not isinstance(models, Mapping):
-                out.problems.append(Problem(family_at, None, "expected models keyed by name"))
-                continue
-            for model, hardware in models.items():
-                model_at = key_locator(family_at, model)
-                if not isinstance(hardware, Mapping):
-                    out.problems.append(Problem(model_at, None, "expected hardware keyed by type"))
-                    continue
-                for hw, result in hardware.items():
-                    self._hardware(out, run, doc, family, model, hw, result, key_locator(model_at, hw))
+        for family, family_at, models in object_entries(out, doc["benchmarks"], "$.benchmarks",
+                                                        "models keyed by name"):
+            for model, model_at, hardware in object_entries(out, models, family_at,
+                                                            "hardware keyed by type"):
+                for hw, at, result in object_entries(out, hardware, model_at,
+                                                     "a benchmark result object"):
+                    self._hardware(out, run, doc, family, model, hw, result, at)
 
     def _hardware(self, out, run, doc, family, model, hw, result, locator) -> None:
-        if not isinstance(result, Mapping):
-            out.problems.append(Problem(locator, None, "expected a benchmark result object"))
-            return
         common = {
             "model_name": result.get("model_name") or model,
             "model_family": result.get("family") or family,
@@ -80,12 +72,9 @@ class ModelBenchmarks(Adapter):
         extra = {}
         if result.get("model_load_time") is not None:
             extra["model_load_time_seconds"] = result["model_load_time"]
-        for key, config in configs.items():
-            at = key_locator(f"{locator}.benchmark_results", key)
+        for key, at, config in object_entries(out, configs, f"{locator}.benchmark_results",
+                                              "a configuration object"):
             shape = _CONFIG.match(key)
-            if not isinstance(config, Mapping):
-                out.problems.append(Problem(at, None, "expected a configuration object"))
-                continue
             if str(config.get("status", "completed")).lower() not in _DONE:
                 failures = out.runs[run].setdefault("metadata", {}).setdefault("failed_configurations", {})
                 failures[at] = config.get("error") or config.get("status")

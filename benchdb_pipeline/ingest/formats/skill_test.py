@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, run_record
-from benchdb_pipeline.ingest.normalize import Extraction, Problem
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, object_entries, run_record
+from benchdb_pipeline.ingest.normalize import Extraction
 from benchdb_pipeline.ingest.rules import convert
 
 _TIMING_SUFFIXES = ("_avg_time", "_time")
@@ -46,11 +46,7 @@ class SkillTest(Adapter):
                                      metadata={"tested_on": meta.get("tested_on")}))
         performance = doc.get("performance") if isinstance(doc.get("performance"), Mapping) else {}
         outcome: dict[str, list[bool]] = {}
-        for key, result in doc["results"].items():
-            locator = key_locator("$.results", key)
-            if not isinstance(result, Mapping):
-                out.problems.append(Problem(locator, None, "expected a result object"))
-                continue
+        for key, locator, result in object_entries(out, doc["results"], "$.results", "a result object"):
             device = result.get("device") or key
             outcome.setdefault(str(device).lower(), []).append(result.get("success") is True)
             timing = _timing(result)
