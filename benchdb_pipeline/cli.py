@@ -195,7 +195,7 @@ def quarantine_command(db: Path, fmt: str, limit: int | None) -> None:
     """List quarantined files with the record, field and reason of each problem."""
     with session(db, read_only=True) as con:
         rows = quarantine_rows(con, limit)
-    click.echo(render(QUARANTINE_COLUMNS, rows, fmt))
+    click.echo(render(QUARANTINE_COLUMNS, rows, fmt, max_cell=None))  # reasons in full
 
 
 @main.command("samples")

@@ -97,6 +97,9 @@ def test_quarantine_lists_reasons(db, fixture_copy):
     problems = json.loads(listing.stdout)
     assert {(Path(p["path"]).name, p["record"], p["field"]) for p in problems} == {
         ("bad_negative_throughput.json", "$[1]", "throughput"), ("bad_not_json.json", None, None)}
+    table = benchdb("quarantine", db=db).stdout
+    longest = max((p["reason"] for p in problems), key=len)
+    assert len(longest) > 60 and longest in table  # reasons are never cut
 
 
 def test_schema_create_with_sample_data(tmp_path):

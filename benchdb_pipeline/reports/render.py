@@ -10,10 +10,10 @@ from datetime import date, datetime
 import orjson
 
 FORMATS = ("table", "csv", "json", "markdown")
-_MAX_CELL = 60
+MAX_CELL = 60
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, max_cell: int | None = MAX_CELL) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, float):
@@ -21,11 +21,19 @@ def _cell(value: object) -> str:
     if isinstance(value, (datetime, date)):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     text = str(value).replace("\n", " ")
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    return text if max_cell is None or len(text) <= max_cell else text[: max_cell - 1] + "…"
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = "table") -> str:
-    """One result set in the requested format; NULL stays visible (never an empty string)."""
+def render(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    fmt: str = "table",
+    max_cell: int | None = MAX_CELL,
+) -> str:
+    """One result set in the requested format; NULL stays visible (never an empty string).
+
+    Text cells are cut at ``max_cell`` characters in table and Markdown output (None: never).
+    """
     if fmt == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         return orjson.dumps(records, option=orjson.OPT_INDENT_2, default=str).decode()
@@ -35,7 +43,7 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = 
         writer.writerow(columns)
         writer.writerows(rows)
         return buffer.getvalue().rstrip("\n")
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[_cell(v, max_cell) for v in row] for row in rows]
     if fmt == "markdown":
         def md_row(values: Sequence[str]) -> str:
             return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
