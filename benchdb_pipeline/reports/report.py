@@ -1,0 +1,274 @@
+"""The report: one self-contained HTML page (charts embedded) and its Markdown summary.
+
+Built from the queries in ``queries.py`` and the charts in ``charts.py``; rendered with the
+Jinja2 template in ``templates/``. The HTML makes no network request: styles are inline and
+images are data URIs, so it can be mailed, attached to CI, or opened offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import duckdb
+import jinja2
+from markupsafe import Markup, escape
+
+from benchdb_pipeline.reports import charts, queries
+from benchdb_pipeline.reports.filters import METRICS, Filters
+from benchdb_pipeline.reports.queries import ResultSet
+from benchdb_pipeline.warehouse.schema import utc_now
+
+SECTIONS = ("summary", "performance", "hardware", "compatibility", "integration")
+MAX_TABLE_ROWS = 200
+MAX_MODELS = 60
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("benchdb_pipeline.reports", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def fmt(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def html_table(
+    result: ResultSet, status_column: str | None = None, empty: str = "Nothing to show."
+) -> Markup:
+    """A result set as an escaped HTML table, capped at MAX_TABLE_ROWS rows."""
+    if not result.rows:
+        return Markup('<p class="empty">{}</p>').format(empty)
+    status_at = result.columns.index(status_column) if status_column in result.columns else None
+    head = "".join(f"<th>{escape(c)}</th>" for c in result.columns)
+    body = []
+    for row in result.rows[:MAX_TABLE_ROWS]:
+        cells = []
+        for index, value in enumerate(row):
+            classes = ["num"] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+            if index == status_at and value:
+                classes.append(str(value))
+            text = "SIMULATED" if (result.columns[index] == "is_simulated" and value) else fmt(value)
+            cells.append(f'<td class="{" ".join(classes)}">{escape(text)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    more = len(result.rows) - MAX_TABLE_ROWS
+    note = f'<p class="truncated">… and {more} more rows.</p>' if more > 0 else ""
+    return Markup(f"<table><tr>{head}</tr>{''.join(body)}</table>{note}")
+
+
+@dataclass
+class Chart:
+    uri: str
+    alt: str
+
+
+@dataclass
+class Report:
+    """Everything the template and the Markdown summary show."""
+
+    title: str
+    source: str
+    sections: tuple[str, ...]
+    summary: dict
+    best: dict
+    hardware: ResultSet
+    incompatible: ResultSet
+    integration: ResultSet
+    quarantined: ResultSet
+    charts: dict[str, list[Chart]] = field(default_factory=dict)
+    generated_at: str = field(
+        default_factory=lambda: utc_now().isoformat(sep=" ", timespec="seconds") + " UTC"
+    )
+
+    @property
+    def simulated(self) -> bool:
+        return (
+            bool(self.summary["simulated_configurations"])
+            or self.hardware.any_simulated
+            or self.integration.any_simulated
+            or self.incompatible.any_simulated
+        )
+
+    def html(self) -> str:
+        return _TEMPLATES.get_template("report.html.j2").render(
+            **self.__dict__, simulated=self.simulated, table=html_table, fmt=fmt
+        )
+
+    def markdown(self, html_link: str | None = None) -> str:
+        """The summary for a pull-request comment or a CI job summary."""
+        s = self.summary
+        lines = [f"## {self.title}", ""]
+        if self.simulated:
+            lines += ["> **Includes simulated data** (not measurements).", ""]
+        lines.append(
+            f"**{s['configurations']}** configurations · **{s['models']}** models · "
+            f"**{s['platforms']}** platforms · {s['stored']['runs']} runs · "
+            f"{s['stored']['quarantined files']} quarantined files"
+        )
+        if s["first_measured_at"]:
+            lines.append(f"Measured {fmt(s['first_measured_at'])} – {fmt(s['last_measured_at'])}.")
+        newest = s["newest_run"]
+        if newest:
+            commit = f" at `{newest['git_commit']}`" if newest["git_commit"] else ""
+            lines.append(f"Newest run: {newest['test_name']}{commit} ({fmt(newest['started_at'])}).")
+        if self.best["rows"]:
+            lines += ["", "| model | best platform | throughput (items/s) |", "| --- | --- | --- |"]
+            for row in self.best["rows"][:15]:
+                platform = self.best["platforms"][row["throughputs"].index(row["best"])]
+                lines.append(f"| {row['model']} | {platform} | {fmt(row['best'])} |")
+        failing = [
+            r for r in self.integration.rows if r[self.integration.columns.index("latest_status")] != "pass"
+        ]
+        if failing:
+            lines += [
+                "",
+                f"**{len(failing)} integration tests not passing:** "
+                + ", ".join(f"`{r[0]}::{r[2]}`" for r in failing[:10])
+                + (" …" if len(failing) > 10 else ""),
+            ]
+        if html_link:
+            lines += ["", f"[Full report]({html_link})"]
+        return "\n".join(lines) + "\n"
+
+
+def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
+    where, params = filters.where()
+    rows = con.execute(
+        f"""
+        SELECT model_name,
+               hardware_type || coalesce(' · ' || device_name, '') AS platform,
+               max(throughput_items_per_second), bool_or(is_simulated)
+        FROM latest_performance_metrics{where}
+        GROUP BY ALL ORDER BY model_name, platform""",
+        params,
+    ).fetchall()
+    platforms = sorted({r[1] for r in rows})
+    by_model: dict[str, dict] = {}
+    for model, platform, value, simulated in rows:
+        entry = by_model.setdefault(model, {"model": model, "cells": {}, "simulated": False})
+        entry["cells"][platform] = value
+        entry["simulated"] |= bool(simulated)
+    table = []
+    for entry in list(by_model.values())[:MAX_MODELS]:
+        values = [entry["cells"].get(p) for p in platforms]
+        present = [v for v in values if v is not None]
+        table.append(
+            {
+                "model": entry["model"],
+                "throughputs": values,
+                "simulated": entry["simulated"],
+                "best": max(present) if present else None,
+            }
+        )
+    return {
+        "platforms": platforms,
+        "rows": table,
+        "total": len(by_model),
+        "truncated": len(by_model) > MAX_MODELS,
+    }
+
+
+def _chart(make, alt: str) -> list[Chart]:
+    try:
+        return [Chart(charts.data_uri(make()), alt)]
+    except charts.NoData:
+        return []
+
+
+def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> str | None:
+    where, params = filters.where()
+    row = con.execute(
+        f"SELECT {column} FROM latest_performance_metrics{where} "
+        f"GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1",
+        params,
+    ).fetchone()
+    return row[0] if row else None
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    *,
+    source: str,
+    sections: Iterable[str] = SECTIONS,
+    with_charts: bool = True,
+    title: str = "Benchmark report",
+) -> Report:
+    """Query the warehouse once for everything the report shows."""
+    sections = tuple(sections)
+    compat = queries.compatibility(con, filters)
+    report = Report(
+        title=title,
+        source=source,
+        sections=sections,
+        summary=queries.summary(con, filters),
+        best=_best_per_platform(con, filters),
+        hardware=queries.hardware(con, filters),
+        incompatible=ResultSet(
+            compat.columns,
+            [r for r, ok in zip(compat.rows, compat.column("is_compatible"), strict=True) if ok is False],
+        ),
+        integration=queries.integration(con, filters),
+        quarantined=queries.quarantined(con),
+    )
+    if not with_charts:
+        return report
+    model = filters.model or _most_common(con, "model_name", filters)
+    hardware = filters.hardware or _most_common(con, "hardware_type", filters)
+    throughput, latency = METRICS["throughput"], METRICS["latency"]
+    report.charts["performance"] = (
+        []
+        if model is None
+        else (
+            _chart(
+                lambda: charts.compare_hardware(
+                    queries.compare(con, latency, replace(filters, model=model)), latency, model
+                ),
+                f"{model}: latency by hardware",
+            )
+            + _chart(
+                lambda: charts.batch_scaling(
+                    queries.compare(con, throughput, replace(filters, model=model)), throughput, model
+                ),
+                f"{model}: throughput vs batch size",
+            )
+        )
+    )
+    report.charts["hardware"] = (
+        []
+        if hardware is None
+        else _chart(
+            lambda: charts.compare_models(
+                _top_models(
+                    queries.compare(con, throughput, replace(filters, hardware=hardware)), throughput
+                ),
+                throughput,
+                hardware,
+            ),
+            f"throughput of models on {hardware}",
+        )
+    )
+    report.charts["compatibility"] = _chart(
+        lambda: charts.compatibility_matrix(compat), "hardware compatibility matrix"
+    )
+    return report
+
+
+def _top_models(result: ResultSet, metric) -> ResultSet:
+    """At most MAX_MODELS models (the best by the metric), so a chart stays readable."""
+    frame = result.frame()
+    if frame.empty or frame["model_name"].nunique() <= MAX_MODELS:
+        return result
+    best = frame.groupby("model_name")["value"].max().sort_values(ascending=not metric.higher_is_better)
+    keep = set(best.index[:MAX_MODELS])
+    return ResultSet(result.columns, [r for r in result.rows if r[0] in keep])
