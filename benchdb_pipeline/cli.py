@@ -18,6 +18,8 @@ from benchdb_pipeline import __version__
 from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path
 from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.pipeline import discover, ingest, ingest_files
+from benchdb_pipeline.reports import queries
+from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import FORMATS, render
 from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse.inspect import QUARANTINE_COLUMNS, quarantine_rows, status_report
@@ -25,6 +27,14 @@ from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_ERROR = 0, 1, 2
+REPORTS = ("performance", "hardware", "compatibility", "integration", "summary")
+REPORT_QUERIES = {
+    "performance": queries.performance,
+    "hardware": queries.hardware,
+    "compatibility": queries.compatibility,
+    "integration": queries.integration,
+    "summary": queries.summary_table,
+}
 QUARANTINE_SHOWN = 20
 
 db_option = click.option(
@@ -140,30 +150,147 @@ def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, ret
     sys.exit(EXIT_QUARANTINED if quarantined else EXIT_OK)
 
 
+def filter_options(command):
+    """The filters every report, comparison and chart accepts."""
+    options = [
+        click.option("--model", help="Model name (as stored, e.g. bert-base-uncased)."),
+        click.option("--hardware", help="Hardware type (cpu, cuda, rocm, mps, openvino, …)."),
+        click.option("--batch-size", type=click.IntRange(1), help="Only this batch size."),
+        click.option("--precision", help="Only this precision (fp32, fp16, bf16, int8, …)."),
+        click.option("--test-case", help="Only this test case."),
+        click.option("--since", type=click.DateTime(), help="Only results measured since (YYYY-MM-DD)."),
+        click.option("--last-days", type=click.IntRange(1), help="Only results of the last N days."),
+        click.option("--include-simulated/--exclude-simulated", default=True, show_default=True,
+                     help="Whether simulated results count."),
+        click.option("--metric", type=click.Choice(sorted(METRICS)), default="throughput",
+                     show_default=True, help="The metric compared or plotted."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filters(options: dict) -> Filters:
+    return Filters(
+        model=options["model"], hardware=options["hardware"], batch_size=options["batch_size"],
+        precision=options["precision"], test_case=options["test_case"], since=options["since"],
+        last_days=options["last_days"], include_simulated=options["include_simulated"],
+    )
+
+
+def _emit(text: str, output: Path | None, what: str) -> None:
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text.endswith("\n") else text + "\n")
+        click.echo(f"{what} written to {output}")
+    else:
+        click.echo(text)
+
+
 @main.command("query")
-@click.option("--sql", required=True, help="One SQL query, run on a read-only connection.")
+@click.option("--sql", help="One SQL query, run on a read-only connection.")
+@click.option("--report", type=click.Choice(REPORTS), help="A ready-made report.")
+@click.option("--compare-hardware", is_flag=True, help="Compare hardware for --model.")
+@click.option("--compare-models", is_flag=True, help="Compare models on --hardware.")
+@filter_options
 @db_option
-@format_option
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, "html")), default="table",
+              show_default=True, help="Output format (html: a self-contained page with charts).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @reports_errors
-def query_command(sql: str, db: Path, fmt: str, output: Path | None) -> None:
-    """Run a read-only SQL query against the warehouse."""
-    import duckdb
+def query_command(sql, report, compare_hardware, compare_models, db, fmt, output, **options) -> None:
+    """Query the warehouse: raw SQL, a report, or a comparison.
 
+    \b
+    benchdb query --sql "SELECT * FROM latest_performance_metrics"
+    benchdb query --report summary --format html --output report.html
+    benchdb query --model bert-base-uncased --metric latency --compare-hardware
+    benchdb query --hardware cuda --compare-models --format markdown
+    """
+    chosen = [name for name, on in (("--sql", sql), ("--report", report),
+              ("--compare-hardware", compare_hardware), ("--compare-models", compare_models)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --sql, --report, --compare-hardware, --compare-models")
+    if compare_hardware and not options["model"]:
+        raise click.UsageError("--compare-hardware needs --model")
+    if compare_models and not options["hardware"]:
+        raise click.UsageError("--compare-models needs --hardware")
+    if sql and fmt == "html":
+        raise click.UsageError("--format html is for reports and comparisons, not --sql")
+    filters, metric = _filters(options), METRICS[options["metric"]]
+    with session(db, read_only=True) as con:
+        if sql:
+            result = queries.run_sql(con, sql)
+        elif fmt == "html":
+            from benchdb_pipeline.reports.report import SECTIONS
+            from benchdb_pipeline.reports.report import build as build_report
+
+            sections = SECTIONS if report == "summary" else (
+                (report,) if report else ("performance",) if compare_hardware else ("hardware",))
+            page = build_report(con, filters, source=str(db), sections=sections)
+            _emit(page.html(), output, "HTML report")
+            return
+        elif report == "summary" and fmt == "markdown":
+            from benchdb_pipeline.reports.report import build as build_report
+
+            _emit(build_report(con, filters, source=str(db), with_charts=False).markdown(), output,
+                  "Markdown summary")
+            return
+        elif report:
+            result = REPORT_QUERIES[report](con, filters)
+        else:
+            result = queries.compare(con, metric, filters)
+    _emit(render(result.columns, result.rows, fmt), output, f"{len(result.rows)} rows")
+
+
+@main.command("visualize")
+@click.option("--compare-hardware", "chart", flag_value="compare-hardware",
+              help="A model's metric on every platform, by batch size (needs --model).")
+@click.option("--compare-models", "chart", flag_value="compare-models",
+              help="Every model's metric on a hardware type (needs --hardware).")
+@click.option("--plot-trend", "chart", flag_value="trend",
+              help="A metric over time (needs --model and --hardware).")
+@click.option("--batch-scaling", "chart", flag_value="batch-scaling",
+              help="A metric against batch size, per platform (needs --model).")
+@click.option("--compatibility-matrix", "chart", flag_value="compatibility",
+              help="Model × hardware compatibility heatmap.")
+@filter_options
+@db_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The chart file; .png, .svg or .pdf decides the format.")
+@reports_errors
+def visualize_command(chart, db, output, **options) -> None:
+    """Draw a chart of warehouse data (headless; png, svg or pdf)."""
+    from benchdb_pipeline.reports import charts
+
+    if chart is None:
+        raise click.UsageError("choose a chart: --compare-hardware, --compare-models, --plot-trend, "
+                               "--batch-scaling or --compatibility-matrix")
+    needs = {"compare-hardware": ("model",), "compare-models": ("hardware",),
+             "trend": ("model", "hardware"), "batch-scaling": ("model",), "compatibility": ()}
+    missing = [f"--{n}" for n in needs[chart] if not options[n]]
+    if missing:
+        raise click.UsageError(f"this chart needs {' and '.join(missing)}")
+    if output.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise click.UsageError(f"{output}: choose a .png, .svg or .pdf file")
+    filters, metric = _filters(options), METRICS[options["metric"]]
+    model, hardware = options["model"], options["hardware"]
     with session(db, read_only=True) as con:
         try:
-            result = con.execute(sql)
-            columns = [d[0] for d in result.description or []]
-            rows = result.fetchall()
-        except duckdb.Error as exc:
-            raise QueryError(f"query failed: {exc}") from exc
-    text = render(columns, rows, fmt)
-    if output:
-        output.write_text(text + "\n")
-        click.echo(f"{len(rows)} rows written to {output}")
-    else:
-        click.echo(text)
+            figure = {
+                "compare-hardware": lambda: charts.compare_hardware(
+                    queries.compare(con, metric, filters), metric, model),
+                "compare-models": lambda: charts.compare_models(
+                    queries.compare(con, metric, filters), metric, hardware),
+                "trend": lambda: charts.trend(queries.history(con, metric, filters), metric, model, hardware),
+                "batch-scaling": lambda: charts.batch_scaling(
+                    queries.compare(con, metric, filters), metric, model),
+                "compatibility": lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
+            }[chart]()
+        except charts.NoData as exc:
+            raise QueryError(str(exc)) from exc
+    click.echo(f"chart written to {charts.save(figure, output)}")
 
 
 @main.command("status")

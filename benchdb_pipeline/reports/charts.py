@@ -40,6 +40,19 @@ def _platform(frame: pd.DataFrame) -> pd.Series:
     return frame["hardware_type"].where(device == "", frame["hardware_type"] + " · " + device)
 
 
+def _series(frame: pd.DataFrame, within: list[str]) -> pd.Series:
+    """Platform, plus whichever of test case, precision and sequence length tell apart the
+    results that would otherwise share a bar or a point, so nothing is averaged away."""
+    label = _platform(frame)
+    for column, name, prefix in (("test_case", "test case", ""), ("precision", "precision", ""),
+                                 ("sequence_length", "seq", "seq ")):
+        if frame.groupby(within, dropna=False)[column].nunique(dropna=False).max() > 1:
+            value = frame[column].map(lambda v, name=name, prefix=prefix: f"{name} n/a" if pd.isna(v)
+                                      else f"{prefix}{int(v) if isinstance(v, float) else v}")
+            label = label + " · " + value
+    return label
+
+
 def _batch_labels(frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     """Batch sizes as category labels in numeric order, 'n/a' last for results without one."""
     sizes = sorted(int(b) for b in frame["batch_size"].dropna().unique())
@@ -99,8 +112,8 @@ def compare_hardware(result: ResultSet, metric: Metric, model: str) -> plt.Figur
     frame = result.frame()
     if frame.empty:
         raise NoData(f"no {metric.name} results for model {model}")
-    frame["platform"] = _platform(frame)
     frame["batch size"], order = _batch_labels(frame)
+    frame["platform"] = _series(frame, [_platform(frame), "batch size"])
     hue_order = sorted(frame["platform"].unique())
     latency = metric.name == "latency"
     frame["bar"] = _latency_bars(frame) if latency else frame["value"]
@@ -168,11 +181,10 @@ def batch_scaling(result: ResultSet, metric: Metric, model: str) -> plt.Figure:
     frame = result.frame().dropna(subset=["batch_size"])
     if frame.empty:
         raise NoData(f"no {metric.name} results with a batch size for model {model}")
-    frame["platform"] = _platform(frame)
-    frame["precision"] = frame["precision"].fillna("n/a")
+    frame["series"] = _series(frame, [_platform(frame), "batch_size"])
     fig, ax = plt.subplots(figsize=(9, 5))
-    sns.lineplot(frame, x="batch_size", y="value", hue="platform", style="precision",
-                 markers=True, dashes=False, ax=ax, errorbar=None)
+    sns.lineplot(frame, x="batch_size", y="value", hue="series", palette=_palette(
+        sorted(frame["series"].unique())), marker="o", ax=ax, errorbar=None)
     ax.set_xscale("log", base=2)
     ticks = sorted(frame["batch_size"].unique())
     ax.set_xticks(ticks, [str(int(t)) for t in ticks])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
 
 # Every performance query reads relations with these columns (the latest view, or history).
@@ -46,6 +47,14 @@ class ResultSet:
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> ResultSet:
     result = con.execute(sql, params)
     return ResultSet([d[0] for d in result.description], result.fetchall())
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> ResultSet:
+    """A user's SQL; any failure is a DB004 query error."""
+    try:
+        return _run(con, sql, [])
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {exc}") from exc
 
 
 def performance(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
@@ -158,3 +167,16 @@ def summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
                                 "is_simulated"), newest, strict=True)) if newest else None,
         "sources": sources,
     }
+
+
+def summary_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
+    """The summary as (item, value) rows, for table, CSV and JSON output."""
+    facts = summary(con, filters)
+    rows = [(key, facts[key]) for key in ("filters", "configurations", "models", "platforms",
+                                          "first_measured_at", "last_measured_at",
+                                          "simulated_configurations")]
+    rows += [(f"stored {name}", count) for name, count in facts["stored"].items()]
+    if facts["newest_run"]:
+        rows += [(f"newest run {key}", value) for key, value in facts["newest_run"].items()]
+    rows += [(f"files {fmt}/{status}", files) for fmt, status, files, _ in facts["sources"].rows]
+    return ResultSet(["item", "value"], rows)
