@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
+export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: help install demo dev test lint samples bench clean
@@ -32,7 +33,9 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/benchdb quarantine
 	@echo
-	@echo "Warehouse: $(BENCHDB_DB). Open the Dagster UI with: make dev  (then http://127.0.0.1:3000)"
+	@echo "Warehouse:   $(BENCHDB_DB)"
+	@echo "HTML report: $(BENCHDB_REPORTS)/benchmark_report.html  (Markdown: $(BENCHDB_REPORTS)/benchmark_summary.md)"
+	@echo "Open the Dagster UI with: make dev  (then http://127.0.0.1:3000)"
 
 dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(dir $(BENCHDB_DB))

@@ -8,6 +8,7 @@ from pathlib import Path
 DEFAULT_DB = Path("data/warehouse/benchmarks.duckdb")
 DEFAULT_INCOMING = Path("data/incoming")
 DEFAULT_SAMPLES = Path("data/samples")
+DEFAULT_REPORTS = Path("data/reports")
 
 
 def db_path() -> Path:
@@ -18,3 +19,8 @@ def db_path() -> Path:
 def incoming_dir() -> Path:
     """The folder the sensor watches: ``BENCHDB_INCOMING`` or ``data/incoming``."""
     return Path(os.environ.get("BENCHDB_INCOMING") or DEFAULT_INCOMING)
+
+
+def reports_dir() -> Path:
+    """Where report assets are written: ``BENCHDB_REPORTS`` or ``data/reports``."""
+    return Path(os.environ.get("BENCHDB_REPORTS") or DEFAULT_REPORTS)

@@ -7,11 +7,13 @@ import dagster as dg
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
 from benchdb_pipeline.defs.jobs import ingest_job
+from benchdb_pipeline.defs.reports import compatibility_matrix, hardware_comparison_charts, performance_report
 from benchdb_pipeline.defs.resources import warehouse_resource
 from benchdb_pipeline.defs.sensors import incoming_files_sensor
 
 defs = dg.Definitions(
-    assets=[raw_result_files, staged_results, warehouse_tables],
+    assets=[raw_result_files, staged_results, warehouse_tables, performance_report,
+            compatibility_matrix, hardware_comparison_charts],
     asset_checks=[warehouse_checks],
     jobs=[ingest_job],
     sensors=[incoming_files_sensor],

@@ -7,6 +7,11 @@ import dagster as dg
 from benchdb_pipeline.definitions import defs
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import warehouse_tables
+from benchdb_pipeline.defs.reports import (
+    compatibility_matrix,
+    hardware_comparison_charts,
+    performance_report,
+)
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL
 
 
@@ -27,23 +32,31 @@ def test_groups_show_the_flow():
 
 
 def test_every_database_step_is_in_the_pool():
-    assert warehouse_tables.op.pool == WAREHOUSE_POOL
-    assert warehouse_checks.op.pool == WAREHOUSE_POOL
+    for definition in (warehouse_tables, warehouse_checks, performance_report,
+                       compatibility_matrix, hardware_comparison_charts):
+        assert definition.op.pool == WAREHOUSE_POOL
 
 
 def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     job = defs.resolve_job_def("ingest_job")
     assert {n.name for n in job.graph.node_defs} == {
-        "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks"}
+        "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks",
+        "performance_report", "compatibility_matrix", "hardware_comparison_charts"}
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
-    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6
+    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3
 
 
 def test_blocking_checks():
-    blocking = {spec.name: spec.blocking for spec in warehouse_checks.check_specs}
-    assert blocking == {"references_resolve": True, "natural_keys_unique": True,
-                        "ledger_matches_facts": True, "values_consistent": False,
-                        "views_compile": False}
+    blocking = {(spec.asset_key.to_user_string(), spec.name): spec.blocking
+                for spec in warehouse_checks.check_specs}
+    assert {k: v for k, v in blocking.items() if k[1] != "references_resolve"} == {
+        ("models", "natural_keys_unique"): True, ("source_files", "ledger_matches_facts"): True,
+        ("performance_results", "values_consistent"): False, ("test_runs", "views_compile"): False}
+    guarded = {asset for asset, name in blocking if name == "references_resolve"}
+    assert guarded == {"performance_results", "performance_samples", "hardware_compatibility",
+                       "integration_test_results", "integration_test_assertions",
+                       "web_platform_results"}
+    assert all(v for (_, name), v in blocking.items() if name == "references_resolve")
 
 
 def test_sensor_runs_by_default():

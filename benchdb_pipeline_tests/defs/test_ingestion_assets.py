@@ -6,10 +6,16 @@ import dagster as dg
 
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
+from benchdb_pipeline.defs.reports import (
+    compatibility_matrix,
+    hardware_comparison_charts,
+    performance_report,
+)
 from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline_tests.conftest import FIXTURES, scalar
 
 ASSETS = [raw_result_files, staged_results, warehouse_tables, warehouse_checks]
+REPORTS = [performance_report, compatibility_matrix, hardware_comparison_charts]
 
 
 def materialize(db, paths, instance=None):
@@ -25,7 +31,7 @@ def test_materialize_loads_and_checks(db):
     result = materialize(db, [FIXTURES])
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 5 and all(c.passed for c in checks)
+    assert len(checks) == 10 and all(c.passed for c in checks)
     meta = {m.asset_key.to_user_string(): m.metadata
             for m in result.asset_materializations_for_node("warehouse_tables")}
     assert meta["performance_results"]["rows"].value == scalar(db, "SELECT count(*) FROM performance_results")
@@ -49,3 +55,20 @@ def test_missing_configured_path_fails_the_run(db, tmp_path):
         raise_on_error=False,
     )
     assert not result.success
+
+
+def test_report_assets_write_files_with_previews(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    result = dg.materialize(
+        ASSETS + REPORTS,
+        resources={"warehouse": WarehouseResource(database=str(db))},
+        run_config={"ops": {"raw_result_files": {"config": {"paths": [str(FIXTURES)]}}}},
+    )
+    assert result.success
+    report = result.asset_materializations_for_node("performance_report")[0].metadata
+    assert report["path"].value.endswith("benchmark_report.html")
+    assert "Benchmark report" in report["preview"].value and "data:image/png" in report["preview"].value
+    assert (tmp_path / "reports" / "benchmark_summary.md").exists()
+    assert (tmp_path / "reports" / "compatibility_matrix.png").stat().st_size > 1000
+    charts = result.asset_materializations_for_node("hardware_comparison_charts")[0].metadata
+    assert charts["charts"].value == len(list((tmp_path / "reports" / "hardware").glob("*.png"))) >= 2

@@ -1,0 +1,89 @@
+"""Report assets: the HTML report and its Markdown summary, the compatibility matrix, and
+hardware comparison charts, written under $BENCHDB_REPORTS with a preview on the asset page."""
+
+import dagster as dg
+
+from benchdb_pipeline.config import reports_dir
+from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from benchdb_pipeline.reports import charts, queries
+from benchdb_pipeline.reports.filters import METRICS, Filters
+from benchdb_pipeline.reports.render import render
+from benchdb_pipeline.reports.report import build
+
+GROUP = "reports"
+MAX_HARDWARE_CHARTS = 8
+
+
+def _preview(markdown: str, chart_uri: str | None = None) -> dg.MetadataValue:
+    image = f"\n\n![chart]({chart_uri})\n" if chart_uri else ""
+    return dg.MetadataValue.md(markdown + image)
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"html"},
+          deps=["performance_results", "hardware_compatibility", "integration_test_results",
+                "web_platform_results", "quarantine"])
+def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The self-contained HTML report and its Markdown summary for pull requests and CI."""
+    folder = reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, md_path = folder / "benchmark_report.html", folder / "benchmark_summary.md"
+    with warehouse.get_connection(read_only=True) as con:
+        report = build(con, Filters(), source=str(warehouse.database))
+    html_path.write_text(report.html())
+    summary = report.markdown(html_link=html_path.name)
+    md_path.write_text(summary)
+    context.log.info("wrote %s and %s", html_path, md_path)
+    first_chart = next((c.uri for group in report.charts.values() for c in group), None)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(html_path.resolve())),
+        "markdown_path": dg.MetadataValue.path(str(md_path.resolve())),
+        "size_bytes": html_path.stat().st_size,
+        "simulated_data": report.simulated,
+        "preview": _preview(summary, first_chart),
+    })
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"png"}, deps=["hardware_compatibility"])
+def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Model × hardware compatibility heatmap, with the failures that explain it."""
+    path = reports_dir() / "compatibility_matrix.png"
+    with warehouse.get_connection(read_only=True) as con:
+        result = queries.compatibility(con, Filters())
+    failures = [r for r in result.rows if r[result.columns.index("is_compatible")] is False]
+    table = render(result.columns[:5], [r[:5] for r in failures[:20]], "markdown") if failures \
+        else "_no incompatibilities recorded_"
+    if not result.rows:
+        context.log.info("no compatibility results yet; nothing drawn")
+        return dg.MaterializeResult(metadata={"cells": 0, "preview": _preview(table)})
+    charts.save(charts.compatibility_matrix(result), path)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path.resolve())),
+        "cells": len(result.rows),
+        "incompatible": len(failures),
+        "preview": _preview(table, charts.data_uri(charts.compatibility_matrix(result))),
+    })
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"png"}, deps=["performance_results"])
+def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Throughput of every model on each hardware type (the most used types first)."""
+    folder = reports_dir() / "hardware"
+    metric = METRICS["throughput"]
+    with warehouse.get_connection(read_only=True) as con:
+        kinds = [r[0] for r in con.execute(
+            "SELECT hardware_type FROM latest_performance_metrics GROUP BY 1 "
+            "ORDER BY count(*) DESC, 1 LIMIT ?", [MAX_HARDWARE_CHARTS]).fetchall()]
+        results = {kind: queries.compare(con, metric, Filters(hardware=kind)) for kind in kinds}
+    paths = []
+    for kind, result in results.items():
+        paths.append(charts.save(charts.compare_models(result, metric, kind),
+                                 folder / f"throughput_{kind}.png"))
+    context.log.info("wrote %d hardware comparison charts under %s", len(paths), folder)
+    listing = "\n".join(f"- `{p}`" for p in paths) or "_no performance results yet_"
+    first = next(iter(results.items()), None)
+    uri = charts.data_uri(charts.compare_models(first[1], metric, first[0])) if first else None
+    return dg.MaterializeResult(metadata={
+        "charts": len(paths),
+        "folder": dg.MetadataValue.path(str(folder.resolve())),
+        "preview": _preview(listing, uri),
+    })

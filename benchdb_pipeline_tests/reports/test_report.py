@@ -1,0 +1,106 @@
+"""The HTML report: self-contained, complete, and what a browser shows of it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from benchdb_pipeline.reports.filters import Filters
+from benchdb_pipeline.reports.report import SECTIONS, build
+from benchdb_pipeline.warehouse.store import session
+
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PROBE = """<script>
+window.addEventListener('load', () => {
+  const images = [...document.images];
+  document.body.dataset.images = images.length;
+  document.body.dataset.broken = images.filter(i => !i.complete || i.naturalWidth === 0).length;
+  document.body.dataset.requests = performance.getEntriesByType('resource').length;
+});
+</script></body>"""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed by the test set-up when it is missing."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True,
+                       timeout=900)
+        path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Chromium is not installed and could not be installed with apt-get")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report_html(fixture_db, tmp_path_factory):
+    with session(fixture_db, read_only=True) as con:
+        report = build(con, Filters(), source=str(fixture_db))
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(report.html())
+    return report, path
+
+
+def test_every_section_is_there(report_html):
+    report, path = report_html
+    html = path.read_text()
+    for heading in ("Summary", "Data sources", "Latest throughput per model across hardware",
+                    "Hardware comparison", "Compatibility matrix", "Integration test status",
+                    "Data quality"):
+        assert f">{heading}</h" in html, heading
+    assert "Simulated data shown" not in html  # the only simulated result (web) is not shown
+    assert "bad_zero_batch.json" in html  # quarantined files with their reasons
+    assert 'class="num best"' in html  # the best platform per model is highlighted
+    assert set(report.sections) == set(SECTIONS)
+
+
+def test_simulated_data_is_announced(large_db):
+    with session(large_db, read_only=True) as con:
+        report = build(con, Filters(), source="synthetic")
+    assert report.simulated
+    assert 'class="notice"' in report.html() and "Simulated data shown" in report.html()
+    assert "Includes simulated data" in report.markdown()
+    with session(large_db, read_only=True) as con:
+        measured_only = build(con, Filters(include_simulated=False), source="synthetic", with_charts=False)
+    assert not measured_only.simulated and measured_only.summary["configurations"] == 0
+
+
+def test_the_page_needs_no_network(report_html):
+    html = report_html[1].read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+
+
+def test_markdown_summary_links_to_the_html(report_html):
+    markdown = report_html[0].markdown("report.html")
+    assert markdown.startswith("## Benchmark report")
+    assert "[Full report](report.html)" in markdown
+    assert "integration tests not passing" in markdown
+
+
+def test_chromium_loads_every_image_and_makes_no_request(report_html, chromium, tmp_path):
+    _, path = report_html
+    probe = tmp_path / "probe.html"
+    # Without the page's own Content-Security-Policy, a reference to anything outside the
+    # file would really be requested, and counted.
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", path.read_text())
+    probe.write_text(html.replace("</body>", PROBE))
+    dom = subprocess.run([chromium, *BROWSER_FLAGS, "--virtual-time-budget=5000", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    counts = dict(re.findall(r'data-(\w+)="(\d+)"', body))
+    assert int(counts["images"]) >= 3
+    assert counts["broken"] == "0" and counts["requests"] == "0"
+    screenshot = tmp_path / "report.png"
+    subprocess.run([chromium, *BROWSER_FLAGS, "--hide-scrollbars", "--window-size=1280,2000",
+                    f"--screenshot={screenshot}", path.as_uri()], capture_output=True, timeout=120)
+    assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000
