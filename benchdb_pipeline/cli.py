@@ -290,6 +290,8 @@ def visualize_command(chart, db, output, **options) -> None:
             }[chart]()
         except charts.NoData as exc:
             raise QueryError(str(exc)) from exc
+        except charts.TooManySeries as exc:
+            raise click.UsageError(str(exc)) from exc
     click.echo(f"chart written to {charts.save(figure, output)}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION
 from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
@@ -38,10 +39,10 @@ def test_help_on_every_command():
 
 def test_schema_create_then_status(db):
     created = benchdb("schema", "create", "--db", str(db))
-    assert created.returncode == 0 and "schema at version 1" in created.stdout
+    assert created.returncode == 0 and f"schema at version {SCHEMA_VERSION}" in created.stdout
     status = benchdb("status", "--format", "json", db=db)
     report = json.loads(status.stdout)
-    assert report["schema_version"] == 1 and report["tables"]["performance_results"] == 0
+    assert report["schema_version"] == SCHEMA_VERSION and report["tables"]["performance_results"] == 0
 
 
 def test_ingest_exit_codes(db, fixture_copy):

@@ -27,12 +27,26 @@ from benchdb_pipeline.reports.queries import ResultSet  # noqa: E402
 SIMULATED_NOTE = "includes SIMULATED data (not measurements)"
 FORMATS = (".png", ".svg", ".pdf")
 LOG_SPAN = 100.0
+MAX_SERIES = 16
 
 sns.set_theme(style="whitegrid", context="notebook")
 
 
 class NoData(ValueError):
     """There is nothing to chart for the given selection."""
+
+
+class TooManySeries(ValueError):
+    """More series than a chart can show legibly; the selection must be narrowed."""
+
+
+def _check_series(labels: pd.Series) -> list[str]:
+    levels = sorted(labels.unique())
+    if len(levels) > MAX_SERIES:
+        raise TooManySeries(
+            f"{len(levels)} series (at most {MAX_SERIES} stay legible); narrow the selection "
+            "with --hardware, --precision, --test-case or --batch-size")
+    return levels
 
 
 def _platform(frame: pd.DataFrame) -> pd.Series:
@@ -94,17 +108,19 @@ def _whiskers(ax: plt.Axes, frame: pd.DataFrame, order: list[str], hue_order: li
     With explicit orders, seaborn draws one container per hue level and, in it, one bar per
     x level, so each bar is found by position.
     """
+    spread = {
+        (row.platform, row.batch): (row.p90, row.p99)
+        for row in frame.dropna(subset=["latency_p90_ms", "latency_p99_ms"]).rename(columns={
+            "batch size": "batch", "latency_p90_ms": "p90", "latency_p99_ms": "p99"}).itertuples()
+    }
     for container, hue in zip(ax.containers, hue_order, strict=False):
         for bar, x in zip(container, order, strict=False):
-            rows = frame[(frame["platform"] == hue) & (frame["batch size"] == x)]
-            rows = rows.dropna(subset=["latency_p90_ms", "latency_p99_ms"])
-            if rows.empty:
+            if (hue, x) not in spread:
                 continue
-            row = rows.iloc[0]
+            p90, p99 = spread[(hue, x)]
             centre, width = bar.get_x() + bar.get_width() / 2, bar.get_width()
-            ax.vlines(centre, bar.get_height(), row["latency_p99_ms"], color="#222", lw=0.9)
-            ax.hlines([row["latency_p90_ms"], row["latency_p99_ms"]], centre - width / 4,
-                      centre + width / 4, color="#222", lw=0.9)
+            ax.vlines(centre, bar.get_height(), p99, color="#222", lw=0.9)
+            ax.hlines([p90, p99], centre - width / 4, centre + width / 4, color="#222", lw=0.9)
 
 
 def compare_hardware(result: ResultSet, metric: Metric, model: str) -> plt.Figure:
@@ -114,7 +130,7 @@ def compare_hardware(result: ResultSet, metric: Metric, model: str) -> plt.Figur
         raise NoData(f"no {metric.name} results for model {model}")
     frame["batch size"], order = _batch_labels(frame)
     frame["platform"] = _series(frame, [_platform(frame), "batch size"])
-    hue_order = sorted(frame["platform"].unique())
+    hue_order = _check_series(frame["platform"])
     latency = metric.name == "latency"
     frame["bar"] = _latency_bars(frame) if latency else frame["value"]
     fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(order) + 4), 5))
@@ -160,6 +176,7 @@ def trend(result: ResultSet, metric: Metric, model: str, hardware: str) -> plt.F
         "batch " + _batch_labels(frame)[0] + " · " + frame["precision"].fillna("n/a")
         + " · " + _platform(frame)
     )
+    _check_series(frame["configuration"])
     palette = _palette(list(frame.sort_values(["batch_size", "precision"])["configuration"].unique()))
     fig, ax = plt.subplots(figsize=(10, 5))
     sns.lineplot(frame, x="measured_at", y="value", hue="configuration", palette=palette,
@@ -183,8 +200,8 @@ def batch_scaling(result: ResultSet, metric: Metric, model: str) -> plt.Figure:
         raise NoData(f"no {metric.name} results with a batch size for model {model}")
     frame["series"] = _series(frame, [_platform(frame), "batch_size"])
     fig, ax = plt.subplots(figsize=(9, 5))
-    sns.lineplot(frame, x="batch_size", y="value", hue="series", palette=_palette(
-        sorted(frame["series"].unique())), marker="o", ax=ax, errorbar=None)
+    sns.lineplot(frame, x="batch_size", y="value", hue="series",
+                 palette=_palette(_check_series(frame["series"])), marker="o", ax=ax, errorbar=None)
     ax.set_xscale("log", base=2)
     ticks = sorted(frame["batch_size"].unique())
     ax.set_xticks(ticks, [str(int(t)) for t in ticks])

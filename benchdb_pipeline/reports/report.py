@@ -181,18 +181,25 @@ def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict
 def _chart(make, alt: str) -> list[Chart]:
     try:
         return [Chart(charts.data_uri(make()), alt)]
-    except charts.NoData:
+    except (charts.NoData, charts.TooManySeries):
         return []
 
 
-def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> str | None:
+def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> object:
     where, params = filters.where()
-    row = con.execute(
-        f"SELECT {column} FROM latest_performance_metrics{where} "
-        f"GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1",
-        params,
-    ).fetchone()
+    row = con.execute(f"SELECT {column} FROM latest_performance_metrics{where} "
+                      f"GROUP BY ALL ORDER BY count(*) DESC, 1 NULLS LAST LIMIT 1", params).fetchone()
     return row[0] if row else None
+
+
+def _narrowed(con: duckdb.DuckDBPyConnection, filters: Filters, **fixed: str) -> Filters:
+    """The filters, with the most common test case and precision where none was chosen, so
+    that a chart compares like with like and stays legible."""
+    narrowed = replace(filters, **fixed)
+    for name in ("test_case", "precision"):
+        if getattr(narrowed, name) is None:
+            narrowed = replace(narrowed, **{name: _most_common(con, name, narrowed)})
+    return narrowed
 
 
 def build(
@@ -208,59 +215,38 @@ def build(
     sections = tuple(sections)
     compat = queries.compatibility(con, filters)
     report = Report(
-        title=title,
-        source=source,
-        sections=sections,
+        title=title, source=source, sections=sections,
         summary=queries.summary(con, filters),
         best=_best_per_platform(con, filters),
         hardware=queries.hardware(con, filters),
-        incompatible=ResultSet(
-            compat.columns,
-            [r for r, ok in zip(compat.rows, compat.column("is_compatible"), strict=True) if ok is False],
-        ),
+        incompatible=ResultSet(compat.columns, [
+            r for r, ok in zip(compat.rows, compat.column("is_compatible"), strict=True) if ok is False]),
         integration=queries.integration(con, filters),
         quarantined=queries.quarantined(con),
     )
     if not with_charts:
         return report
-    model = filters.model or _most_common(con, "model_name", filters)
-    hardware = filters.hardware or _most_common(con, "hardware_type", filters)
     throughput, latency = METRICS["throughput"], METRICS["latency"]
-    report.charts["performance"] = (
-        []
-        if model is None
-        else (
-            _chart(
-                lambda: charts.compare_hardware(
-                    queries.compare(con, latency, replace(filters, model=model)), latency, model
-                ),
-                f"{model}: latency by hardware",
-            )
-            + _chart(
-                lambda: charts.batch_scaling(
-                    queries.compare(con, throughput, replace(filters, model=model)), throughput, model
-                ),
-                f"{model}: throughput vs batch size",
-            )
+    model = filters.model or _most_common(con, "model_name", filters)
+    if model is not None:
+        chosen = _narrowed(con, filters, model=model)
+        report.charts["performance"] = _chart(
+            lambda: charts.compare_hardware(queries.compare(con, latency, chosen), latency, model),
+            f"{model}: latency by hardware",
+        ) + _chart(
+            lambda: charts.batch_scaling(queries.compare(con, throughput, chosen), throughput, model),
+            f"{model}: throughput vs batch size",
         )
-    )
-    report.charts["hardware"] = (
-        []
-        if hardware is None
-        else _chart(
-            lambda: charts.compare_models(
-                _top_models(
-                    queries.compare(con, throughput, replace(filters, hardware=hardware)), throughput
-                ),
-                throughput,
-                hardware,
-            ),
+    hardware = filters.hardware or _most_common(con, "hardware_type", filters)
+    if hardware is not None:
+        chosen = _narrowed(con, filters, hardware=hardware)
+        report.charts["hardware"] = _chart(
+            lambda: charts.compare_models(_top_models(queries.compare(con, throughput, chosen), throughput),
+                                          throughput, hardware),
             f"throughput of models on {hardware}",
         )
-    )
-    report.charts["compatibility"] = _chart(
-        lambda: charts.compatibility_matrix(compat), "hardware compatibility matrix"
-    )
+    report.charts["compatibility"] = _chart(lambda: charts.compatibility_matrix(compat),
+                                            "hardware compatibility matrix")
     return report
 
 

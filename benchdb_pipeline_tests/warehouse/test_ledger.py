@@ -144,3 +144,22 @@ def test_dimension_attributes_do_not_depend_on_arrival_order(tmp_path):
             ingest(db, [path], workers=1)
         families.append(scalar(db, "SELECT model_family FROM models"))
     assert families == ["bert", "bert"]
+
+
+def test_latest_result_per_configuration(db, tmp_path):
+    """Dated results beat undated ones; undated ones follow insertion order."""
+    def result(name, throughput, timestamp=None):
+        row = {"model": "m", "hardware": "cpu", "batch_size": 1, "throughput": throughput}
+        (tmp_path / name).write_text(json.dumps([{**row, "timestamp": timestamp} if timestamp else row]))
+        ingest(db, [tmp_path / name], workers=1)
+
+    def latest():
+        return query(db, "SELECT throughput_items_per_second, result_count FROM latest_performance_metrics")
+
+    result("a.json", 1.0)
+    result("b.json", 2.0)
+    assert latest() == [(2.0, 2)]
+    result("c.json", 3.0, "2025-01-02T00:00:00")
+    result("d.json", 4.0, "2025-01-01T00:00:00")
+    result("e.json", 5.0)
+    assert latest() == [(3.0, 5)]

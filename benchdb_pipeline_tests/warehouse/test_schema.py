@@ -43,3 +43,14 @@ def test_natural_keys_and_foreign_keys_are_enforced(db):
             con.execute("INSERT INTO models (model_name, created_at) VALUES ('m', now())")
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO quarantine (file_id, reason, quarantined_at) VALUES (99, 'x', now())")
+
+
+def test_an_older_database_is_migrated_in_place(db):
+    with session(db) as con:
+        ensure_schema(con)
+        con.execute("DELETE FROM schema_version WHERE version > 1")
+        con.execute("DROP VIEW latest_performance_metrics")
+        assert current_version(con) == 1
+        assert ensure_schema(con) == SCHEMA_VERSION - 1
+        assert current_version(con) == SCHEMA_VERSION
+        con.execute("SELECT * FROM latest_performance_metrics").fetchall()
