@@ -170,6 +170,30 @@ def filter_options(command):
     return command
 
 
+def regression_options(command, baseline_days: bool = True):
+    """The options of a regression check (shared by regression-check and query, whose own
+    --last-days filter serves as the baseline's)."""
+    options = [
+        click.option("--run", "run_id", type=int, help="Check this run [default: the newest]."),
+        click.option("--commit", help="Check the newest run of this commit (prefix)."),
+        click.option("--window", type=click.IntRange(1), default=10, show_default=True,
+                     help="Baseline: the previous N results of each series."),
+        *([click.option("--last-days", "baseline_days", type=click.IntRange(1),
+                        help="Baseline: results of the last D days before the candidate.")]
+          if baseline_days else []),
+        click.option("--reference-db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Baseline: the same series in another warehouse (e.g. main's)."),
+        click.option("--threshold", type=click.FloatRange(0, min_open=True), default=10.0,
+                     show_default=True, help="Smallest change that counts, in percent."),
+        click.option("--check-metric", "check_metrics", multiple=True,
+                     type=click.Choice(sorted(METRICS)), help="Metrics to check [default: all]."),
+        click.option("--no-store", is_flag=True, help="Do not record the findings (read-only)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _filters(options: dict) -> Filters:
     return Filters(
         model=options["model"], hardware=options["hardware"], batch_size=options["batch_size"],
@@ -192,6 +216,8 @@ def _emit(text: str, output: Path | None, what: str) -> None:
 @click.option("--report", type=click.Choice(REPORTS), help="A ready-made report.")
 @click.option("--compare-hardware", is_flag=True, help="Compare hardware for --model.")
 @click.option("--compare-models", is_flag=True, help="Compare models on --hardware.")
+@click.option("--regression-check", is_flag=True, help="The same as `benchdb regression-check`.")
+@functools.partial(regression_options, baseline_days=False)
 @filter_options
 @db_option
 @click.option("--format", "fmt", type=click.Choice((*FORMATS, "html")), default="table",
@@ -199,7 +225,9 @@ def _emit(text: str, output: Path | None, what: str) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @reports_errors
-def query_command(sql, report, compare_hardware, compare_models, db, fmt, output, **options) -> None:
+def query_command(sql, report, compare_hardware, compare_models, regression_check, db, fmt, output,
+                  run_id, commit, window, reference_db, threshold, check_metrics, no_store,
+                  **options) -> None:
     """Query the warehouse: raw SQL, a report, or a comparison.
 
     \b
@@ -209,9 +237,14 @@ def query_command(sql, report, compare_hardware, compare_models, db, fmt, output
     benchdb query --hardware cuda --compare-models --format markdown
     """
     chosen = [name for name, on in (("--sql", sql), ("--report", report),
-              ("--compare-hardware", compare_hardware), ("--compare-models", compare_models)) if on]
+              ("--compare-hardware", compare_hardware), ("--compare-models", compare_models),
+              ("--regression-check", regression_check)) if on]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --sql, --report, --compare-hardware, --compare-models")
+        raise click.UsageError("give exactly one of --sql, --report, --compare-hardware, "
+                               "--compare-models, --regression-check")
+    if regression_check:
+        _regression_check(db, fmt, output, run_id, commit, window, options["last_days"],
+                          reference_db, threshold, check_metrics, no_store)
     if compare_hardware and not options["model"]:
         raise click.UsageError("--compare-hardware needs --model")
     if compare_models and not options["hardware"]:
@@ -293,6 +326,84 @@ def visualize_command(chart, db, output, **options) -> None:
         except charts.TooManySeries as exc:
             raise click.UsageError(str(exc)) from exc
     click.echo(f"chart written to {charts.save(figure, output)}")
+
+
+def _regression_check(db: Path, fmt: str, output: Path | None, run_id, commit, window,
+                      baseline_days, reference_db, threshold, check_metrics, no_store) -> None:
+    from benchdb_pipeline.analytics import regressions
+    from benchdb_pipeline.analytics.output import format_report
+
+    settings = regressions.Settings(threshold_percent=threshold, window=window,
+                                    last_days=baseline_days,
+                                    metrics=tuple(check_metrics) or regressions.Settings().metrics)
+    with session(db, read_only=no_store) as con:
+        if not no_store:
+            ensure_schema(con)
+        report = regressions.check(con, settings, run_id=run_id, commit=commit,
+                                   reference_db=reference_db)
+        if not no_store:
+            regressions.store(con, report)
+    _emit(format_report(report, fmt if fmt in ("json", "markdown") else "table"), output,
+          "regression check")
+    sys.exit(EXIT_QUARANTINED if report.regressions else EXIT_OK)
+
+
+@main.command("regression-check")
+@regression_options
+@db_option
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
+              show_default=True, help="Output format (markdown: for a pull-request comment).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@reports_errors
+def regression_check_command(db, fmt, output, **options) -> None:
+    """Check a run for performance regressions against each series' baseline.
+
+    Exit status: 0 no regression, 1 regressions found (CI can gate on it), 2 error.
+    A change counts when it passes --threshold and is significant (Mann-Whitney U on raw
+    samples, else a robust z-score >= 3 with at least 5 baseline points; fewer points make a
+    low-confidence finding, reported but not failing). Findings are recorded for triage.
+    """
+    _regression_check(db, fmt, output, **options)
+
+
+@main.group()
+def regressions() -> None:
+    """List and triage recorded regressions."""
+
+
+@regressions.command("list")
+@db_option
+@click.option("--status", type=click.Choice(("untriaged", "acknowledged", "expected", "fixed")),
+              help="Only regressions with this status.")
+@format_option
+@reports_errors
+def regressions_list(db: Path, status: str | None, fmt: str) -> None:
+    """Recorded regressions and improvements, newest first."""
+    with session(db, read_only=True) as con:
+        result = queries.run_sql(con, """
+            SELECT regression_id AS id, model_name, platform_key, test_case, batch_size, precision,
+                   metric, round(change_percent, 1) AS change_percent, direction, severity,
+                   method, status, note, detected_at
+            FROM performance_regressions WHERE ? IS NULL OR status = ?
+            ORDER BY detected_at DESC, regression_id DESC""", [status, status])
+    click.echo(render(result.columns, result.rows, fmt))
+
+
+@regressions.command("ack")
+@click.argument("regression_id", type=int)
+@click.option("--status", type=click.Choice(("acknowledged", "expected", "fixed", "untriaged")),
+              default="acknowledged", show_default=True,
+              help="expected: the change is intended; the series' baseline restarts there.")
+@click.option("--note", help="Why (kept with the regression).")
+@db_option
+@reports_errors
+def regressions_ack(regression_id: int, status: str, note: str | None, db: Path) -> None:
+    """Triage a regression."""
+    from benchdb_pipeline.analytics.regressions import triage
+
+    with session(db) as con:
+        triage(con, regression_id, status, note)
+    click.echo(f"regression {regression_id}: {status}")
 
 
 @main.command("status")

@@ -49,10 +49,10 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> ResultSet:
     return ResultSet([d[0] for d in result.description], result.fetchall())
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> ResultSet:
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> ResultSet:
     """A user's SQL; any failure is a DB004 query error."""
     try:
-        return _run(con, sql, [])
+        return _run(con, sql, params or [])
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {exc}") from exc
 

@@ -23,7 +23,8 @@ FACT_TABLES = (
     "web_platform_results",
 )
 LEDGER_TABLES = ("source_files", "quarantine")
-ALL_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES
+ANALYTICS_TABLES = ("performance_regressions",)
+ALL_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES + ANALYTICS_TABLES
 
 # Fact tables whose rows point at a source file (directly); used by supersede and checks.
 FILE_FACT_TABLES = (
@@ -235,6 +236,39 @@ CREATE TABLE web_platform_results (
 );
 """
 
+# Regressions found by the regression check, keyed by the series (natural names, so the
+# table means the same in any copy of the warehouse), the metric and the candidate result.
+_V3_REGRESSIONS = """
+CREATE SEQUENCE seq_performance_regressions;
+CREATE TABLE performance_regressions (
+    regression_id       BIGINT PRIMARY KEY DEFAULT nextval('seq_performance_regressions'),
+    model_name          VARCHAR NOT NULL,
+    platform_key        VARCHAR NOT NULL,
+    test_case           VARCHAR,
+    batch_size          INTEGER,
+    sequence_length     INTEGER,
+    precision           VARCHAR,
+    metric              VARCHAR NOT NULL CHECK (metric IN ('throughput', 'latency', 'memory')),
+    candidate_result_id BIGINT NOT NULL,
+    candidate_run_id    BIGINT NOT NULL REFERENCES test_runs (run_id),
+    candidate_value     DOUBLE NOT NULL,
+    baseline_median     DOUBLE NOT NULL,
+    baseline_points     INTEGER NOT NULL,
+    change_percent      DOUBLE NOT NULL,
+    direction           VARCHAR NOT NULL CHECK (direction IN ('regression', 'improvement')),
+    severity            VARCHAR NOT NULL CHECK (severity IN ('minor', 'major')),
+    method              VARCHAR NOT NULL CHECK (method IN ('mann-whitney', 'robust-z', 'low-confidence')),
+    statistic           DOUBLE,
+    measured_at         TIMESTAMP,
+    status              VARCHAR NOT NULL DEFAULT 'untriaged'
+                        CHECK (status IN ('untriaged', 'acknowledged', 'expected', 'fixed')),
+    note                VARCHAR,
+    detected_at         TIMESTAMP NOT NULL,
+    triaged_at          TIMESTAMP,
+    UNIQUE (candidate_result_id, metric)
+);
+"""
+
 # Views are rebuilt after every migration, so they always match the tables.
 VIEWS = {
     # Latest result per configuration, in one pass over the facts: "latest" is the newest
@@ -342,6 +376,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial warehouse: ledger, dimensions, facts", _V1_TABLES),
     Migration(2, "latest_performance_metrics in one pass (views only)", ""),
+    Migration(3, "performance_regressions: regressions found, and their triage", _V3_REGRESSIONS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -356,11 +391,12 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
+def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -> int:
     """Create or migrate the schema in place; safe to call on every connection that writes.
 
     Returns the number of migrations applied. Each migration and its version row commit
-    together, so a failure leaves the database at the previous version.
+    together, so a failure leaves the database at the previous version. ``up_to`` stops at
+    an older version (to build one in tests).
     """
     version = current_version(con)
     if version > SCHEMA_VERSION:
@@ -368,11 +404,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
             f"database schema is at version {version}, newer than this benchdb "
             f"understands ({SCHEMA_VERSION}); upgrade benchdb"
         )
-    if version == SCHEMA_VERSION:
+    if version >= up_to:
         return 0
     applied = 0
     for migration in MIGRATIONS:
-        if migration.version <= version:
+        if not version < migration.version <= up_to:
             continue
         con.execute("BEGIN TRANSACTION")
         try:

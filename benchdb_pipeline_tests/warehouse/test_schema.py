@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from benchdb_pipeline.errors import SchemaError
+from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline.warehouse.schema import (
     ALL_TABLES,
     SCHEMA_VERSION,
@@ -14,6 +15,7 @@ from benchdb_pipeline.warehouse.schema import (
     ensure_schema,
 )
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline_tests.conftest import FIXTURES
 
 
 def test_create_is_idempotent(db):
@@ -45,12 +47,11 @@ def test_natural_keys_and_foreign_keys_are_enforced(db):
             con.execute("INSERT INTO quarantine (file_id, reason, quarantined_at) VALUES (99, 'x', now())")
 
 
-def test_an_older_database_is_migrated_in_place(db):
+def test_a_version_1_database_is_migrated_in_place(db):
     with session(db) as con:
-        ensure_schema(con)
-        con.execute("DELETE FROM schema_version WHERE version > 1")
-        con.execute("DROP VIEW latest_performance_metrics")
-        assert current_version(con) == 1
-        assert ensure_schema(con) == SCHEMA_VERSION - 1
+        assert ensure_schema(con, up_to=1) == 1
+    ingest(db, [FIXTURES / "canonical_rows.json"], workers=1)  # ingest migrates it
+    with session(db, read_only=True) as con:
         assert current_version(con) == SCHEMA_VERSION
-        con.execute("SELECT * FROM latest_performance_metrics").fetchall()
+        assert con.execute("SELECT count(*) FROM latest_performance_metrics").fetchone()[0] == 3
+        assert con.execute("SELECT count(*) FROM performance_regressions").fetchone()[0] == 0
