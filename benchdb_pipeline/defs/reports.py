@@ -1,14 +1,19 @@
 """Report assets: the HTML report and its Markdown summary, the compatibility matrix, and
-hardware comparison charts, written under $BENCHDB_REPORTS with a preview on the asset page."""
+hardware comparison charts, written under $BENCHDB_REPORTS with a preview on the asset page.
+
+Reports only read: each holds a read-only connection for its queries (a writer in another
+process waits those out) and draws without one. They stay out of the writers' pool, so a run
+ingesting new files never waits for charts. Plotting libraries load in the steps that draw,
+not in every run process.
+"""
 
 import dagster as dg
 
 from benchdb_pipeline.config import reports_dir
-from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from benchdb_pipeline.reports import charts, queries
+from benchdb_pipeline.defs.resources import WarehouseResource
+from benchdb_pipeline.reports import queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import render
-from benchdb_pipeline.reports.report import build
 
 GROUP = "reports"
 MAX_HARDWARE_CHARTS = 8
@@ -19,11 +24,13 @@ def _preview(markdown: str, chart_uri: str | None = None) -> dg.MetadataValue:
     return dg.MetadataValue.md(markdown + image)
 
 
-@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"html"},
+@dg.asset(group_name=GROUP, kinds={"html"},
           deps=["performance_results", "hardware_compatibility", "integration_test_results",
                 "web_platform_results", "quarantine"])
 def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The self-contained HTML report and its Markdown summary for pull requests and CI."""
+    from benchdb_pipeline.reports.report import build
+
     folder = reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     html_path, md_path = folder / "benchmark_report.html", folder / "benchmark_summary.md"
@@ -43,9 +50,11 @@ def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     })
 
 
-@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"png"}, deps=["hardware_compatibility"])
+@dg.asset(group_name=GROUP, kinds={"png"}, deps=["hardware_compatibility"])
 def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Model × hardware compatibility heatmap, with the failures that explain it."""
+    from benchdb_pipeline.reports import charts
+
     path = reports_dir() / "compatibility_matrix.png"
     with warehouse.get_connection(read_only=True) as con:
         result = queries.compatibility(con, Filters())
@@ -64,9 +73,11 @@ def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: Warehouse
     })
 
 
-@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"png"}, deps=["performance_results"])
+@dg.asset(group_name=GROUP, kinds={"png"}, deps=["performance_results"])
 def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Throughput of every model on each hardware type (the most used types first)."""
+    from benchdb_pipeline.reports import charts
+
     folder = reports_dir() / "hardware"
     metric = METRICS["throughput"]
     with warehouse.get_connection(read_only=True) as con:

@@ -24,7 +24,7 @@ from benchdb_pipeline.ingest.pipeline import is_result_file
 Signature = tuple[int, int]  # (size in bytes, mtime in ns)
 
 
-def scan(root: Path, *, settle_seconds: float = 0.5, now: float | None = None) -> dict[str, Signature]:
+def scan(root: Path, *, settle_seconds: float = 0.2, now: float | None = None) -> dict[str, Signature]:
     """Settled result files under ``root``: relative path → (size, mtime_ns)."""
     now = time.time() if now is None else now
     found: dict[str, Signature] = {}

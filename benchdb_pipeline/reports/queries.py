@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-import pandas as pd
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
@@ -32,7 +31,10 @@ class ResultSet:
     columns: list[str]
     rows: list[tuple] = field(default_factory=list)
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self):
+        """As a pandas DataFrame (for charts; pandas loads only when needed)."""
+        import pandas as pd
+
         return pd.DataFrame.from_records(self.rows, columns=self.columns)
 
     def column(self, name: str) -> list:

@@ -32,9 +32,21 @@ def test_groups_show_the_flow():
 
 
 def test_every_database_step_is_in_the_pool():
-    for definition in (warehouse_tables, warehouse_checks, performance_report,
-                       compatibility_matrix, hardware_comparison_charts):
+    for definition in (warehouse_tables, warehouse_checks):
         assert definition.op.pool == WAREHOUSE_POOL
+    # Reports only read (briefly, read-only) and must not hold back the next ingestion.
+    for definition in (performance_report, compatibility_matrix, hardware_comparison_charts):
+        assert definition.op.pool is None
+
+
+def test_run_processes_do_not_load_plotting_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, benchdb_pipeline.definitions; "
+            "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_ingest_job_covers_everything_downstream_of_the_raw_files():
