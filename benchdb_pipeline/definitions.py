@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from benchdb_pipeline.defs.analytics import regression_alert_sensor, regressions, untriaged_regressions
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
 from benchdb_pipeline.defs.jobs import ingest_job
@@ -13,9 +14,9 @@ from benchdb_pipeline.defs.sensors import incoming_files_sensor
 
 defs = dg.Definitions(
     assets=[raw_result_files, staged_results, warehouse_tables, performance_report,
-            compatibility_matrix, hardware_comparison_charts],
-    asset_checks=[warehouse_checks],
+            compatibility_matrix, hardware_comparison_charts, regressions],
+    asset_checks=[warehouse_checks, untriaged_regressions],
     jobs=[ingest_job],
-    sensors=[incoming_files_sensor],
+    sensors=[incoming_files_sensor, regression_alert_sensor],
     resources={"warehouse": warehouse_resource()},
 )

@@ -53,9 +53,10 @@ def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     job = defs.resolve_job_def("ingest_job")
     assert {n.name for n in job.graph.node_defs} == {
         "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks",
-        "performance_report", "compatibility_matrix", "hardware_comparison_charts"}
+        "performance_report", "compatibility_matrix", "hardware_comparison_charts",
+        "regressions", "regressions_untriaged_regressions"}
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
-    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3
+    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 1
 
 
 def test_blocking_checks():

@@ -1,0 +1,90 @@
+"""Analytics assets: the regression check of the newest run, a check that warns while
+regressions wait for triage, and a sensor that sends an alert when new ones appear."""
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+
+from benchdb_pipeline.analytics import regressions as regression_check
+from benchdb_pipeline.analytics.output import format_report, headline
+from benchdb_pipeline.config import reports_dir
+from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from benchdb_pipeline.errors import QueryError
+
+GROUP = "analytics"
+ALERT_FILE = "regression_alert.md"
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"},
+          deps=["performance_results", "performance_samples"])
+def regressions(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The newest run checked against the previous 10 results of each series; findings are
+    recorded in performance_regressions for triage."""
+    with warehouse.get_connection() as con:
+        try:
+            report = regression_check.check(con)
+        except QueryError as exc:  # no performance results yet
+            context.log.info(str(exc))
+            return dg.MaterializeResult(metadata={"new_regressions": 0, "checked_run": "none"})
+        added = regression_check.store(con, report)
+    new = [f for f in report.regressions if f.status == "untriaged"]
+    context.log.info(headline(report))
+    return dg.MaterializeResult(metadata={
+        "checked_run": report.run_id,
+        "series_checked": report.series,
+        "regressions": len(report.regressions),
+        "new_regressions": len(new) if added else 0,
+        "summary": dg.MetadataValue.md(format_report(report, "markdown")),
+    })
+
+
+@dg.asset_check(asset=regressions, pool=WAREHOUSE_POOL, blocking=False,
+                description="Warns while confident regressions wait for triage.")
+def untriaged_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection(read_only=True) as con:
+        rows = con.execute("""
+            SELECT regression_id, model_name, platform_key, metric, round(change_percent, 1)
+            FROM performance_regressions
+            WHERE status = 'untriaged' AND direction = 'regression' AND method <> 'low-confidence'
+            ORDER BY regression_id""").fetchall()
+    listing = "\n".join(f"- #{i} {m} on {p.rstrip('|')}: {metric} {c:+}%" for i, m, p, metric, c in rows)
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(rows)} untriaged regressions; triage with `benchdb regressions ack ID`"
+        if rows else "no untriaged regressions",
+        metadata={"untriaged": len(rows), "list": dg.MetadataValue.md(listing or "_none_")},
+    )
+
+
+def send_alert(summary: str, webhook: str | None, folder: Path) -> Path:
+    """Write the alert summary under the reports folder and POST it to the webhook, if any."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ALERT_FILE
+    path.write_text(summary)
+    if webhook:
+        request = urllib.request.Request(
+            webhook, data=json.dumps({"text": summary}).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+    return path
+
+
+@dg.asset_sensor(asset_key=dg.AssetKey("regressions"), default_status=dg.DefaultSensorStatus.RUNNING,
+                 minimum_interval_seconds=30)
+def regression_alert_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    """When a regression check records new regressions, alert: a Markdown summary under
+    $BENCHDB_REPORTS, and a POST to $BENCHDB_ALERT_WEBHOOK when set. Reads the check's
+    metadata from Dagster's event log, never the warehouse."""
+    materialization = asset_event.asset_materialization
+    metadata = materialization.metadata if materialization else {}
+    new = metadata.get("new_regressions")
+    if not new or not new.value:
+        return dg.SkipReason("no new regressions")
+    summary = metadata["summary"].value
+    path = send_alert(summary, os.environ.get("BENCHDB_ALERT_WEBHOOK"), reports_dir())
+    return dg.SkipReason(f"alerted on {new.value} new regressions ({path})")

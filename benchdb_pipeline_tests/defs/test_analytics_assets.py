@@ -1,0 +1,62 @@
+"""The regression asset, its triage check, and the alert sensor with a real webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+
+from benchdb_pipeline.defs.analytics import regression_alert_sensor, regressions, untriaged_regressions
+from benchdb_pipeline.defs.resources import WarehouseResource
+from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline_tests.analytics.test_regressions import series_row, write_runs
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        length = int(self.headers["Content-Length"])
+        Receiver.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def regressed_warehouse(tmp_path):
+    runs = [[series_row(0, throughput=100.0 + i % 3)] for i in range(8)] + [[series_row(0, throughput=70.0)]]
+    write_runs(tmp_path / "runs", runs)
+    db = tmp_path / "wh.duckdb"
+    ingest(db, [tmp_path / "runs"], workers=1)
+    return db
+
+
+def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
+    db = regressed_warehouse(tmp_path)
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BENCHDB_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    try:
+        with dg.instance_for_test() as instance:
+            result = dg.materialize([regressions, untriaged_regressions], instance=instance,
+                                    resources={"warehouse": WarehouseResource(database=str(db))},
+                                    selection=[regressions])
+            assert result.success
+            meta = result.asset_materializations_for_node("regressions")[0].metadata
+            assert meta["new_regressions"].value == 1
+            assert "regressions found" in meta["summary"].value
+            (evaluation,) = result.get_asset_check_evaluations()
+            assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+
+            outcome = list(regression_alert_sensor(dg.build_sensor_context(instance=instance)))
+            assert "alerted on 1 new regressions" in outcome[0].skip_message
+    finally:
+        server.shutdown()
+    alert = (tmp_path / "reports" / "regression_alert.md").read_text()
+    assert "throughput" in alert and "regressions found" in alert
+    assert Receiver.received and "regressions found" in Receiver.received[-1]["text"]
