@@ -406,6 +406,33 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
     click.echo(f"regression {regression_id}: {status}")
 
 
+@main.command("analyze")
+@click.option("--analysis", "analysis", type=click.Choice(("change-points", "anomaly-detection", "all")),
+              required=True, help="Which analysis (all: every one).")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Where the CSV, JSON, charts and summary.md go.")
+@click.option("--check-metric", "check_metrics", multiple=True,
+              type=click.Choice(sorted(METRICS)), help="Metrics to analyse [default: throughput, latency].")
+@filter_options
+@db_option
+@reports_errors
+def analyze_command(analysis: str, output_dir: Path, check_metrics, db: Path, **options) -> None:
+    """Retrospective analyses of each series' history.
+
+    \b
+    change-points      where a series' level moved and stayed moved (PELT), slow drifts included
+    anomaly-detection  single results far from the trailing window before them (robust z)
+    """
+    from benchdb_pipeline.analytics.analyze import ANALYSES, analyze
+
+    chosen = ANALYSES if analysis == "all" else (analysis,)
+    with session(db, read_only=True) as con:
+        written = analyze(con, chosen, output_dir, _filters(options),
+                          tuple(check_metrics) or ("throughput", "latency"))
+    click.echo(written[-1].read_text().rstrip())
+    click.echo(f"\n{len(written)} files written under {output_dir}")
+
+
 @main.command("status")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",

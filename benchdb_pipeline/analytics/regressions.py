@@ -44,6 +44,9 @@ class Settings:
     metrics: tuple[str, ...] = ("throughput", "latency", "memory")
 
 
+DEFAULTS = Settings()
+
+
 @dataclass
 class Finding:
     model_name: str
@@ -199,7 +202,7 @@ def _check_sql(settings: Settings, reference: bool) -> str:
 
 def check(
     con: duckdb.DuckDBPyConnection,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULTS,
     *,
     run_id: int | None = None,
     commit: str | None = None,

@@ -93,3 +93,6 @@ class Filters:
         if not self.include_simulated:
             parts.append("measured results only")
         return ", ".join(parts) or "all results"
+
+
+EVERYTHING = Filters()
