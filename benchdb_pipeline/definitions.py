@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import dagster as dg
 
-from benchdb_pipeline.defs.analytics import regression_alert_sensor, regressions, untriaged_regressions
+from benchdb_pipeline.defs.analytics import (
+    anomalies,
+    change_points,
+    regression_alert_sensor,
+    regressions,
+    untriaged_regressions,
+)
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
-from benchdb_pipeline.defs.jobs import ingest_job
+from benchdb_pipeline.defs.jobs import analytics_job, analytics_schedule, ingest_job
 from benchdb_pipeline.defs.reports import compatibility_matrix, hardware_comparison_charts, performance_report
 from benchdb_pipeline.defs.resources import warehouse_resource
 from benchdb_pipeline.defs.sensors import incoming_files_sensor
 
 defs = dg.Definitions(
     assets=[raw_result_files, staged_results, warehouse_tables, performance_report,
-            compatibility_matrix, hardware_comparison_charts, regressions],
+            compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies],
     asset_checks=[warehouse_checks, untriaged_regressions],
-    jobs=[ingest_job],
+    jobs=[ingest_job, analytics_job],
+    schedules=[analytics_schedule],
     sensors=[incoming_files_sensor, regression_alert_sensor],
     resources={"warehouse": warehouse_resource()},
 )

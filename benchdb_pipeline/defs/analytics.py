@@ -88,3 +88,31 @@ def regression_alert_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     summary = metadata["summary"].value
     path = send_alert(summary, os.environ.get("BENCHDB_ALERT_WEBHOOK"), reports_dir())
     return dg.SkipReason(f"alerted on {new.value} new regressions ({path})")
+
+
+def _analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str):
+    from benchdb_pipeline.analytics.analyze import analyze
+
+    folder = reports_dir() / "analysis"
+    with warehouse.get_connection(read_only=True) as con:
+        written = analyze(con, (name,), folder / name)
+    summary = written[-1].read_text()
+    context.log.info("wrote %d files under %s", len(written), folder / name)
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str((folder / name).resolve())),
+        "files": len(written),
+        "summary": dg.MetadataValue.md(summary),
+    })
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"csv"}, deps=["performance_results"])
+def change_points(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Where each series' level moved and stayed moved (steps and slow drifts), with charts.
+    Holds a read-only connection while it reads every series, so it is in the pool."""
+    return _analysis(context, warehouse, "change-points")
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"csv"}, deps=["performance_results"])
+def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Single results far from the trailing window of their series."""
+    return _analysis(context, warehouse, "anomaly-detection")

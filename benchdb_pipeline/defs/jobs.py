@@ -1,4 +1,6 @@
-"""Jobs. ``ingest_job`` runs the ingestion assets and everything downstream of them.
+"""Jobs and schedules. ``ingest_job`` runs the ingestion assets and everything downstream of
+them; the sensor's runs leave out the retrospective analyses, which ``analytics_job`` runs
+nightly.
 
 It runs in-process: a sensor-launched run then costs about 4 s instead of about 9 s with
 the multiprocess executor, and parsing already uses one process per core.
@@ -14,4 +16,22 @@ ingest_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Ingest result files (run config: ops.raw_result_files.config.paths) and "
     "refresh everything downstream.",
+)
+
+# Retrospective analyses read every series' history: nightly, not after every file.
+RETROSPECTIVE = dg.AssetSelection.assets("change_points", "anomalies")
+
+analytics_job = dg.define_asset_job(
+    "analytics_job",
+    selection=RETROSPECTIVE,
+    executor_def=dg.in_process_executor,
+    description="Change points and anomalies over every series' history.",
+)
+
+analytics_schedule = dg.ScheduleDefinition(
+    job=analytics_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly at 03:00 UTC.",
 )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from benchdb_pipeline.config import incoming_dir
-from benchdb_pipeline.defs.jobs import ingest_job
+from benchdb_pipeline.defs.jobs import RETROSPECTIVE, ingest_job
 from benchdb_pipeline.ingest.incoming import decode_cursor, encode_cursor, new_batches, scan
 
 MAX_FILES_PER_RUN = 5_000
+# Ingestion, checks, reports and the regression check: everything after new files except the
+# retrospective analyses, which would hold the warehouse while the next files wait.
+AFTER_NEW_FILES = dg.AssetSelection.assets("raw_result_files").downstream() - RETROSPECTIVE
 
 
 @dg.sensor(
@@ -30,6 +33,7 @@ def incoming_files_sensor(context: dg.SensorEvaluationContext):
         dg.RunRequest(
             run_key=batch.run_key,
             run_config={"ops": {"raw_result_files": {"config": {"paths": batch.paths}}}},
+            asset_selection=list(AFTER_NEW_FILES.resolve(context.repository_def.asset_graph)),
             tags={"benchdb/files": str(len(batch.paths))},
         )
         for batch in batches

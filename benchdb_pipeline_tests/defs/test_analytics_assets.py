@@ -8,7 +8,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 
-from benchdb_pipeline.defs.analytics import regression_alert_sensor, regressions, untriaged_regressions
+from benchdb_pipeline.defs.analytics import (
+    anomalies,
+    change_points,
+    regression_alert_sensor,
+    regressions,
+    untriaged_regressions,
+)
 from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline_tests.analytics.test_regressions import series_row, write_runs
@@ -60,3 +66,15 @@ def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
     alert = (tmp_path / "reports" / "regression_alert.md").read_text()
     assert "throughput" in alert and "regressions found" in alert
     assert Receiver.received and "regressions found" in Receiver.received[-1]["text"]
+
+
+def test_analysis_assets_write_their_results(tmp_path, monkeypatch):
+    db = regressed_warehouse(tmp_path)
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    result = dg.materialize([change_points, anomalies],
+                            resources={"warehouse": WarehouseResource(database=str(db))})
+    assert result.success
+    for name, folder in (("change_points", "change-points"), ("anomalies", "anomaly-detection")):
+        meta = result.asset_materializations_for_node(name)[0].metadata
+        assert meta["summary"].value.startswith("## Benchmark analysis")
+        assert (tmp_path / "reports" / "analysis" / folder / "summary.md").exists()

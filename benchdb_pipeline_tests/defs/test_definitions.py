@@ -54,9 +54,9 @@ def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     assert {n.name for n in job.graph.node_defs} == {
         "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks",
         "performance_report", "compatibility_matrix", "hardware_comparison_charts",
-        "regressions", "regressions_untriaged_regressions"}
+        "regressions", "regressions_untriaged_regressions", "change_points", "anomalies"}
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
-    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 1
+    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 3
 
 
 def test_blocking_checks():
@@ -76,3 +76,11 @@ def test_sensor_runs_by_default():
     sensor = defs.resolve_sensor_def("incoming_files_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.job_name == "ingest_job"
+
+
+def test_retrospective_analyses_run_nightly():
+    schedule = defs.resolve_schedule_def("analytics_job_schedule")
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = defs.resolve_job_def("analytics_job")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"change_points", "anomalies"}

@@ -36,7 +36,9 @@ def incoming(tmp_path, monkeypatch):
 
 
 def tick(instance, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    from benchdb_pipeline.definitions import defs
+
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
     result = incoming_files_sensor(context)
     return (result if isinstance(result, list) else []), context.cursor
 
@@ -57,6 +59,9 @@ def test_new_files_are_requested_once(incoming, tmp_path):
         assert [r.run_config["ops"]["raw_result_files"]["config"]["paths"] for r in again] == [
             [str((incoming / "a.json").resolve())]]
         assert again[0].run_key != requests[0].run_key
+        selected = {key.to_user_string() for key in requests[0].asset_selection}
+        assert {"raw_result_files", "performance_results", "performance_report", "regressions"} <= selected
+        assert not selected & {"change_points", "anomalies"}  # nightly, not after every file
     assert not (tmp_path / "never-opened.duckdb").exists()  # the sensor never opened it
 
 
