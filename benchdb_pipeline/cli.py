@@ -433,6 +433,70 @@ def analyze_command(analysis: str, output_dir: Path, check_metrics, db: Path, **
     click.echo(f"\n{len(written)} files written under {output_dir}")
 
 
+@main.command("predict")
+@click.option("--model", "model_name", required=True, help="A model the warehouse knows.")
+@click.option("--hardware", required=True, help="A hardware type the warehouse knows.")
+@click.option("--device", help="The device name, when the hardware type has several.")
+@click.option("--batch-size", type=click.IntRange(1), required=True)
+@click.option("--precision", default="fp32", show_default=True)
+@click.option("--sequence-length", type=click.IntRange(1), help="[default: the usual one]")
+@click.option("--metric", type=click.Choice(sorted(METRICS)), default="throughput", show_default=True)
+@click.option("--include-simulated", is_flag=True, help="Train on simulated results too.")
+@click.option("--evaluate", is_flag=True, help="Also report grouped cross-validation vs the naive baseline.")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the fitted model (with its version and training-data hash).")
+@db_option
+@reports_errors
+def predict_command(model_name, hardware, device, batch_size, precision, sequence_length, metric,
+                    include_simulated, evaluate, save_path, db) -> None:
+    """Predict a metric for a configuration nobody has measured, with an 80 % interval and
+    the nearest measured configurations."""
+    import pandas as pd
+
+    from benchdb_pipeline.analytics import prediction
+    from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+
+    with session(db, read_only=True) as con:
+        frame = prediction.training_frame(con, metric, include_simulated)
+    if frame.empty:
+        raise QueryError("no measured results to learn from (try --include-simulated)")
+    model_name, hardware, precision = (norm_model_name(model_name), norm_hardware_type(hardware),
+                                       norm_precision(precision))
+    models = frame[frame["model_name"] == model_name]
+    platforms = frame[(frame["hardware_type"] == hardware)
+                      & ((frame["device_name"] == device) if device else True)]
+    if models.empty or platforms.empty:
+        missing = f"model {model_name}" if models.empty else f"hardware {hardware}"
+        raise QueryError(f"{missing} has no measured results to describe it; predictions need "
+                         "its family and size, or the platform's")
+    query = pd.DataFrame([{
+        **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
+        **platforms.iloc[0][["hardware_type", "device_name", "memory_gb"]].to_dict(),
+        "batch_size": batch_size, "precision": precision, "test_case": "",
+        "sequence_length": sequence_length or frame["sequence_length"].median(),
+    }])
+    fitted = prediction.fit(frame, metric)
+    row = fitted.predict(query).iloc[0]
+    unit = METRICS[metric].unit
+    click.echo(f"{model_name} on {hardware}{' · ' + row['device_name'] if row['device_name'] else ''}, "
+               f"batch {batch_size}, {precision}: predicted {METRICS[metric].label.lower()} "
+               f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
+               f"{row['interval_high']:.4g} {unit})")
+    low, high = frame["batch_size"].min(), frame["batch_size"].max()
+    if not low <= batch_size <= high:
+        click.echo(f"note: batch size {batch_size} is outside the measured range ({low:g}–{high:g}); "
+                   "the model does not extrapolate, it stays near the edge value")
+    click.echo(f"trained on {len(frame)} measured configurations; benchdb {fitted.version}; "
+               f"training data sha256 {fitted.data_hash[:16]}…")
+    near = fitted.neighbours(query.iloc[0])
+    click.echo("nearest measured configurations:")
+    click.echo(render(list(near.columns[:-1]) + [f"measured ({unit})"], near.values.tolist(), "table"))
+    if evaluate:
+        click.echo(prediction.evaluate(frame, metric).summary())
+    if save_path:
+        click.echo(f"model saved to {fitted.save(save_path)}")
+
+
 @main.command("status")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",

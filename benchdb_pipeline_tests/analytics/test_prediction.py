@@ -1,0 +1,94 @@
+"""Prediction on data with known structure: throughput ∝ device speed × a batch curve."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from benchdb_pipeline.analytics import prediction
+from benchdb_pipeline.errors import QueryError
+
+SPEED = {"cpu": 1.0, "cuda": 12.0, "rocm": 9.0, "mps": 4.0}
+SIZES = {f"model-{i}": 10 + 40 * i for i in range(8)}
+
+
+def known_structure(noise: float = 0.05, seed: int = 5) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for model, size in SIZES.items():
+        for hw, speed in SPEED.items():
+            for batch in (1, 2, 4, 8, 16, 32):
+                for precision, factor in (("fp32", 1.0), ("fp16", 1.7)):
+                    curve = batch ** 0.8  # sub-linear scaling with batch size
+                    rows.append({
+                        "model_name": model, "model_family": "family", "modality": "text",
+                        "parameters_million": float(size), "hardware_type": hw,
+                        "device_name": f"{hw} device", "memory_gb": 16.0,
+                        "batch_size": batch, "sequence_length": 128, "precision": precision,
+                        "test_case": "", "results": 1,
+                        "target": 5000 * speed * factor * curve / size * rng.gauss(1, noise),
+                    })
+    return pd.DataFrame(rows)
+
+
+def test_grouped_cross_validation_beats_the_naive_baseline():
+    evaluation = prediction.evaluate(known_structure(), "throughput")
+    assert evaluation.configurations == 8 * 4 * 6 * 2
+    assert evaluation.beats_baseline, evaluation.summary()
+    assert evaluation.mape < 15 and evaluation.r2 > 0.95
+    assert "beats the naive baseline" in evaluation.summary()
+    top = list(evaluation.importance)[:3]
+    assert "batch_size" in top or "hardware_type" in top
+
+
+def test_predictions_have_intervals_neighbours_and_provenance(tmp_path):
+    frame = known_structure()
+    held_out = (frame["model_name"] == "model-3") & (frame["hardware_type"] == "cuda") & (frame["batch_size"] == 8)
+    fitted = prediction.fit(frame[~held_out], "throughput")
+    truth = frame[held_out]
+    predicted = fitted.predict(truth.drop(columns="target"))
+    assert ((predicted["interval_low"] <= predicted["predicted"]) &
+            (predicted["predicted"] <= predicted["interval_high"])).all()
+    error = (predicted["predicted"] - truth["target"].to_numpy()).abs() / truth["target"].to_numpy()
+    assert error.max() < 0.35
+    near = fitted.neighbours(truth.drop(columns="target").iloc[0])
+    assert len(near) == 3 and (near["hardware_type"] == "cuda").all()
+    restored = prediction.PerformanceModel.load(fitted.save(tmp_path / "model.joblib"))
+    assert restored.data_hash == fitted.data_hash and len(fitted.data_hash) == 64
+    assert restored.version == fitted.version
+
+
+def test_untested_combinations_are_the_gaps():
+    frame = known_structure()
+    frame = frame[~((frame["model_name"] == "model-1") & (frame["hardware_type"] == "mps"))]
+    gaps = prediction.untested(frame)
+    assert set(gaps["model_name"]) == {"model-1"} and set(gaps["hardware_type"]) == {"mps"}
+    assert len(gaps) == 6 * 2
+
+
+def test_too_little_data_is_refused():
+    with pytest.raises(QueryError, match="too few"):
+        prediction.fit(known_structure().head(3), "throughput")
+
+
+def test_predict_command(tmp_path):
+    from benchdb_pipeline.warehouse import synthetic
+    from benchdb_pipeline.warehouse.store import session
+    from benchdb_pipeline_tests.test_cli import benchdb
+
+    db = tmp_path / "wh.duckdb"
+    with session(db) as con:
+        synthetic.fill(con, synthetic.Shape(models=6, platforms=4, runs=2))
+    result = benchdb("predict", "--model", "synthetic-model-002", "--hardware", "cuda",
+                     "--batch-size", "64", "--precision", "fp16", "--include-simulated",
+                     "--evaluate", "--save", str(tmp_path / "m.joblib"), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "predicted throughput" in result.stdout and "80 % interval" in result.stdout
+    assert "nearest measured configurations" in result.stdout and "grouped cross-validation" in result.stdout
+    assert (tmp_path / "m.joblib").exists()
+    assert "outside the measured range (1–32)" in result.stdout
+    measured_only = benchdb("predict", "--model", "synthetic-model-002", "--hardware", "cuda",
+                            "--batch-size", "64", db=db)
+    assert measured_only.returncode == 2 and "--include-simulated" in measured_only.stderr
