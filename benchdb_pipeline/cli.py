@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -407,8 +408,12 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 
 
 @main.command("analyze")
-@click.option("--analysis", "analysis", type=click.Choice(("change-points", "anomaly-detection", "all")),
-              required=True, help="Which analysis (all: every one).")
+@click.option("--analysis", "analysis", type=click.Choice((
+    "change-points", "anomaly-detection", "performance-trends", "hardware-comparison",
+    "model-comparison", "batch-scaling", "correlation-analysis", "performance-prediction", "all")),
+    required=True, help="Which analysis (all: every one).")
+@click.option("--model-family", help="Only models of this family.")
+@click.option("--hardware-type", help="Only this hardware type (the same as --hardware).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Where the CSV, JSON, charts and summary.md go.")
 @click.option("--check-metric", "check_metrics", multiple=True,
@@ -416,18 +421,27 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 @filter_options
 @db_option
 @reports_errors
-def analyze_command(analysis: str, output_dir: Path, check_metrics, db: Path, **options) -> None:
+def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family, hardware_type,
+                    db: Path, **options) -> None:
     """Retrospective analyses of each series' history.
 
     \b
-    change-points      where a series' level moved and stayed moved (PELT), slow drifts included
-    anomaly-detection  single results far from the trailing window before them (robust z)
+    change-points          where a level moved and stayed moved (PELT), slow drifts included
+    anomaly-detection      single results far from the trailing window before them (robust z)
+    performance-trends     first and last value, change and slope per day of each series
+    hardware-comparison    each platform's reach and speed (--model-family to narrow)
+    model-comparison       models on a hardware type (--hardware-type to choose)
+    batch-scaling          throughput relative to batch 1, and its efficiency
+    correlation-analysis   Spearman correlation of the numeric parameters and metrics
+    performance-prediction grouped cross-validation vs a naive baseline, untested configs
     """
     from benchdb_pipeline.analytics.analyze import ANALYSES, analyze
 
     chosen = ANALYSES if analysis == "all" else (analysis,)
     with session(db, read_only=True) as con:
-        written = analyze(con, chosen, output_dir, _filters(options),
+        filters = replace(_filters(options), model_family=model_family,
+                          hardware=hardware_type or options["hardware"])
+        written = analyze(con, chosen, output_dir, filters,
                           tuple(check_metrics) or ("throughput", "latency"))
     click.echo(written[-1].read_text().rstrip())
     click.echo(f"\n{len(written)} files written under {output_dir}")

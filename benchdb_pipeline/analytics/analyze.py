@@ -4,17 +4,20 @@ CSV and JSON per analysis, charts, and a short Markdown summary."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import orjson
 
 from benchdb_pipeline.analytics import history
+from benchdb_pipeline.reports import queries
 from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
 from benchdb_pipeline.reports.render import render
 
-ANALYSES = ("change-points", "anomaly-detection")
+ANALYSES = ("change-points", "anomaly-detection", "performance-trends", "hardware-comparison",
+            "model-comparison", "batch-scaling", "correlation-analysis", "performance-prediction")
 CHARTED = 5
 
 
@@ -31,7 +34,7 @@ def _write(result: ResultSet, folder: Path, name: str) -> list[Path]:
 
 def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.ChangePoint],
                          folder: Path) -> list[Path]:
-    from benchdb_pipeline.reports import charts, queries
+    from benchdb_pipeline.reports import charts
 
     paths = []
     biggest = sorted(points, key=lambda p: -abs(p.change_percent))[:CHARTED]
@@ -50,12 +53,97 @@ def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.Ch
     return paths
 
 
+def _trends(con: duckdb.DuckDBPyConnection, filters: Filters, metric: str) -> ResultSet:
+    """Per series: first and last value, change, and the least-squares slope per day."""
+    sql, params = history._history(con, metric, filters)
+    return queries.run_sql(con, f"""
+        SELECT {", ".join(history.SERIES_COLUMNS)}, '{metric}' AS metric, count(*) AS results,
+               min(measured_at) AS first_measured_at, max(measured_at) AS last_measured_at,
+               arg_min(value, k) AS first_value, arg_max(value, k) AS last_value,
+               round((arg_max(value, k) - arg_min(value, k)) / abs(arg_min(value, k)) * 100, 2)
+                   AS change_percent,
+               regr_slope(value, epoch(measured_at) / 86400) AS slope_per_day
+        FROM ({sql}) GROUP BY ALL HAVING count(*) >= 3 ORDER BY abs(change_percent) DESC""", params)
+
+
+def _scaling(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
+    """Throughput per batch size relative to batch 1, and the efficiency of that gain."""
+    where, params = filters.where()
+    return queries.run_sql(con, f"""
+        WITH latest AS (SELECT * FROM latest_performance_metrics{where}),
+             one AS (SELECT model_name, hardware_type, device_name, precision, test_case,
+                            sequence_length, throughput_items_per_second AS base
+                     FROM latest WHERE batch_size = 1)
+        SELECT l.model_name, l.hardware_type, l.device_name, l.precision, l.batch_size,
+               l.throughput_items_per_second, round(l.throughput_items_per_second / one.base, 3) AS speedup,
+               round(l.throughput_items_per_second / one.base / l.batch_size, 3) AS efficiency
+        FROM latest l JOIN one USING (model_name, hardware_type, device_name, precision, test_case,
+                                      sequence_length)
+        WHERE l.throughput_items_per_second IS NOT NULL
+        ORDER BY l.model_name, l.hardware_type, l.device_name, l.precision, l.batch_size""", params)
+
+
+def _correlation(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
+    """Spearman rank correlation between the numeric parameters and the metrics."""
+    where, params = filters.where("l")
+    frame = con.execute(f"""
+        SELECT l.batch_size, l.sequence_length, m.parameters_million, h.memory_gb,
+               l.throughput_items_per_second, l.average_latency_ms, l.memory_peak_mb
+        FROM latest_performance_metrics l JOIN models m USING (model_id)
+        JOIN hardware_platforms h USING (hardware_id){where}""", params).df()
+    frame = frame.loc[:, frame.notna().sum() >= 3]
+    matrix = frame.corr(method="spearman").round(3)
+    return ResultSet(["parameter", *matrix.columns], [(name, *row) for name, row in matrix.iterrows()])
+
+
+def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]) -> list[Path]:
+    from benchdb_pipeline.analytics import prediction
+    from benchdb_pipeline.errors import QueryError
+
+    written = []
+    for metric in ("throughput", "latency"):
+        frame = prediction.training_frame(con, metric, include_simulated=True)
+        try:
+            evaluation = prediction.evaluate(frame, metric)
+        except QueryError as exc:
+            summary += [f"- {metric}: {exc}"]
+            continue
+        fitted = prediction.fit(frame, metric)
+        gaps = prediction.untested(frame)
+        predicted = fitted.predict(gaps) if len(gaps) else gaps
+        result = ResultSet(list(predicted.columns), predicted.values.tolist())
+        written += _write(result, folder, f"predictions_{metric}")
+        path = folder / f"evaluation_{metric}.json"
+        path.write_bytes(orjson.dumps({**evaluation.__dict__, "beats_baseline": evaluation.beats_baseline,
+                                       "training_data_sha256": fitted.data_hash, "version": fitted.version},
+                                      option=orjson.OPT_INDENT_2))
+        written.append(path)
+        summary += [f"- {evaluation.summary()} {len(gaps)} untested configurations predicted."]
+    return written
+
+
 def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: Path,
             filters: Filters = EVERYTHING, metrics: tuple[str, ...] = ("throughput", "latency")) -> list[Path]:
     """Run the analyses; returns the files written (summary.md last)."""
+    from benchdb_pipeline.reports import charts
+
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     summary = [f"## Benchmark analysis ({filters.describe()})", ""]
+
+    def chart(make, name: str) -> None:
+        try:
+            written.append(charts.save(make(), folder / name))
+        except (charts.NoData, charts.TooManySeries):
+            pass
+
+    def section(title: str, result: ResultSet, name: str, keep: int = 8) -> None:
+        written.extend(_write(result, folder, name))
+        summary.extend([f"### {title}: {len(result.rows)} rows", ""])
+        if result.rows:
+            summary.extend([render(result.columns[:keep], [r[:keep] for r in result.rows[:15]], "markdown"), ""])
+
+    throughput = METRICS["throughput"]
     if "change-points" in analyses:
         points = history.change_points(con, filters, metrics)
         table = history.change_point_table(points)
@@ -78,6 +166,34 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
                     "trailing_median", "change_percent", "robust_z"]
             rows = [[row[combined.columns.index(c)] for c in keep] for row in combined.rows[:20]]
             summary += [render(keep, rows, "markdown"), ""]
+    if "performance-trends" in analyses:
+        trends = [_trends(con, filters, metric) for metric in metrics]
+        section("Performance trends", ResultSet(trends[0].columns, [r for t in trends for r in t.rows]),
+                "performance_trends", keep=len(history.SERIES_COLUMNS) + 6)
+    if "hardware-comparison" in analyses:
+        section("Hardware comparison", queries.hardware(con, filters), "hardware_comparison")
+        chart(lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
+              "compatibility_matrix.png")
+    if "model-comparison" in analyses:
+        compared = queries.compare(con, throughput, filters)
+        section("Model comparison (throughput)", compared, "model_comparison")
+        hardware = filters.hardware or (compared.column("hardware_type")[0] if compared.rows else None)
+        if hardware:
+            chart(lambda: charts.compare_models(queries.compare(con, throughput, replace(filters, hardware=hardware)),
+                                                throughput, hardware), "model_comparison.png")
+    if "batch-scaling" in analyses:
+        scaling = _scaling(con, filters)
+        section("Batch scaling (throughput relative to batch 1)", scaling, "batch_scaling")
+        model = filters.model or (scaling.column("model_name")[0] if scaling.rows else None)
+        if model:
+            chart(lambda: charts.batch_scaling(queries.compare(con, throughput, replace(filters, model=model)),
+                                               throughput, model), "batch_scaling.png")
+    if "correlation-analysis" in analyses:
+        section("Spearman correlation", _correlation(con, filters), "correlation", keep=8)
+    if "performance-prediction" in analyses:
+        summary += ["### Performance prediction", ""]
+        written += _prediction(con, folder, summary)
+        summary.append("")
     path = folder / "summary.md"
     path.write_text("\n".join(summary) + "\n")
     return [*written, path]

@@ -23,8 +23,9 @@ from benchdb_pipeline.reports.queries import ResultSet
 SERIES_COLUMNS = ("model_name", "hardware_type", "device_name", "test_case", "batch_size",
                   "sequence_length", "precision")
 _SERIES_HISTORY = f"""
-    SELECT m.model_name, h.hardware_type, h.device_name, p.test_case, p.batch_size,
-           p.sequence_length, p.precision, p.result_id, p.measured_at, r.run_id, r.git_commit,
+    SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, p.test_case,
+           p.batch_size, p.sequence_length, p.precision, p.result_id, p.measured_at, r.run_id,
+           r.git_commit,
            r.is_simulated, {ORDER_KEY.format(p='p')} AS k, p.{{column}} AS value
     FROM performance_results p JOIN models m USING (model_id)
     JOIN hardware_platforms h USING (hardware_id) JOIN test_runs r ON r.run_id = p.run_id

@@ -129,7 +129,7 @@ def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
 
     if len(frame) < 2 * folds:
         raise QueryError(f"{len(frame)} measured configurations are too few to evaluate a model")
-    groups = frame[CONFIGURATION].astype(str).agg("|".join, axis=1)
+    groups = pd.util.hash_pandas_object(frame[CONFIGURATION], index=False)
     numeric = usable_numeric(frame)
     truth, predicted, naive = [], [], []
     importance = pd.Series(0.0, index=CATEGORICAL + numeric)

@@ -40,6 +40,7 @@ class Filters:
     """Which results a report covers. Names are normalised as ingestion normalises them."""
 
     model: str | None = None
+    model_family: str | None = None
     hardware: str | None = None
     batch_size: int | None = None
     precision: str | None = None
@@ -60,6 +61,8 @@ class Filters:
 
         if self.model:
             add("{p}model_name = ?", norm_model_name(self.model))
+        if self.model_family:
+            add("{p}model_family = ?", self.model_family)
         if self.hardware:
             add("{p}hardware_type = ?", norm_hardware_type(self.hardware))
         if self.batch_size is not None:
@@ -87,7 +90,8 @@ class Filters:
 
     def describe(self) -> str:
         parts = [f"{name.replace('_', ' ')} {value}" for name, value in (
-            ("model", self.model), ("hardware", self.hardware), ("batch_size", self.batch_size),
+            ("model", self.model), ("model_family", self.model_family),
+            ("hardware", self.hardware), ("batch_size", self.batch_size),
             ("precision", self.precision), ("test_case", self.test_case), ("since", self.start()),
         ) if value is not None]
         if not self.include_simulated:

@@ -71,6 +71,12 @@ def test_analyze_command_writes_results_charts_and_summary(tmp_path):
     assert "### Change points: 1 (1 for the worse)" in result.stdout
     names = {p.name for p in out.iterdir()}
     assert {"change_points.csv", "change_points.json", "anomalies.csv", "anomalies.json",
-            "summary.md", "change_point_1.png"} <= names
+            "summary.md", "change_point_1.png", "performance_trends.csv", "hardware_comparison.csv",
+            "model_comparison.csv", "batch_scaling.csv", "correlation.csv"} <= names
+    assert "### Performance prediction" in result.stdout
+    trends = (out / "performance_trends.csv").read_text().splitlines()
+    header, row = trends[0].split(","), trends[1].split(",")
+    assert len(trends) == 2  # one series
+    assert -25 < float(row[header.index("change_percent")]) < -15  # about 20 % lower at the end
     assert "step" in (out / "change_points.csv").read_text()
     assert benchdb("analyze", "--analysis", "trends", "--output-dir", str(out), db=db).returncode == 2
