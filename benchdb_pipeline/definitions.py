@@ -7,6 +7,8 @@ import dagster as dg
 from benchdb_pipeline.defs.analytics import (
     anomalies,
     change_points,
+    performance_model,
+    performance_predictions,
     regression_alert_sensor,
     regressions,
     untriaged_regressions,
@@ -20,7 +22,8 @@ from benchdb_pipeline.defs.sensors import incoming_files_sensor
 
 defs = dg.Definitions(
     assets=[raw_result_files, staged_results, warehouse_tables, performance_report,
-            compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies],
+            compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies,
+            performance_model, performance_predictions],
     asset_checks=[warehouse_checks, untriaged_regressions],
     jobs=[ingest_job, analytics_job],
     schedules=[analytics_schedule],

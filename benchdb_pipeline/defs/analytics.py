@@ -116,3 +116,53 @@ def change_points(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Single results far from the trailing window of their series."""
     return _analysis(context, warehouse, "anomaly-detection")
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"sklearn"}, deps=["performance_results"])
+def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """One fitted throughput model (with its version and training-data hash) under
+    $BENCHDB_REPORTS/models, judged by grouped cross-validation against the naive baseline."""
+    from benchdb_pipeline.analytics import prediction
+
+    with warehouse.get_connection(read_only=True) as con:
+        frame = prediction.training_frame(con, "throughput", include_simulated=True)
+    try:
+        evaluation = prediction.evaluate(frame, "throughput")
+    except QueryError as exc:
+        context.log.info(str(exc))
+        return dg.MaterializeResult(metadata={"configurations": len(frame), "fitted": False})
+    fitted = prediction.fit(frame, "throughput")
+    path = fitted.save(reports_dir() / "models" / "throughput.joblib")
+    context.log.info(evaluation.summary())
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path.resolve())),
+        "configurations": evaluation.configurations,
+        "mape_percent": round(evaluation.mape, 2),
+        "naive_mape_percent": round(evaluation.naive_mape, 2),
+        "beats_baseline": evaluation.beats_baseline,
+        "training_data_sha256": fitted.data_hash,
+        "benchdb_version": fitted.version,
+        "summary": dg.MetadataValue.md(evaluation.summary()),
+    })
+
+
+@dg.asset(group_name=GROUP, kinds={"csv"}, deps=[performance_model])
+def performance_predictions(context: dg.AssetExecutionContext):
+    """Predicted throughput, with an 80 % interval, for every untested configuration."""
+    from benchdb_pipeline.analytics import prediction
+
+    model_path = reports_dir() / "models" / "throughput.joblib"
+    if not model_path.exists():
+        return dg.MaterializeResult(metadata={"predictions": 0})
+    fitted = prediction.PerformanceModel.load(model_path)
+    gaps = prediction.untested(fitted.training)
+    predicted = fitted.predict(gaps) if len(gaps) else gaps
+    path = reports_dir() / "analysis" / "predictions_throughput.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    predicted.to_csv(path, index=False)
+    context.log.info("predicted %d untested configurations", len(predicted))
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path.resolve())),
+        "predictions": len(predicted),
+        "training_data_sha256": fitted.data_hash,
+    })

@@ -19,13 +19,14 @@ ingest_job = dg.define_asset_job(
 )
 
 # Retrospective analyses read every series' history: nightly, not after every file.
-RETROSPECTIVE = dg.AssetSelection.assets("change_points", "anomalies")
+RETROSPECTIVE = dg.AssetSelection.assets("change_points", "anomalies", "performance_model",
+                                         "performance_predictions")
 
 analytics_job = dg.define_asset_job(
     "analytics_job",
     selection=RETROSPECTIVE,
     executor_def=dg.in_process_executor,
-    description="Change points and anomalies over every series' history.",
+    description="Change points, anomalies and the performance model over all history.",
 )
 
 analytics_schedule = dg.ScheduleDefinition(

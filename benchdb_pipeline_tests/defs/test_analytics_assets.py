@@ -11,6 +11,8 @@ import dagster as dg
 from benchdb_pipeline.defs.analytics import (
     anomalies,
     change_points,
+    performance_model,
+    performance_predictions,
     regression_alert_sensor,
     regressions,
     untriaged_regressions,
@@ -78,3 +80,22 @@ def test_analysis_assets_write_their_results(tmp_path, monkeypatch):
         meta = result.asset_materializations_for_node(name)[0].metadata
         assert meta["summary"].value.startswith("## Benchmark analysis")
         assert (tmp_path / "reports" / "analysis" / folder / "summary.md").exists()
+
+
+def test_performance_model_and_predictions(tmp_path, monkeypatch):
+    from benchdb_pipeline.warehouse import synthetic
+    from benchdb_pipeline.warehouse.store import session
+
+    db = tmp_path / "syn.duckdb"
+    with session(db) as con:
+        synthetic.fill(con, synthetic.Shape(models=5, platforms=3, runs=1))
+        con.execute("DELETE FROM performance_results WHERE model_id = (SELECT min(model_id) FROM models) "
+                    "AND batch_size = 8")
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    result = dg.materialize([performance_model, performance_predictions],
+                            resources={"warehouse": WarehouseResource(database=str(db))})
+    assert result.success
+    model = result.asset_materializations_for_node("performance_model")[0].metadata
+    assert model["beats_baseline"].value is True and len(model["training_data_sha256"].value) == 64
+    predictions = result.asset_materializations_for_node("performance_predictions")[0].metadata
+    assert predictions["predictions"].value == 3 * 2  # the deleted batch 8 on 3 platforms × 2 precisions

@@ -54,9 +54,10 @@ def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     assert {n.name for n in job.graph.node_defs} == {
         "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks",
         "performance_report", "compatibility_matrix", "hardware_comparison_charts",
-        "regressions", "regressions_untriaged_regressions", "change_points", "anomalies"}
+        "regressions", "regressions_untriaged_regressions", "change_points", "anomalies",
+        "performance_model", "performance_predictions"}
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
-    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 3
+    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 5
 
 
 def test_blocking_checks():
@@ -83,4 +84,5 @@ def test_retrospective_analyses_run_nightly():
     assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     job = defs.resolve_job_def("analytics_job")
-    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"change_points", "anomalies"}
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
+        "change_points", "anomalies", "performance_model", "performance_predictions"}

@@ -61,7 +61,7 @@ def test_new_files_are_requested_once(incoming, tmp_path):
         assert again[0].run_key != requests[0].run_key
         selected = {key.to_user_string() for key in requests[0].asset_selection}
         assert {"raw_result_files", "performance_results", "performance_report", "regressions"} <= selected
-        assert not selected & {"change_points", "anomalies"}  # nightly, not after every file
+        assert not selected & {"change_points", "anomalies", "performance_model"}  # nightly
     assert not (tmp_path / "never-opened.duckdb").exists()  # the sensor never opened it
 
 
