@@ -414,6 +414,8 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
     required=True, help="Which analysis (all: every one).")
 @click.option("--model-family", help="Only models of this family.")
 @click.option("--hardware-type", help="Only this hardware type (the same as --hardware).")
+@click.option("--interactive", is_flag=True,
+              help="Also write interactive.html: interactive charts in one offline page.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Where the CSV, JSON, charts and summary.md go.")
 @click.option("--check-metric", "check_metrics", multiple=True,
@@ -422,7 +424,7 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 @db_option
 @reports_errors
 def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family, hardware_type,
-                    db: Path, **options) -> None:
+                    interactive: bool, db: Path, **options) -> None:
     """Retrospective analyses of each series' history.
 
     \b
@@ -435,7 +437,7 @@ def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family
     correlation-analysis   Spearman correlation of the numeric parameters and metrics
     performance-prediction grouped cross-validation vs a naive baseline, untested configs
     """
-    from benchdb_pipeline.analytics.analyze import ANALYSES, analyze
+    from benchdb_pipeline.analytics.analyze import ANALYSES, analyze, interactive_page
 
     chosen = ANALYSES if analysis == "all" else (analysis,)
     with session(db, read_only=True) as con:
@@ -443,6 +445,8 @@ def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family
                           hardware=hardware_type or options["hardware"])
         written = analyze(con, chosen, output_dir, filters,
                           tuple(check_metrics) or ("throughput", "latency"))
+        if interactive:
+            click.echo(f"interactive charts: {interactive_page(con, output_dir, filters)}")
     click.echo(written[-1].read_text().rstrip())
     click.echo(f"\n{len(written)} files written under {output_dir}")
 

@@ -197,3 +197,59 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
     path = folder / "summary.md"
     path.write_text("\n".join(summary) + "\n")
     return [*written, path]
+
+
+def interactive_page(con: duckdb.DuckDBPyConnection, folder: Path, filters: Filters = EVERYTHING,
+                     series: int = 12) -> Path:
+    """One self-contained HTML page of interactive charts (hover, zoom, legend toggles): the
+    series that changed most over time, batch scaling, and the models compared. Plotly's
+    script is inlined once, so the page works offline."""
+    import plotly.express as px
+
+    throughput = METRICS["throughput"]
+    figures = []
+    trends = _trends(con, filters, "throughput")
+    if trends.rows:
+        keys = [row[:len(history.SERIES_COLUMNS)] for row in trends.rows[:series]]
+        rows = queries.history(con, throughput, filters).frame()
+        rows["series"] = (rows["model_name"] + " · " + rows["hardware_type"] + " · batch "
+                          + rows["batch_size"].astype("string").fillna("n/a") + " · "
+                          + rows["precision"].fillna("n/a"))
+        wanted = {(k[0], k[1], k[4], k[6]) for k in keys}
+        rows = rows[[(m, h, b, p) in wanted for m, h, b, p in
+                     zip(rows["model_name"], rows["hardware_type"], rows["batch_size"], rows["precision"],
+                         strict=True)]]
+        figures.append(px.line(rows, x="measured_at", y="value", color="series", markers=True,
+                               hover_data=["git_commit", "is_simulated"],
+                               labels={"value": throughput.axis_label, "measured_at": "Measured at"},
+                               title=f"Throughput over time: the {len(wanted)} series that changed most"))
+    compared = queries.compare(con, throughput, filters).frame()
+    if not compared.empty:
+        compared["platform"] = compared["hardware_type"] + " · " + compared["device_name"].fillna("")
+        # One line per configuration: precision, sequence length and test case never mix.
+        compared["configuration"] = (compared["model_name"] + "|" + compared["platform"] + "|"
+                                     + compared["precision"].fillna("") + "|"
+                                     + compared["sequence_length"].astype("string").fillna("") + "|"
+                                     + compared["test_case"].fillna(""))
+        figures.append(px.line(compared.sort_values("batch_size"), x="batch_size", y="value",
+                               color="model_name", line_dash="platform", line_group="configuration",
+                               markers=True, log_x=True,
+                               hover_data=["precision", "test_case", "is_simulated"],
+                               labels={"value": throughput.axis_label, "batch_size": "Batch size"},
+                               title="Throughput vs batch size, per model and platform"))
+        figures.append(px.strip(compared, x="value", y="model_name", color="platform",
+                                hover_data=["batch_size", "precision"],
+                                labels={"value": throughput.axis_label, "model_name": "Model"},
+                                title="Throughput of every model, per platform"))
+    simulated = not compared.empty and bool(compared["is_simulated"].any())
+    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+             for i, f in enumerate(figures)]
+    notice = ('<p style="background:#fff3cd;padding:.5em">Includes <b>simulated</b> data '
+              '(not measurements).</p>' if simulated else "")
+    path = folder / "interactive.html"
+    path.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchdb analysis</title></head>"
+        f"<body style='font-family:system-ui;max-width:1200px;margin:auto'><h1>benchdb analysis</h1>"
+        f"<p>{filters.describe()}</p>{notice}{''.join(parts) or '<p>No results to chart.</p>'}"
+        "</body></html>")
+    return path

@@ -132,13 +132,16 @@ def _same_series(alias: str) -> str:
                         for column in ("test_case", "batch_size", "sequence_length", "precision"))
 
 
-def _check_sql(settings: Settings, reference: bool) -> str:
-    """Candidate rows with the statistics of their series' baselines, one row each."""
+def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
+    """Candidate rows with the statistics of their series' baselines, one row each.
+    ``resets``: some series were triaged as expected changes (their baselines restart)."""
     metrics = settings.metrics
     values = ", ".join(f"p.{METRIC_COLUMNS[m]} AS {m}" for m in metrics)
     key = ORDER_KEY.format(p="p")
     reset_match = (f"r.model_name = c.model_name AND r.platform_key = c.platform_key "
                    f"AND {_same_series('r')}")
+    reset_join = f"LEFT JOIN resets r ON {reset_match}" if resets else ""
+    reset_clause = f"(r.k IS NULL OR {key} >= r.k)" if resets else "TRUE"
     recent = ("AND p.measured_at >= c.measured_at - to_days(CAST($last_days AS INTEGER))"
               if settings.last_days is not None else "")
     capped = "" if settings.last_days is not None else "WHERE h.rn <= $window"
@@ -152,8 +155,8 @@ def _check_sql(settings: Settings, reference: bool) -> str:
             JOIN ref.models m ON m.model_id = p.model_id AND m.model_name = c.model_name
             JOIN ref.hardware_platforms h
                  ON h.hardware_id = p.hardware_id AND h.platform_key = c.platform_key
-            LEFT JOIN resets r ON {reset_match}
-            WHERE (r.k IS NULL OR {key} >= r.k) {recent}
+            {reset_join}
+            WHERE {reset_clause} {recent}
         )"""
     else:
         # The previous results of the same series here, from other runs.
@@ -164,8 +167,8 @@ def _check_sql(settings: Settings, reference: bool) -> str:
             JOIN performance_results p
                  ON p.model_id = c.model_id AND p.hardware_id = c.hardware_id
                 AND {_same_series('p')}
-            LEFT JOIN resets r ON {reset_match}
-            WHERE {key} < c.k AND p.run_id <> c.run_id AND (r.k IS NULL OR {key} >= r.k) {recent}
+            {reset_join}
+            WHERE {key} < c.k AND p.run_id <> c.run_id AND {reset_clause} {recent}
         )"""
     return f"""
         WITH cand AS (
@@ -220,8 +223,10 @@ def check(
             params["last_days"] = settings.last_days
         else:
             params["window"] = settings.window
+        resets = con.execute("SELECT count(*) FROM performance_regressions "
+                             "WHERE status = 'expected'").fetchone()[0] > 0
         con.execute("CREATE OR REPLACE TEMP TABLE regression_stats AS "
-                     + _check_sql(settings, reference_db is not None), params)
+                     + _check_sql(settings, reference_db is not None, resets), params)
         series, compared = con.execute(
             "SELECT count(*), " + " + ".join(
                 f"count(*) FILTER (WHERE {m} IS NOT NULL AND {m}_n > 0)" for m in settings.metrics)

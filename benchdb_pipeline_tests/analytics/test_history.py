@@ -80,3 +80,18 @@ def test_analyze_command_writes_results_charts_and_summary(tmp_path):
     assert -25 < float(row[header.index("change_percent")]) < -15  # about 20 % lower at the end
     assert "step" in (out / "change_points.csv").read_text()
     assert benchdb("analyze", "--analysis", "trends", "--output-dir", str(out), db=db).returncode == 2
+
+
+def test_interactive_page_is_self_contained(tmp_path):
+    import re
+
+    from benchdb_pipeline_tests.test_cli import benchdb
+
+    db = warehouse(tmp_path, "interactive", [[1.0] * 10 + [0.8] * 10, [1.0] * 20], noise=0.01)
+    out = tmp_path / "analysis"
+    result = benchdb("analyze", "--analysis", "performance-trends", "--interactive",
+                     "--output-dir", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    page = (out / "interactive.html").read_text()
+    assert page.count('class="plotly-graph-div"') == 3 and "simulated" in page
+    assert not re.search(r"""<script[^>]+src=["']https?:""", page)  # plotly inlined, no CDN
