@@ -110,7 +110,7 @@ def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]
             continue
         fitted = prediction.fit(frame, metric)
         gaps = prediction.untested(frame)
-        predicted = fitted.predict(gaps) if len(gaps) else gaps
+        predicted = fitted.predict_with_neighbours(gaps) if len(gaps) else gaps
         result = ResultSet(list(predicted.columns), predicted.values.tolist())
         written += _write(result, folder, f"predictions_{metric}")
         path = folder / f"evaluation_{metric}.json"

@@ -173,6 +173,15 @@ class PerformanceModel:
         out["interval_high"] = np.maximum(high, out["predicted"])
         return out
 
+    def predict_with_neighbours(self, queries: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+        """Predictions with, for each, its nearest measured configurations as text."""
+        out = self.predict(queries)
+        out["nearest_measured"] = [
+            "; ".join(f"{r.model_name} {r.hardware_type} batch {r.batch_size:g} {r.precision}: {r.target:.4g}"
+                      for r in self.neighbours(query, k).itertuples())
+            for _, query in queries.iterrows()]
+        return out
+
     def neighbours(self, query: pd.Series, k: int = 3) -> pd.DataFrame:
         """The measured configurations nearest to a query: same hardware type first, then
         closest batch size and model size."""

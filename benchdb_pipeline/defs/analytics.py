@@ -120,49 +120,53 @@ def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 
 @dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"sklearn"}, deps=["performance_results"])
 def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """One fitted throughput model (with its version and training-data hash) under
-    $BENCHDB_REPORTS/models, judged by grouped cross-validation against the naive baseline."""
+    """One fitted model per metric (throughput, latency, memory), each saved under
+    $BENCHDB_REPORTS/models with its version and training-data hash, after grouped
+    cross-validation against the naive baseline."""
     from benchdb_pipeline.analytics import prediction
 
-    with warehouse.get_connection(read_only=True) as con:
-        frame = prediction.training_frame(con, "throughput", include_simulated=True)
-    try:
-        evaluation = prediction.evaluate(frame, "throughput")
-    except QueryError as exc:
-        context.log.info(str(exc))
-        return dg.MaterializeResult(metadata={"configurations": len(frame), "fitted": False})
-    fitted = prediction.fit(frame, "throughput")
-    path = fitted.save(reports_dir() / "models" / "throughput.joblib")
-    context.log.info(evaluation.summary())
+    metadata: dict[str, object] = {}
+    summaries = []
+    for metric in ("throughput", "latency", "memory"):
+        with warehouse.get_connection(read_only=True) as con:
+            frame = prediction.training_frame(con, metric, include_simulated=True)
+        try:
+            evaluation = prediction.evaluate(frame, metric)
+        except QueryError as exc:
+            summaries.append(f"- {metric}: {exc}")
+            continue
+        fitted = prediction.fit(frame, metric)
+        fitted.save(reports_dir() / "models" / f"{metric}.joblib")
+        summaries.append(f"- {evaluation.summary()}")
+        metadata[f"{metric}_mape_percent"] = round(evaluation.mape, 2)
+        metadata[f"{metric}_naive_mape_percent"] = round(evaluation.naive_mape, 2)
+        metadata[f"{metric}_beats_baseline"] = evaluation.beats_baseline
+        metadata[f"{metric}_training_data_sha256"] = fitted.data_hash
+    context.log.info("\n".join(summaries))
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        "configurations": evaluation.configurations,
-        "mape_percent": round(evaluation.mape, 2),
-        "naive_mape_percent": round(evaluation.naive_mape, 2),
-        "beats_baseline": evaluation.beats_baseline,
-        "training_data_sha256": fitted.data_hash,
-        "benchdb_version": fitted.version,
-        "summary": dg.MetadataValue.md(evaluation.summary()),
+        **metadata,
+        "folder": dg.MetadataValue.path(str((reports_dir() / "models").resolve())),
+        "summary": dg.MetadataValue.md("\n".join(summaries)),
     })
 
 
 @dg.asset(group_name=GROUP, kinds={"csv"}, deps=[performance_model])
 def performance_predictions(context: dg.AssetExecutionContext):
-    """Predicted throughput, with an 80 % interval, for every untested configuration."""
+    """Every untested configuration, predicted by each saved model with an 80 % interval
+    and its nearest measured configurations."""
     from benchdb_pipeline.analytics import prediction
 
-    model_path = reports_dir() / "models" / "throughput.joblib"
-    if not model_path.exists():
-        return dg.MaterializeResult(metadata={"predictions": 0})
-    fitted = prediction.PerformanceModel.load(model_path)
-    gaps = prediction.untested(fitted.training)
-    predicted = fitted.predict(gaps) if len(gaps) else gaps
-    path = reports_dir() / "analysis" / "predictions_throughput.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    predicted.to_csv(path, index=False)
-    context.log.info("predicted %d untested configurations", len(predicted))
+    folder = reports_dir() / "analysis"
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for model_path in sorted((reports_dir() / "models").glob("*.joblib")):
+        fitted = prediction.PerformanceModel.load(model_path)
+        gaps = prediction.untested(fitted.training)
+        predicted = fitted.predict_with_neighbours(gaps) if len(gaps) else gaps
+        predicted.to_csv(folder / f"predictions_{fitted.metric}.csv", index=False)
+        counts[fitted.metric] = len(predicted)
+    context.log.info("predicted untested configurations: %s", counts)
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        "predictions": len(predicted),
-        "training_data_sha256": fitted.data_hash,
+        "folder": dg.MetadataValue.path(str(folder.resolve())),
+        **{f"{metric}_predictions": n for metric, n in counts.items()},
     })

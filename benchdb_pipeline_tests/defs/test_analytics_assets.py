@@ -96,6 +96,10 @@ def test_performance_model_and_predictions(tmp_path, monkeypatch):
                             resources={"warehouse": WarehouseResource(database=str(db))})
     assert result.success
     model = result.asset_materializations_for_node("performance_model")[0].metadata
-    assert model["beats_baseline"].value is True and len(model["training_data_sha256"].value) == 64
+    for metric in ("throughput", "latency", "memory"):
+        assert len(model[f"{metric}_training_data_sha256"].value) == 64
+    assert model["throughput_beats_baseline"].value is True
     predictions = result.asset_materializations_for_node("performance_predictions")[0].metadata
-    assert predictions["predictions"].value == 3 * 2  # the deleted batch 8 on 3 platforms × 2 precisions
+    assert predictions["throughput_predictions"].value == 3 * 2  # batch 8 on 3 platforms × 2 precisions
+    written = (tmp_path / "reports" / "analysis" / "predictions_latency.csv").read_text()
+    assert "nearest_measured" in written.splitlines()[0] and "interval_low" in written
