@@ -34,7 +34,6 @@ HARDWARE = {
     "openvino": ("Sample NPU (simulated OpenVINO)", 3.0, 16.0),
 }
 PRECISION_SPEED = {"fp32": 1.0, "fp16": 1.8, "bf16": 1.7, "int8": 2.4}
-BATCHES = (1, 2, 4, 8, 16, 32)
 
 
 class _SampleModel:

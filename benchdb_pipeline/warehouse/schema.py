@@ -34,9 +34,7 @@ FILE_FACT_TABLES = (
     "web_platform_results",
 )
 
-FILE_STATUSES = ("ingested", "quarantined", "empty", "superseded")
 LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
-INTEGRATION_STATUSES = ("pass", "fail", "error", "skip")
 
 _V1_TABLES = """
 CREATE SEQUENCE seq_source_files;
