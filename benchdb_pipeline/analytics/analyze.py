@@ -137,39 +137,36 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
         except (charts.NoData, charts.TooManySeries):
             pass
 
-    def section(title: str, result: ResultSet, name: str, keep: int = 8) -> None:
+    def section(title: str, result: ResultSet, name: str, shown: list[str] | None = None) -> None:
+        """Write a result's CSV and JSON, and its first rows (these columns) in summary.md."""
         written.extend(_write(result, folder, name))
-        summary.extend([f"### {title}: {len(result.rows)} rows", ""])
+        summary.extend([f"### {title}", ""])
         if result.rows:
-            summary.extend([render(result.columns[:keep], [r[:keep] for r in result.rows[:15]], "markdown"), ""])
+            shown = shown or result.columns[:8]
+            at = [result.columns.index(c) for c in shown]
+            summary.extend([render(shown, [[r[i] for i in at] for r in result.rows[:20]], "markdown"), ""])
 
     throughput = METRICS["throughput"]
     if "change-points" in analyses:
         points = history.change_points(con, filters, metrics)
-        table = history.change_point_table(points)
-        written += _write(table, folder, "change_points")
+        worse = sum(p.direction == "regression" for p in points)
+        section(f"Change points: {len(points)} ({worse} for the worse)",
+                history.change_point_table(points), "change_points",
+                ["model_name", "hardware_type", "batch_size", "precision", "metric", "kind",
+                 "run_id", "change_percent", "direction"])
         written += _chart_change_points(con, points, folder)
-        regressions = sum(p.direction == "regression" for p in points)
-        summary += [f"### Change points: {len(points)} ({regressions} for the worse)", ""]
-        if points:
-            keep = ["model_name", "hardware_type", "batch_size", "precision", "metric", "kind",
-                    "run_id", "change_percent", "direction"]
-            rows = [[row[table.columns.index(c)] for c in keep] for row in table.rows[:20]]
-            summary += [render(keep, rows, "markdown"), ""]
     if "anomaly-detection" in analyses:
         found = [history.anomalies(con, filters, metric) for metric in metrics]
         combined = ResultSet(found[0].columns, [row for result in found for row in result.rows])
-        written += _write(combined, folder, "anomalies")
-        summary += [f"### Anomalies: {len(combined.rows)} results far from their trailing window", ""]
-        if combined.rows:
-            keep = ["model_name", "hardware_type", "batch_size", "metric", "run_id", "value",
-                    "trailing_median", "change_percent", "robust_z"]
-            rows = [[row[combined.columns.index(c)] for c in keep] for row in combined.rows[:20]]
-            summary += [render(keep, rows, "markdown"), ""]
+        section(f"Anomalies: {len(combined.rows)} results far from their trailing window", combined,
+                "anomalies", ["model_name", "hardware_type", "batch_size", "metric", "run_id", "value",
+                              "trailing_median", "change_percent", "robust_z"])
     if "performance-trends" in analyses:
         trends = [_trends(con, filters, metric) for metric in metrics]
-        section("Performance trends", ResultSet(trends[0].columns, [r for t in trends for r in t.rows]),
-                "performance_trends", keep=len(history.SERIES_COLUMNS) + 6)
+        combined = ResultSet(trends[0].columns, [r for t in trends for r in t.rows])
+        section(f"Performance trends: {len(combined.rows)} series", combined, "performance_trends",
+                ["model_name", "hardware_type", "batch_size", "precision", "metric", "results",
+                 "first_value", "last_value", "change_percent", "slope_per_day"])
     if "hardware-comparison" in analyses:
         section("Hardware comparison", queries.hardware(con, filters), "hardware_comparison")
         chart(lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
@@ -189,7 +186,7 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
             chart(lambda: charts.batch_scaling(queries.compare(con, throughput, replace(filters, model=model)),
                                                throughput, model), "batch_scaling.png")
     if "correlation-analysis" in analyses:
-        section("Spearman correlation", _correlation(con, filters), "correlation", keep=8)
+        section("Spearman correlation", _correlation(con, filters), "correlation")
     if "performance-prediction" in analyses:
         summary += ["### Performance prediction", ""]
         written += _prediction(con, folder, summary)
