@@ -55,7 +55,7 @@ def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.Ch
 
 def _trends(con: duckdb.DuckDBPyConnection, filters: Filters, metric: str) -> ResultSet:
     """Per series: first and last value, change, and the least-squares slope per day."""
-    sql, params = history._history(con, metric, filters)
+    sql, params = history.history_sql(metric, filters)
     return queries.run_sql(con, f"""
         SELECT {", ".join(history.SERIES_COLUMNS)}, '{metric}' AS metric, count(*) AS results,
                min(measured_at) AS first_measured_at, max(measured_at) AS last_measured_at,

@@ -16,21 +16,13 @@ from datetime import datetime
 import duckdb
 import numpy as np
 
-from benchdb_pipeline.analytics.regressions import MAD_TO_SIGMA, ORDER_KEY
+from benchdb_pipeline.analytics.regressions import MAD_TO_SIGMA
 from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
-from benchdb_pipeline.reports.queries import ResultSet
+from benchdb_pipeline.reports.queries import HISTORY, ResultSet
 
 SERIES_COLUMNS = ("model_name", "hardware_type", "device_name", "test_case", "batch_size",
                   "sequence_length", "precision")
-_SERIES_HISTORY = f"""
-    SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, p.test_case,
-           p.batch_size, p.sequence_length, p.precision, p.result_id, p.measured_at, r.run_id,
-           r.git_commit,
-           r.is_simulated, {ORDER_KEY.format(p='p')} AS k, p.{{column}} AS value
-    FROM performance_results p JOIN models m USING (model_id)
-    JOIN hardware_platforms h USING (hardware_id) JOIN test_runs r ON r.run_id = p.run_id
-    WHERE p.{{column}} IS NOT NULL
-"""
+
 
 
 @dataclass(frozen=True)
@@ -63,10 +55,12 @@ CHANGE_POINT_COLUMNS = [*SERIES_COLUMNS, "metric", "kind", "starts_at_result", "
                         "change_percent", "direction", "points_before", "points_after"]
 
 
-def _history(con: duckdb.DuckDBPyConnection, metric: str, filters: Filters) -> tuple[str, list]:
+def history_sql(metric: str, filters: Filters) -> tuple[str, list]:
+    """Every result of the filtered series with a value of the metric, ordered by series and time."""
     where, params = filters.where("h")
     sql = f"""
-        SELECT * FROM ({_SERIES_HISTORY.format(column=METRICS[metric].column)}) h{where}
+        SELECT *, {METRICS[metric].column} AS value FROM ({HISTORY}) h{where}
+        {"AND" if where else "WHERE"} {METRICS[metric].column} IS NOT NULL
         ORDER BY {", ".join(SERIES_COLUMNS)}, k"""
     return sql, params
 
@@ -90,7 +84,7 @@ def change_points(
 
     found: list[ChangePoint] = []
     for metric in metrics:
-        sql, params = _history(con, metric, filters)
+        sql, params = history_sql(metric, filters)
         result = con.execute(sql, params)
         columns = [d[0] for d in result.description]
         index = {name: i for i, name in enumerate(columns)}
@@ -170,7 +164,7 @@ def anomalies(
     min_change_percent: float = 10.0,
 ) -> ResultSet:
     """Results far from the trailing window of their series (the point itself excluded)."""
-    sql, params = _history(con, metric, filters)
+    sql, params = history_sql(metric, filters)
     frame = (f"PARTITION BY {', '.join(SERIES_COLUMNS)} ORDER BY k "
              f"ROWS BETWEEN {int(window)} PRECEDING AND 1 PRECEDING")
     return ResultSet(*_fetch(con, f"""

@@ -24,10 +24,9 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
-from benchdb_pipeline.warehouse.schema import utc_now
+from benchdb_pipeline.warehouse.schema import ORDER_KEY, utc_now
+from benchdb_pipeline.warehouse.store import transaction
 
-# The same order as latest_performance_metrics: measured time, undated rows first by insertion.
-ORDER_KEY = "coalesce(epoch_us({p}.measured_at), {p}.result_id - 4611686018427387904)"
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
 MAD_TO_SIGMA = 1.4826
 TRIAGE_STATUSES = ("untriaged", "acknowledged", "expected", "fixed")
@@ -137,7 +136,7 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
     ``resets``: some series were triaged as expected changes (their baselines restart)."""
     metrics = settings.metrics
     values = ", ".join(f"p.{METRIC_COLUMNS[m]} AS {m}" for m in metrics)
-    key = ORDER_KEY.format(p="p")
+    key = ORDER_KEY.format(p="p.")
     reset_match = (f"r.model_name = c.model_name AND r.platform_key = c.platform_key "
                    f"AND {_same_series('r')}")
     reset_join = f"LEFT JOIN resets r ON {reset_match}" if resets else ""
@@ -315,8 +314,7 @@ def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
     """Record the findings; a finding already recorded keeps its triage. Returns new rows."""
     now = utc_now()
     added = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for f in report.findings:
             added += con.execute("""
                 INSERT INTO performance_regressions (
@@ -332,10 +330,6 @@ def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
                 f.direction, f.severity, f.method,
                 None if f.statistic is None or math.isinf(f.statistic) else f.statistic,
                 f.measured_at, now]).fetchone()[0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     ids = dict(((r, m), (i, s)) for i, r, m, s in con.execute(
         "SELECT regression_id, candidate_result_id, metric, status FROM performance_regressions "
         "WHERE candidate_run_id = ?", [report.run_id]).fetchall())

@@ -125,11 +125,12 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     cross-validation against the naive baseline."""
     from benchdb_pipeline.analytics import prediction
 
+    metrics = ("throughput", "latency", "memory")
+    with warehouse.get_connection(read_only=True) as con:  # read once, fit after closing
+        frames = {m: prediction.training_frame(con, m, include_simulated=True) for m in metrics}
     metadata: dict[str, object] = {}
     summaries = []
-    for metric in ("throughput", "latency", "memory"):
-        with warehouse.get_connection(read_only=True) as con:
-            frame = prediction.training_frame(con, metric, include_simulated=True)
+    for metric, frame in frames.items():
         try:
             evaluation = prediction.evaluate(frame, metric)
         except QueryError as exc:

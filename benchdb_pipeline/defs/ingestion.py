@@ -18,15 +18,11 @@ from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from benchdb_pipeline.ingest.pipeline import FileOutcome, discover, parse_files
 from benchdb_pipeline.reports.render import render
 from benchdb_pipeline.warehouse.inspect import table_counts
+from benchdb_pipeline.warehouse.schema import DIMENSION_TABLES, FACT_TABLES
 from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline.warehouse.store import load_batch
 
 PREVIEW_ROWS = 20
-
-LEDGER_TABLES = ("source_files", "quarantine")
-DIMENSIONS = ("models", "hardware_platforms", "test_runs")
-FACTS = ("performance_results", "performance_samples", "hardware_compatibility",
-         "integration_test_results", "integration_test_assertions", "web_platform_results")
 
 
 class IncomingConfig(dg.Config):
@@ -105,8 +101,8 @@ WAREHOUSE_SPECS = [
     _spec("quarantine", "ledger", ("staged_results",),
           "Why each refused file was refused: record, field and reason."),
     *(_spec(name, "dimensions", ("source_files",), f"Dimension table {name}.")
-      for name in DIMENSIONS),
-    *(_spec(name, "facts", DIMENSIONS, f"Fact table {name}.") for name in FACTS),
+      for name in DIMENSION_TABLES),
+    *(_spec(name, "facts", DIMENSION_TABLES, f"Fact table {name}.") for name in FACT_TABLES),
 ]
 
 

@@ -11,14 +11,15 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
+from benchdb_pipeline.warehouse.schema import ORDER_KEY
 
-# Every performance query reads relations with these columns (the latest view, or history).
-_HISTORY = """
+# Every result with its series, run and order of "latest" (the latest view has the same names).
+HISTORY = f"""
     SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, p.test_case,
            p.batch_size, p.sequence_length, p.precision, p.average_latency_ms,
            p.latency_p50_ms, p.latency_p90_ms, p.latency_p95_ms, p.latency_p99_ms,
            p.throughput_items_per_second, p.memory_peak_mb, p.measured_at, r.is_simulated,
-           r.git_commit, r.run_id
+           r.git_commit, r.run_id, p.result_id, {ORDER_KEY.format(p="p.")} AS k
     FROM performance_results p
     JOIN models m USING (model_id)
     JOIN hardware_platforms h USING (hardware_id)
@@ -127,7 +128,7 @@ def history(con: duckdb.DuckDBPyConnection, metric: Metric, filters: Filters) ->
         SELECT measured_at, model_name, hardware_type, device_name, test_case, batch_size,
                precision, {metric.column} AS value, latency_p50_ms, latency_p90_ms,
                latency_p99_ms, git_commit, is_simulated
-        FROM ({_HISTORY}) h{clause} h.measured_at IS NOT NULL AND h.{metric.column} IS NOT NULL
+        FROM ({HISTORY}) h{clause} h.measured_at IS NOT NULL AND h.{metric.column} IS NOT NULL
         ORDER BY measured_at""", params)
 
 

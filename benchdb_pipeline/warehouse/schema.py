@@ -267,6 +267,10 @@ CREATE TABLE performance_regressions (
 );
 """
 
+# The order of "latest" everywhere (views, regression baselines, histories): the measured
+# time from the data; rows without one are older than any dated row, in insertion order.
+ORDER_KEY = "coalesce(epoch_us({p}measured_at), {p}result_id - 4611686018427387904)"
+
 # Views are rebuilt after every migration, so they always match the tables.
 VIEWS = {
     # Latest result per configuration, in one pass over the facts: "latest" is the newest
@@ -283,7 +287,7 @@ VIEWS = {
                             'throughput_items_per_second': throughput_items_per_second,
                             'memory_peak_mb': memory_peak_mb, 'measured_at': measured_at,
                             'result_id': result_id, 'run_id': run_id},
-                           coalesce(epoch_us(measured_at), result_id - 4611686018427387904)) AS r,
+                           {order_key}) AS r,
                    count(*) AS result_count
             FROM performance_results
             GROUP BY ALL
@@ -432,7 +436,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, body in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body.replace('{order_key}', ORDER_KEY.format(p=''))}")
 
 
 def utc_now() -> datetime:

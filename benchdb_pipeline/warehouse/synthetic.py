@@ -7,10 +7,12 @@ seeded cost model (hash-based, so the same arguments give the same rows), never 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
 from benchdb_pipeline.warehouse.schema import ensure_schema, utc_now
+from benchdb_pipeline.warehouse.store import transaction
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,11 @@ def fill(con: duckdb.DuckDBPyConnection, shape: Shape) -> int:
     """Add ``shape.rows`` synthetic performance results (one run per night); returns rows."""
     ensure_schema(con)
     now = utc_now()
-    con.execute("BEGIN TRANSACTION")
+    with transaction(con):
+        return _fill(con, shape, now)
+
+
+def _fill(con: duckdb.DuckDBPyConnection, shape: Shape, now: datetime) -> int:
     con.execute(
         "INSERT INTO models (model_name, model_family, modality, parameters_million, created_at) "
         "SELECT 'synthetic-model-' || lpad(i::VARCHAR, 3, '0'), 'family-' || (i % 6), 'text', "
@@ -94,5 +100,4 @@ def fill(con: duckdb.DuckDBPyConnection, shape: Shape) -> int:
         """,
         [list(shape.batch_sizes), list(shape.precisions), shape.test_cases, now],
     ).fetchone()[0]
-    con.execute("COMMIT")
     return inserted
