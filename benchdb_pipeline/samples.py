@@ -256,12 +256,69 @@ def sample_documents() -> dict[str, object]:
         "performance_comparison": {"text_generation": {}},
     }
 
+    docs.update(_harness_documents(cost))
+
     # One file the pipeline must refuse, to show quarantine at work.
     docs["invalid/negative_throughput.json"] = [{
         "model_name": "bert-base-uncased", "hardware_type": "cpu", "batch_size": 4,
         "throughput": -12.5, "latency_ms": 40.0, "is_simulated": True,
     }]
     return docs
+
+
+def _harness_documents(cost: _SampleModel) -> dict[str, object]:
+    """One file in each benchmark harness's own format (times in seconds or ns)."""
+    cpu_name = HARDWARE["cpu"][0]
+    pytest_benchmarks = []
+    for batch in (1, 8):
+        mean_ms = cost.latency_ms("prajjwal1/bert-tiny", "cpu", batch, "fp32")
+        data = [ms / 1000 for ms in cost.samples(mean_ms, 7)]
+        ordered = sorted(data)
+        pytest_benchmarks.append({
+            "group": None, "name": f"test_infer[{batch}]", "fullname": f"tests/test_speed.py::test_infer[{batch}]",
+            "params": {"batch": batch}, "param": str(batch),
+            "extra_info": {"model": "prajjwal1/bert-tiny", "batch_size": batch, "precision": "fp32"},
+            "stats": {"min": ordered[0], "max": ordered[-1], "mean": sum(data) / len(data),
+                      "median": ordered[3], "rounds": len(data), "iterations": 1,
+                      "total": sum(data), "ops": len(data) / sum(data), "data": data},
+        })
+    google_rows = []
+    for batch in (1, 4):
+        mean_ns = cost.latency_ms("t5-small", "cpu", batch, "fp32") * 1e6
+        reps = [round(ns) for ns in cost.samples(mean_ns, 3)]
+        common = {"run_name": f"BM_t5_small/batch:{batch}", "repetitions": 3, "threads": 1,
+                  "time_unit": "ns"}
+        google_rows += [{"name": common["run_name"], **common, "run_type": "iteration",
+                         "repetition_index": i, "iterations": 20, "real_time": ns, "cpu_time": ns,
+                         "items_per_second": batch * 1e9 / ns} for i, ns in enumerate(reps)]
+        google_rows.append({"name": f"{common['run_name']}_mean", **common, "run_type": "aggregate",
+                            "aggregate_name": "mean", "iterations": 3, "real_time": sum(reps) / 3,
+                            "cpu_time": sum(reps) / 3, "items_per_second": batch * 3e9 / sum(reps)})
+    hyperfine_results = []
+    for batch in (1, 2):
+        times = [ms / 1000 for ms in cost.samples(cost.latency_ms("gpt2", "cpu", batch, "fp32") + 900, 5)]
+        hyperfine_results.append({
+            "command": f"python generate.py --model gpt2 --batch-size {batch}",
+            "mean": sum(times) / 5, "median": sorted(times)[2], "min": min(times), "max": max(times),
+            "times": times, "exit_codes": [0] * 5, "parameters": {"model": "gpt2", "batch_size": str(batch)},
+        })
+    return {
+        "harnesses/pytest_benchmark.json": {
+            "is_simulated": True, "datetime": _timestamp(100), "version": "5.1.0",
+            "machine_info": {"node": "sample-host", "system": "Linux", "release": "6.1.0",
+                             "cpu": {"brand_raw": cpu_name, "count": 16, "arch": "X86_64"}},
+            "commit_info": {"id": "0123456789abcdef0123456789abcdef01234567", "branch": "main",
+                            "dirty": False},
+            "benchmarks": pytest_benchmarks,
+        },
+        "harnesses/google_benchmark.json": {
+            "is_simulated": True,
+            "context": {"date": _timestamp(101), "host_name": "sample-host", "num_cpus": 16,
+                        "mhz_per_cpu": 3000, "library_build_type": "release"},
+            "benchmarks": google_rows,
+        },
+        "harnesses/hyperfine.json": {"is_simulated": True, "results": hyperfine_results},
+    }
 
 
 def write_samples(output_dir: str | Path) -> list[Path]:

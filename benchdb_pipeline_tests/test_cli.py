@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from benchdb_pipeline.samples import sample_documents
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION
 from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
 COMMANDS = (["schema"], ["schema", "create"], ["ingest"], ["query"], ["status"],
-            ["quarantine"], ["samples"])
+            ["quarantine"], ["samples"], ["run"])
 
 
 def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -116,7 +117,7 @@ def test_schema_create_with_sample_data(tmp_path):
 def test_samples_command_writes_the_generator_output(tmp_path):
     result = benchdb("samples", "--output-dir", str(tmp_path / "s"))
     assert result.returncode == 0 and "simulated" in result.stdout
-    assert len(list((tmp_path / "s").rglob("*.json"))) == 21
+    assert len(list((tmp_path / "s").rglob("*.json"))) == len(sample_documents())
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.reports.report import SECTIONS, build
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline_tests.conftest import debian_tool
 
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PROBE = """<script>
@@ -27,16 +27,7 @@ window.addEventListener('load', () => {
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium, installed by the test set-up when it is missing."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True,
-                       timeout=900)
-        path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Chromium is not installed and could not be installed with apt-get")
-    return path
+    return shutil.which("chromium-browser") or debian_tool("chromium", "chromium")
 
 
 @pytest.fixture(scope="module")

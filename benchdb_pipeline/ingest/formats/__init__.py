@@ -8,12 +8,18 @@ from benchdb_pipeline.ingest.formats.canonical import Document, RowList
 from benchdb_pipeline.ingest.formats.compat_matrix import CompatibilityMatrix
 from benchdb_pipeline.ingest.formats.critical_tests import CriticalModelTests
 from benchdb_pipeline.ingest.formats.direct_benchmark import DirectBenchmark
+from benchdb_pipeline.ingest.formats.google_benchmark import GoogleBenchmark
+from benchdb_pipeline.ingest.formats.hyperfine import Hyperfine
 from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
+from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
 from benchdb_pipeline.ingest.formats.skill_test import SkillTest
 from benchdb_pipeline.ingest.formats.web_platform import WebPlatformResult
 
 # Most specific structures first; the canonical forms last.
 ADAPTERS: tuple[Adapter, ...] = (
+    PytestBenchmark(),
+    GoogleBenchmark(),
+    Hyperfine(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from benchdb_pipeline.ingest.normalize import Extraction, Problem
+from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem
 
 SIMULATION_FLAGS = ("is_simulated", "simulated", "is_simulation")
 
@@ -76,3 +76,16 @@ def object_entries(
             yield key, locator, value
         else:
             out.problems.append(Problem(locator, None, f"expected {what}, found {type(value).__name__}"))
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def overlay(defaults: Mapping, given: Mapping, kind: str = "performance") -> dict:
+    """``defaults`` with ``given`` on top, where a given key replaces every default key that
+    feeds the same column (``{"model": …}`` replaces a default ``model_name``)."""
+    lookup = KINDS[kind].lookup
+    columns = {lookup[key][0].column for key in given if key in lookup}
+    kept = {k: v for k, v in defaults.items() if k not in lookup or lookup[k][0].column not in columns}
+    return {**kept, **given}
