@@ -151,6 +151,95 @@ def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, ret
     sys.exit(EXIT_QUARANTINED if quarantined else EXIT_OK)
 
 
+def _csv(kind: type = str):
+    """A click callback splitting comma-separated, repeatable values into one list."""
+
+    def split(ctx, param, values) -> list:
+        items = [item.strip() for value in values or () for item in value.split(",") if item.strip()]
+        try:
+            return [kind(item) for item in items]
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated {kind.__name__} values") from None
+
+    return split
+
+
+@main.command("run")
+@click.option("--models", multiple=True, callback=_csv(),
+              help="Models, comma-separated (e.g. bert-base-uncased,t5-small,vit-base).")
+@click.option("--models-set", type=click.Choice(("small", "key")),
+              help="A named set of models instead of --models.")
+@click.option("--hardware", multiple=True, callback=_csv(), show_default=True,
+              help="cpu, cuda, rocm, mps, openvino; comma-separated or repeated [default: cpu].")
+@click.option("--batch-sizes", multiple=True, callback=_csv(int), help="[default: 1,2,4,8]")
+@click.option("--precision", "precisions", multiple=True, callback=_csv(),
+              help="fp32, fp16, bf16; comma-separated [default: fp32].")
+@click.option("--iterations", type=click.IntRange(1), default=20, show_default=True,
+              help="Timed iterations per configuration.")
+@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True,
+              help="Untimed warm-up iterations per configuration.")
+@click.option("--sequence-length", type=click.IntRange(1), default=128, show_default=True,
+              help="Tokens per input of text models.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Store the run in this warehouse [default: $BENCHDB_DB, unless only "
+                   "--output-dir is given].")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the result file here (the canonical format, for CI artifacts).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@reports_errors
+def run_command(models, models_set, hardware, batch_sizes, precisions, iterations, warmup,
+                sequence_length, db, output_dir, quiet) -> None:
+    """Measure models on this machine's hardware with PyTorch, and store the results.
+
+    Every model × hardware × precision × batch size is measured for real: per-iteration
+    latencies, percentiles, throughput, peak memory, load time and parameter count. A
+    platform that is not here, or a precision the device cannot run, is recorded as a
+    compatibility result with its reason, never measured as something else.
+
+    Exit status: 0 when every configuration was measured, 1 when some could not be, 2 for
+    usage errors or when PyTorch is not installed.
+    """
+    from tqdm import tqdm
+
+    from benchdb_pipeline.runner.run import RunnerUnavailable, make_plan, require_runtime, run_and_store
+
+    try:
+        plan = make_plan(list(models), models_set, hardware, batch_sizes, precisions, iterations,
+                         warmup, sequence_length)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        require_runtime()
+    except RunnerUnavailable as exc:
+        _fail(str(exc))
+    bars: list = []
+
+    def progress(description: str, total: int):
+        if bars:
+            bars.pop().close()
+        bar = tqdm(total=total, desc=description, unit="it", disable=True if quiet else None,
+                   file=sys.stderr, leave=not quiet)
+        bars.append(bar)
+        return bar.update
+
+    target_db = db or (None if output_dir else db_path())
+    click.echo(f"measuring {plan.configurations()} configurations", err=True)
+    stored = run_and_store(plan, db=target_db, output_dir=output_dir, progress=progress)
+    for bar in bars:
+        bar.close()
+    outcome = stored.outcome
+    click.echo(f"{outcome.measured} configurations measured; result file: {stored.path}")
+    for reason in outcome.not_measured:
+        click.echo(f"  not measured: {reason}")
+    if stored.ingest is not None:
+        click.echo(f"{target_db}: {stored.ingest.summary()}")
+        if stored.ingest.quarantined:
+            for item in stored.ingest.quarantined:
+                click.echo(f"  quarantined: {item.error}")
+            sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_QUARANTINED if outcome.not_measured else EXIT_OK)
+
+
 def filter_options(command):
     """The filters every report, comparison and chart accepts."""
     options = [
