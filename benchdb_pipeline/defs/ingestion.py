@@ -48,7 +48,9 @@ class StagedResults:
     outcomes: list[FileOutcome]
 
 
-@dg.asset(group_name="raw_files", kinds={"json"})
+# Runs of the benchmark runner come before the files are listed (benchmark_job); other
+# jobs leave it out, and the files are listed all the same.
+@dg.asset(group_name="raw_files", kinds={"json"}, deps=["benchmark_results"])
 def raw_result_files(context: dg.AssetExecutionContext, config: IncomingConfig) -> list[str]:
     """Result files found under the configured paths (default: the incoming folder)."""
     paths = config.paths or [str(incoming_dir())]

@@ -22,6 +22,18 @@ ingest_job = dg.define_asset_job(
 RETROSPECTIVE = dg.AssetSelection.assets("change_points", "anomalies", "performance_model",
                                          "performance_predictions")
 
+# Ingestion, checks, reports and the regression check: everything after new files except the
+# retrospective analyses, which would hold the warehouse while the next files wait.
+AFTER_NEW_FILES = dg.AssetSelection.assets("raw_result_files").downstream() - RETROSPECTIVE
+
+benchmark_job = dg.define_asset_job(
+    "benchmark_job",
+    selection=dg.AssetSelection.assets("benchmark_results") | AFTER_NEW_FILES,
+    executor_def=dg.in_process_executor,
+    description="Measure models with the runner (run config: ops.benchmark_results.config), then "
+    "ingest the incoming folder and refresh the reports and the regression check.",
+)
+
 analytics_job = dg.define_asset_job(
     "analytics_job",
     selection=RETROSPECTIVE,

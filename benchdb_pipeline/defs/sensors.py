@@ -5,13 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from benchdb_pipeline.config import incoming_dir
-from benchdb_pipeline.defs.jobs import RETROSPECTIVE, ingest_job
+from benchdb_pipeline.defs.jobs import AFTER_NEW_FILES, ingest_job
 from benchdb_pipeline.ingest.incoming import decode_cursor, encode_cursor, new_batches, scan
 
 MAX_FILES_PER_RUN = 5_000
-# Ingestion, checks, reports and the regression check: everything after new files except the
-# retrospective analyses, which would hold the warehouse while the next files wait.
-AFTER_NEW_FILES = dg.AssetSelection.assets("raw_result_files").downstream() - RETROSPECTIVE
 
 
 @dg.sensor(

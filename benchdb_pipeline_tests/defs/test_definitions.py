@@ -56,8 +56,19 @@ def test_ingest_job_covers_everything_downstream_of_the_raw_files():
         "performance_report", "compatibility_matrix", "hardware_comparison_charts",
         "regressions", "regressions_untriaged_regressions", "change_points", "anomalies",
         "performance_model", "performance_predictions"}
-    assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
+    runner = dg.AssetKey("benchmark_results")
+    assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys() - {runner}
     assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 5
+
+
+def test_benchmark_job_runs_the_runner_then_what_new_files_trigger():
+    job = defs.resolve_job_def("benchmark_job")
+    keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert {"benchmark_results", "raw_result_files", "performance_results", "performance_report",
+            "regressions"} <= keys
+    assert not keys & {"change_points", "anomalies", "performance_model", "performance_predictions"}
+    raw_files = defs.resolve_asset_graph().get(dg.AssetKey("raw_result_files"))
+    assert dg.AssetKey("benchmark_results") in raw_files.parent_keys  # measured before listed
 
 
 def test_blocking_checks():

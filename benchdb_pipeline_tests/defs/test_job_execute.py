@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchdb_pipeline_tests.conftest import REPO, scalar
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -29,3 +31,27 @@ def test_dagster_job_execute_ingests_configured_paths(tmp_path, fixture_copy):
     assert scalar(db, "SELECT count(*) FROM performance_results") == 3
     assert scalar(db, "SELECT count(*) FROM integration_test_results") == 2
     assert scalar(db, "SELECT count(*) FROM source_files WHERE status = 'quarantined'") == 1
+
+
+def test_benchmark_job_measures_ingests_and_reports(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    config = tmp_path / "bench.yaml"
+    config.write_text(
+        "ops:\n  benchmark_results:\n    config:\n"
+        "      models: [bert-tiny]\n      hardware: [cpu]\n      batch_sizes: [1, 2]\n"
+        "      precisions: [fp32]\n      iterations: 3\n      warmup: 1\n      sequence_length: 8\n")
+    db, incoming, reports = tmp_path / "w.duckdb", tmp_path / "incoming", tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(reports))
+    result = subprocess.run(
+        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "benchmark_job",
+         "-c", str(config)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((incoming / "runs").glob("benchdb_run_*.json"))) == 1
+    assert scalar(db, "SELECT count(*) FROM performance_results") == 2
+    assert scalar(db, "SELECT count(*) FROM performance_samples") == 6
+    assert scalar(db, "SELECT bool_or(is_simulated) FROM test_runs") is False
+    assert (reports / "benchmark_report.html").exists()
