@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+TORCH_VERSION := 2.13.0
 export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
@@ -20,7 +21,10 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# PyTorch first, pinned: this version lies on disk as a CPU build; the runner extra's
+	# range admits it, so pip installs no other (a bare `torch` pulls a multi-GB CUDA build).
+	$(BIN)/pip install --quiet torch==$(TORCH_VERSION)
+	$(BIN)/pip install --quiet -e ".[dev,runner]"
 	@touch $(STAMP)
 
 install: $(STAMP)
