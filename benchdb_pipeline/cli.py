@@ -240,6 +240,43 @@ def run_command(models, models_set, hardware, batch_sizes, precisions, iteration
     sys.exit(EXIT_QUARANTINED if outcome.not_measured else EXIT_OK)
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback by default; reads need a token elsewhere).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@db_option
+@click.option("--auth-reads", is_flag=True, help="Require a bearer token for reads too.")
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="Allow browser requests from this origin (repeatable; none by default).")
+@click.option("--snapshot-interval", type=click.FloatRange(0.1), default=1.0, show_default=True,
+              help="Seconds between read snapshots at most.")
+@reports_errors
+def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins: tuple[str, ...],
+                  snapshot_interval: float) -> None:
+    """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
+
+    Writes need a bearer token from BENCHDB_API_TOKENS (comma-separated). Reads are open
+    on loopback; bound to any other address, or with --auth-reads, they need a token too.
+    """
+    import ipaddress
+    import os
+
+    import uvicorn
+
+    from benchdb_pipeline.api.app import Settings, create_app
+
+    tokens = tuple(t.strip() for t in os.environ.get("BENCHDB_API_TOKENS", "").split(",") if t.strip())
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not tokens:
+        click.echo("warning: BENCHDB_API_TOKENS is not set: every write will be refused (403)", err=True)
+    settings = Settings(db=db, tokens=tokens, auth_reads=auth_reads or not loopback,
+                        cors_origins=cors_origins, snapshot_interval=snapshot_interval)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
 def filter_options(command):
     """The filters every report, comparison and chart accepts."""
     options = [

@@ -174,17 +174,19 @@ def ingest_files(
     workers: int | None = None,
     batch_files: int = 20_000,
     progress: Callable[[int], None] | None = None,
+    lock_timeout: float | None = None,
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
     Each batch of ``batch_files`` files is one transaction. ``progress`` is called with
     the number of files finished as chunks complete. A dry run parses and validates but
-    writes nothing (it reads the ledger when the database exists).
+    writes nothing (it reads the ledger when the database exists). ``lock_timeout`` bounds
+    the wait for another process's lock (default ``BENCHDB_LOCK_TIMEOUT``).
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
     known: frozenset[str] = frozenset()
     if not dry_run or Path(db).exists():
-        with session(db, read_only=dry_run) as con:
+        with session(db, read_only=dry_run, lock_timeout=lock_timeout) as con:
             if not dry_run:
                 ensure_schema(con)
             known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
@@ -201,7 +203,7 @@ def ingest_files(
             continue
         parsed = time.perf_counter()
         staged = StagedBatch.concat(chunk.batch for chunk in chunks)
-        with session(db) as con:
+        with session(db, lock_timeout=lock_timeout) as con:
             loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
         report.load.merge(loaded)
         log.info("batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_label, norm_model_name, norm_precision
 from benchdb_pipeline.warehouse.schema import utc_now
 
 
@@ -42,6 +42,7 @@ class Filters:
     model: str | None = None
     model_family: str | None = None
     hardware: str | None = None
+    device: str | None = None
     batch_size: int | None = None
     precision: str | None = None
     test_case: str | None = None
@@ -65,6 +66,8 @@ class Filters:
             add("{p}model_family = ?", self.model_family)
         if self.hardware:
             add("{p}hardware_type = ?", norm_hardware_type(self.hardware))
+        if self.device:
+            add("{p}device_name = ?", norm_label(self.device))
         if self.batch_size is not None:
             add("{p}batch_size = ?", self.batch_size)
         if self.precision:
@@ -91,7 +94,7 @@ class Filters:
     def describe(self) -> str:
         parts = [f"{name.replace('_', ' ')} {value}" for name, value in (
             ("model", self.model), ("model_family", self.model_family),
-            ("hardware", self.hardware), ("batch_size", self.batch_size),
+            ("hardware", self.hardware), ("device", self.device), ("batch_size", self.batch_size),
             ("precision", self.precision), ("test_case", self.test_case), ("since", self.start()),
         ) if value is not None]
         if not self.include_simulated:

@@ -1,0 +1,272 @@
+"""The REST API: FastAPI over the spool, the writer and the read snapshot.
+
+Writes need a bearer token (``BENCHDB_API_TOKENS``); reads are open unless ``auth_reads``.
+A POSTed record is validated by the ingestion rules (422 naming the field), written durably
+to the spool, then stored by the group-commit writer: 201 when it is in the warehouse, 202
+when another process holds the database (it is stored as soon as it is free). Reads come
+from a snapshot, so they keep answering while another process writes.
+"""
+
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from benchdb_pipeline import __version__
+from benchdb_pipeline.api import reads, safe_query
+from benchdb_pipeline.api.schemas import (
+    CompatibilityIn,
+    IntegrationIn,
+    PageOut,
+    PerformanceIn,
+    QueryIn,
+    QueryOut,
+    Stored,
+)
+from benchdb_pipeline.api.snapshot import Snapshots
+from benchdb_pipeline.api.submit import IdempotencyConflict, InvalidRecord, spool, spool_dir_for
+from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
+from benchdb_pipeline.errors import DatabaseConnectionError
+from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+from benchdb_pipeline.reports.filters import Filters
+from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
+from benchdb_pipeline.warehouse.store import session
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 10_000
+
+
+@dataclass
+class Settings:
+    db: Path
+    tokens: tuple[str, ...] = ()
+    auth_reads: bool = False
+    cors_origins: tuple[str, ...] = ()
+    spool_dir: Path | None = None
+    snapshot_dir: Path | None = None
+    snapshot_interval: float = 1.0
+    write_wait: float = 2.0  # how long a POST waits for a free writer's commit before 202
+    query_row_limit: int = 10_000
+    query_time_limit: float = 5.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def spool(self) -> Path:
+        return self.spool_dir or spool_dir_for(self.db)
+
+    @property
+    def snapshots(self) -> Path:
+        return self.snapshot_dir or self.db.parent / ".api-snapshots"
+
+
+class JSON(Response):
+    """orjson: fast, and NaN or infinity become null."""
+
+    media_type = "application/json"
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application; the writer and snapshot threads live as long as it serves."""
+    db_lock = threading.Lock()
+    snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)
+    wake = threading.Event()
+    writer = Writer(settings.db, db_lock, on_stored=wake.set)
+    stopping = threading.Event()
+
+    def refresher() -> None:
+        while not stopping.is_set():
+            wake.wait(settings.snapshot_interval)
+            wake.clear()
+            try:
+                snapshots.refresh(force=snapshots.age_seconds is None)
+            except Exception:  # noqa: BLE001 — a failed snapshot must not stop the server
+                log.exception("publishing a snapshot failed")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        with session(settings.db) as con:
+            ensure_schema(con)
+        try:
+            snapshots.refresh(force=True)
+        except DatabaseConnectionError as exc:
+            log.warning("no snapshot yet (%s); reads answer 503 until the database is free", exc)
+        writer.start()
+        thread = threading.Thread(target=refresher, name="benchdb-snapshots", daemon=True)
+        thread.start()
+        yield
+        stopping.set()
+        wake.set()
+        writer.stop()
+        thread.join(10)
+        snapshots.close()
+
+    app = FastAPI(title="benchdb", version=__version__, lifespan=lifespan, default_response_class=JSON,
+                  description="Benchmark results: store them with provenance, read them back.")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
+                                                                        "Idempotency-Key"])
+    bearer = HTTPBearer(auto_error=False)
+
+    def _authorised(credentials: HTTPAuthorizationCredentials | None) -> None:
+        if not settings.tokens:
+            raise HTTPException(403, "writes are disabled: no tokens are configured (BENCHDB_API_TOKENS)")
+        given = credentials.credentials.encode() if credentials else b""
+        if not any(hmac.compare_digest(given, token.encode()) for token in settings.tokens):
+            raise HTTPException(401, "a valid bearer token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def writer_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        _authorised(credentials)
+
+    def reader_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if settings.auth_reads:
+            _authorised(credentials)
+
+    def page(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+             offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        return {"limit": limit, "offset": offset}
+
+    def read(work: Callable, response: Response) -> dict:
+        try:
+            with snapshots.cursor() as cursor:
+                result = work(cursor)
+        except DatabaseConnectionError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+        age = snapshots.age_seconds
+        response.headers["X-Benchdb-Snapshot-Age"] = f"{age:.3f}"
+        return result
+
+    def store(kind: str, record: dict, request: Request, response: Response, key: str | None) -> dict:
+        try:
+            submission = spool(settings.spool, kind, record, idempotency_key=key,
+                               client=request.client.host if request.client else None)
+        except InvalidRecord as exc:
+            raise HTTPException(422, [{"loc": ["body", f or "record"], "msg": r, "type": "value_error"}
+                                      for f, r in exc.problems]) from None
+        except IdempotencyConflict as exc:
+            raise HTTPException(422, str(exc)) from None
+        # Wait for the commit only when the writer is free: under load the record joins the
+        # next batch and the answer (202) does not wait for it.
+        busy = writer.busy
+        future = writer.submit(submission.path)
+        try:
+            status = SPOOLED if busy else future.result(timeout=settings.write_wait)
+        except FutureTimeout:
+            status = SPOOLED
+        except Exception:  # noqa: BLE001 — durable in the spool all the same
+            status = SPOOLED
+        if status == QUARANTINED:  # not reachable for a validated record, but never hidden
+            raise HTTPException(422, f"the record was refused at ingestion ({submission.path})")
+        response.status_code = 201 if status == STORED else 202
+        return {"id": submission.request_id, "status": status, "replay": submission.replay}
+
+    writes = {201: {"model": Stored}, 202: {"model": Stored}, 401: {}, 403: {}, 422: {}}
+    idempotency = Header(default=None, alias="Idempotency-Key", max_length=200)
+
+    @app.get("/", tags=["service"])
+    def root() -> dict:
+        return {"name": "benchdb", "version": __version__, "docs": "/docs", "openapi": "/openapi.json",
+                "endpoints": sorted({route.path for route in app.routes if hasattr(route, "methods")})}
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict:
+        age = snapshots.age_seconds
+        return {"status": "ok" if age is not None else "starting", "schema_version": SCHEMA_VERSION,
+                "snapshot_age_seconds": age, "pending_writes": writer.pending}
+
+    @app.post("/performance", status_code=201, responses=writes, response_model=Stored,
+              dependencies=[Depends(writer_auth)], tags=["performance"])
+    def post_performance(body: PerformanceIn, request: Request, response: Response,
+                         key: str | None = idempotency) -> dict:
+        return store("performance", body.record(), request, response, key)
+
+    @app.post("/compatibility", status_code=201, responses=writes, response_model=Stored,
+              dependencies=[Depends(writer_auth)], tags=["compatibility"])
+    def post_compatibility(body: CompatibilityIn, request: Request, response: Response,
+                           key: str | None = idempotency) -> dict:
+        return store("compatibility", body.record(), request, response, key)
+
+    @app.post("/integration", status_code=201, responses=writes, response_model=Stored,
+              dependencies=[Depends(writer_auth)], tags=["integration"])
+    def post_integration(body: IntegrationIn, request: Request, response: Response,
+                         key: str | None = idempotency) -> dict:
+        return store("integration", body.record(), request, response, key)
+
+    @app.get("/performance", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["performance"])
+    def get_performance(response: Response, paging: Annotated[dict, Depends(page)],
+                        model: str | None = None, hardware: str | None = None, device: str | None = None,
+                        batch_size: Annotated[int | None, Query(ge=1)] = None,
+                        precision: str | None = None, test_case: str | None = None,
+                        since: datetime | None = None, latest_only: bool = False):
+        try:
+            filters = Filters(model=model and norm_model_name(model),
+                              hardware=hardware and norm_hardware_type(hardware), device=device,
+                              batch_size=batch_size, precision=precision and norm_precision(precision),
+                              test_case=test_case, since=since and since.replace(tzinfo=None))
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return JSON(read(lambda c: reads.performance(c, filters, latest_only=latest_only, **paging).body(),
+                         response), headers=dict(response.headers))
+
+    @app.get("/compatibility", response_model=PageOut, dependencies=[Depends(reader_auth)],
+             tags=["compatibility"])
+    def get_compatibility(response: Response, paging: Annotated[dict, Depends(page)],
+                          model: str | None = None, hardware: str | None = None):
+        return _listing(response, lambda c: reads.compatibility(c, model=model, hardware=hardware, **paging))
+
+    @app.get("/integration", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["integration"])
+    def get_integration(response: Response, paging: Annotated[dict, Depends(page)],
+                        test_module: str | None = None, status: str | None = None):
+        return _listing(response, lambda c: reads.integration(c, test_module=test_module, status=status,
+                                                               **paging))
+
+    @app.get("/hardware", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
+    def get_hardware(response: Response, paging: Annotated[dict, Depends(page)],
+                     hardware_type: str | None = None):
+        return _listing(response, lambda c: reads.hardware(c, hardware_type=hardware_type, **paging))
+
+    @app.get("/models", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
+    def get_models(response: Response, paging: Annotated[dict, Depends(page)], family: str | None = None):
+        return _listing(response, lambda c: reads.models(c, family=family, **paging))
+
+    @app.get("/runs", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
+    def get_runs(response: Response, paging: Annotated[dict, Depends(page)], test_type: str | None = None,
+                 simulated: bool | None = None):
+        return _listing(response, lambda c: reads.runs(c, test_type=test_type, simulated=simulated, **paging))
+
+    def _listing(response: Response, work: Callable) -> JSON:
+        try:
+            body = read(lambda c: work(c).body(), response)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return JSON(body, headers=dict(response.headers))
+
+    @app.post("/query", response_model=QueryOut, dependencies=[Depends(reader_auth)], tags=["query"],
+              responses={400: {"description": "Not a single read-only SELECT, or over a limit."}})
+    def post_query(body: QueryIn, response: Response):
+        limit = min(body.limit or settings.query_row_limit, settings.query_row_limit)
+        try:
+            result = read(lambda c: safe_query.run(c, body.sql, body.params, row_limit=limit,
+                                                   time_limit=settings.query_time_limit), response)
+        except safe_query.Refused as exc:
+            raise HTTPException(400, str(exc)) from None
+        return JSON({"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
+                    headers=dict(response.headers))
+
+    app.state.settings, app.state.writer, app.state.snapshots = settings, writer, snapshots
+    return app

@@ -1,0 +1,58 @@
+"""One read-only SELECT from a user, with a row limit and a time limit.
+
+Three locks, each enough on its own for most attacks: the text must parse (with DuckDB's own
+parser) to exactly one SELECT statement; it runs on a read-only snapshot whose settings are
+locked with external access off (no files, no ATTACH, no extensions); and it is interrupted
+after ``time_limit`` seconds and cut at ``row_limit`` rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import duckdb
+
+
+class Refused(ValueError):
+    """The query is not a single read-only SELECT, or it broke a limit."""
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+    truncated: bool
+
+
+def check(sql: str) -> str:
+    """The one SELECT statement in ``sql``, or Refused saying why not."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise Refused(f"the query does not parse: {exc}") from None
+    if len(statements) != 1:
+        raise Refused(f"exactly one statement is allowed, found {len(statements)}")
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        raise Refused(f"only SELECT is allowed, found {statement.type.name}")
+    return statement.query
+
+
+def run(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None, *, row_limit: int,
+        time_limit: float) -> QueryResult:
+    """Run a checked SELECT on ``cursor`` (a read-only snapshot cursor) within the limits."""
+    query = check(sql)
+    timer = threading.Timer(time_limit, cursor.interrupt)
+    timer.start()
+    try:
+        result = cursor.execute(query, params or [])
+        rows = result.fetchmany(row_limit + 1)
+    except duckdb.InterruptException:
+        raise Refused(f"the query ran longer than {time_limit:g} s and was stopped") from None
+    except duckdb.Error as exc:
+        raise Refused(f"the query failed: {exc}") from None
+    finally:
+        timer.cancel()
+    columns = [d[0] for d in result.description]
+    return QueryResult(columns, rows[:row_limit], truncated=len(rows) > row_limit)

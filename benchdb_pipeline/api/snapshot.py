@@ -1,0 +1,155 @@
+"""Reads from a private, read-only snapshot of the warehouse.
+
+DuckDB lets one process write, and a writing process shuts every other process out, readers
+too. So the API never reads the live file: it copies it (while holding a read-only
+connection, which keeps writers out for the few hundred milliseconds of the copy) to a file
+of its own, adds a precomputed table of the latest results, and serves every read from that
+copy, whose connection it can keep open. A new snapshot is published after the API's own
+writes and whenever the live file has changed and is free, at most once per
+``min_interval`` seconds; reads are therefore at most that much plus the length of another
+process's write behind the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from benchdb_pipeline.errors import DatabaseConnectionError
+from benchdb_pipeline.warehouse.store import connect
+
+log = logging.getLogger(__name__)
+
+LATEST_TABLE = "api_latest_performance"
+# Reads only: no files, no extensions, no network, settings fixed.
+READ_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,
+               "autoinstall_known_extensions": False, "lock_configuration": True,
+               "memory_limit": "2GB", "threads": 2}
+
+
+def _signature(db: Path) -> tuple:
+    """What changes when the live file is written (the file and its write-ahead log)."""
+    stats = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            stat = path.stat()
+            stats.append((stat.st_mtime_ns, stat.st_size))
+        except FileNotFoundError:
+            stats.append(None)
+    return tuple(stats)
+
+
+class Generation:
+    """One published snapshot: its database, and the readers still using it."""
+
+    def __init__(self, path: Path, published_at: float) -> None:
+        self.path, self.published_at = path, published_at
+        self.database = duckdb.connect(str(path), read_only=True, config=dict(READ_CONFIG))
+        self.readers, self.retired = 0, False
+
+    def close(self) -> None:
+        self.database.close()
+        self.path.unlink(missing_ok=True)
+
+
+class Snapshots:
+    """Publishes snapshots of ``db`` under ``folder`` and lends cursors on the newest."""
+
+    def __init__(self, db: Path, folder: Path, db_lock: threading.Lock, min_interval: float = 1.0) -> None:
+        self.db, self.folder, self.db_lock, self.min_interval = db, folder, db_lock, min_interval
+        self._current: Generation | None = None
+        self._guard = threading.Lock()  # the current generation and reader counts
+        self._refreshing = threading.Lock()
+        self._signature: tuple | None = None
+        self._number = 0
+        self._last = 0.0
+
+    @property
+    def age_seconds(self) -> float | None:
+        current = self._current
+        return None if current is None else time.time() - current.published_at
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Publish a new snapshot if the live file changed (and is free); True if published."""
+        if not self._refreshing.acquire(blocking=False):
+            return False  # another thread is at it
+        try:
+            if not force and time.monotonic() - self._last < self.min_interval:
+                return False
+            signature = _signature(self.db)
+            if not force and signature == self._signature:
+                return False
+            return self._publish(signature)
+        finally:
+            self._refreshing.release()
+
+    def _publish(self, signature: tuple) -> bool:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._number += 1
+        target = self.folder / f"snapshot-{self._number}.duckdb"
+        partial = target.with_name(f".{target.name}.tmp")
+        try:
+            with self.db_lock:
+                live = connect(self.db, read_only=True, lock_timeout=0)
+                try:
+                    shutil.copyfile(self.db, partial)
+                    wal = self.db.with_name(self.db.name + ".wal")
+                    if wal.exists():
+                        shutil.copyfile(wal, partial.with_name(partial.name + ".wal"))
+                finally:
+                    live.close()
+        except DatabaseConnectionError as exc:
+            log.debug("snapshot postponed: %s", exc)
+            return False
+        started = time.time()
+        with duckdb.connect(str(partial)) as con:  # ours alone: precompute the latest results
+            con.execute(f"CREATE OR REPLACE TABLE {LATEST_TABLE} AS SELECT * FROM latest_performance_metrics")
+            con.execute("CHECKPOINT")
+        partial.replace(target)
+        generation = Generation(target, started)
+        with self._guard:
+            old, self._current = self._current, generation
+        self._signature, self._last = signature, time.monotonic()
+        if old is not None:
+            self._retire(old)
+        log.info("published snapshot %d (%.0f MB)", self._number, target.stat().st_size / 2**20)
+        return True
+
+    def _retire(self, generation: Generation) -> None:
+        with self._guard:
+            generation.retired = True
+            idle = generation.readers == 0
+        if idle:
+            generation.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the newest snapshot, usable for the duration of the block."""
+        with self._guard:
+            generation = self._current
+            if generation is None:
+                raise DatabaseConnectionError("no snapshot of the warehouse is available yet")
+            generation.readers += 1
+        cursor = generation.database.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._guard:
+                generation.readers -= 1
+                idle = generation.retired and generation.readers == 0
+            if idle:
+                generation.close()
+
+    def close(self) -> None:
+        with self._guard:
+            current, self._current = self._current, None
+        if current is not None:
+            self._retire(current)

@@ -1,0 +1,127 @@
+"""A record submitted through an API: validated by the rules, spooled durably, then ingested.
+
+The spool file is a canonical document in the incoming folder, written under a hidden name,
+fsync'd, and published with a hard link that fails if the name exists: a request is either
+wholly on disk under its id or not there at all, and an ``Idempotency-Key`` maps to one id,
+so a retried request is stored once. The file is the record's provenance (path and content
+hash in the ledger); the sensor or the next ingest picks up whatever was not stored at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from benchdb_pipeline.config import db_path, incoming_dir
+from benchdb_pipeline.ingest.formats.base import Source
+from benchdb_pipeline.ingest.formats.canonical import Document
+from benchdb_pipeline.ingest.normalize import Extraction
+from benchdb_pipeline.warehouse.schema import utc_now
+
+SECTIONS = {
+    "performance": "performance_results",
+    "compatibility": "hardware_compatibility",
+    "integration": "integration_test_results",
+}
+API_FOLDER = "api"
+
+
+class InvalidRecord(ValueError):
+    """The record breaks the rules; ``problems`` are (field, reason) pairs."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in problems))
+
+
+class IdempotencyConflict(ValueError):
+    """An Idempotency-Key was used before with a different request body."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    request_id: str
+    path: Path
+    replay: bool = False  # an earlier request with the same key already wrote it
+
+
+def spool_dir_for(db: str | Path) -> Path:
+    """Where API records for ``db`` are spooled: the incoming folder the sensor watches for
+    the configured warehouse, else a folder beside the given database (so a test or a second
+    warehouse never feeds the main one)."""
+    if Path(db).resolve() == db_path().resolve():
+        return incoming_dir() / API_FOLDER
+    return Path(db).parent / "incoming" / API_FOLDER
+
+
+def request_id(idempotency_key: str | None) -> str:
+    if idempotency_key:
+        return "k" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:31]
+    return "r" + uuid.uuid4().hex[:31]
+
+
+def _body_hash(kind: str, record: Mapping) -> str:
+    return hashlib.sha256(kind.encode() + orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def document(kind: str, record: Mapping, rid: str, source: str = "api", client: str | None = None) -> dict:
+    """The canonical document of one submitted record, with its provenance."""
+    return {
+        "test_run": {
+            "test_name": f"{source} {kind}", "test_type": kind,
+            "metadata": {"source": source, "request_id": rid, "client": client,
+                         "received_at": utc_now().isoformat(),
+                         "body_sha256": _body_hash(kind, record)},
+        },
+        SECTIONS[kind]: [dict(record)],
+    }
+
+
+def validate(doc: Mapping) -> None:
+    """Apply the ingestion rules now, so a bad record is refused before anything is written."""
+    out = Extraction()
+    Document().extract(doc, out, Source("request.json"))
+    if out.problems:
+        raise InvalidRecord([(p.field, p.reason) for p in out.problems])
+
+
+def spool(folder: Path, kind: str, record: Mapping, *, idempotency_key: str | None = None,
+          source: str = "api", client: str | None = None) -> Submission:
+    """Validate and durably write one record; a repeated key returns the first submission."""
+    rid = request_id(idempotency_key)
+    path = folder / f"{rid}.json"
+    if path.exists():
+        return _replay(path, kind, record, rid)
+    doc = document(kind, record, rid, source, client)
+    validate(doc)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{rid}.{uuid.uuid4().hex[:8]}.json.tmp"
+    with open(partial, "wb") as handle:
+        handle.write(orjson.dumps(doc))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(partial, path)  # atomic, and fails when the id is taken
+    except FileExistsError:
+        return _replay(path, kind, record, rid)
+    finally:
+        partial.unlink()
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return Submission(rid, path)
+
+
+def _replay(path: Path, kind: str, record: Mapping, rid: str) -> Submission:
+    earlier = orjson.loads(path.read_bytes())["test_run"]["metadata"]["body_sha256"]
+    if earlier != _body_hash(kind, record):
+        raise IdempotencyConflict(f"Idempotency-Key already used for a different request ({rid})")
+    return Submission(rid, path, replay=True)

@@ -1,0 +1,115 @@
+"""Group commit for API writes: one thread ingests spooled records in batches.
+
+A request's record is already durable in the spool when it is handed over here; the writer
+ingests every waiting file in one transaction, so many concurrent requests cost one
+connection and one commit. When another process holds the database, the batch stays in the
+spool (the request is answered 202) and is tried again until it is stored; the sensor or
+the next ingest may store it first, which the ledger makes harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from benchdb_pipeline.errors import DatabaseConnectionError
+from benchdb_pipeline.ingest.pipeline import ingest_files
+
+log = logging.getLogger(__name__)
+
+STORED, SPOOLED, QUARANTINED = "stored", "spooled", "quarantined"
+MAX_BATCH = 2_000
+
+
+class Writer:
+    """Ingests handed-over spool files; ``db_lock`` keeps this process's own readers of the
+    file (the snapshot copier) out while it writes."""
+
+    def __init__(self, db: Path, db_lock: threading.Lock, *, lock_timeout: float = 0.1,
+                 retry_interval: float = 1.0, linger: float = 0.005,
+                 on_stored: Callable[[], None] = lambda: None) -> None:
+        self.db, self.db_lock = db, db_lock
+        self.lock_timeout, self.retry_interval, self.linger = lock_timeout, retry_interval, linger
+        self.on_stored = on_stored
+        self._queue: queue.Queue[tuple[Path, Future]] = queue.Queue()
+        self._pending: set[Path] = set()  # spooled, not yet stored
+        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="benchdb-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after a last attempt to store what is pending (it stays spooled otherwise)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    @property
+    def busy(self) -> bool:
+        """A batch is being written (new submissions will wait for the next one)."""
+        return self._busy.is_set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + self._queue.qsize()
+
+    def submit(self, path: Path) -> Future:
+        """Hand over a spooled file; the future resolves to stored, spooled or quarantined."""
+        future: Future = Future()
+        self._queue.put((path, future))
+        return future
+
+    def _take(self) -> list[tuple[Path, Future]]:
+        try:
+            first = self._queue.get(timeout=self.retry_interval)
+        except queue.Empty:
+            return []
+        self._stop.wait(self.linger)  # let concurrent requests join this batch
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take()
+            self._busy.set()
+            try:
+                self._write(batch)
+            finally:
+                self._busy.clear()
+        self._write([])  # pending files get one more try
+
+    def _write(self, batch: list[tuple[Path, Future]]) -> None:
+        paths = sorted({*self._pending, *(path for path, _ in batch)})
+        if not paths:
+            return
+        try:
+            with self.db_lock:
+                report = ingest_files(self.db, [str(p) for p in paths], workers=1,
+                                      lock_timeout=self.lock_timeout)
+        except DatabaseConnectionError as exc:
+            log.info("database busy, %d records stay spooled: %s", len(paths), exc)
+            self._pending.update(paths)
+            for _, future in batch:
+                future.set_result(SPOOLED)
+            return
+        except Exception as exc:  # noqa: BLE001 — keep serving; the files stay spooled
+            log.exception("ingesting %d spooled records failed", len(paths))
+            self._pending.update(paths)
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        status = {outcome.path: outcome.status for outcome in report.outcomes}
+        self._pending.clear()
+        for path, future in batch:
+            future.set_result(QUARANTINED if status.get(str(path)) == "quarantined" else STORED)
+        self.on_stored()

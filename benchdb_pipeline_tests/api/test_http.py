@@ -1,0 +1,219 @@
+"""The REST API over real HTTP: writes with provenance, validation, auth, idempotency, reads,
+and what happens while another process holds the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from benchdb_pipeline_tests.api.conftest import hold_database, start_server, wait_for
+from benchdb_pipeline_tests.conftest import query
+
+RESULT = {"model_name": "bert-base-uncased", "hardware_type": "cuda", "device_name": "NVIDIA A100",
+          "batch_size": 8, "precision": "fp16", "throughput": 950.5, "latency_avg": 8.4,
+          "memory_peak": 2048, "latencies_ms": [8.1, 8.3, 8.9], "timestamp": "2026-11-20T10:00:00Z"}
+
+
+def _rows(server, **params) -> list[dict]:
+    with server.client(None) as client:
+        return client.get("/performance", params=params).json()["items"]
+
+
+def test_service_endpoints_and_openapi(server):
+    with server.client(None) as client:
+        root = client.get("/").json()
+        assert {"/performance", "/query", "/runs", "/health"} <= set(root["endpoints"])
+        assert client.get("/health").json()["status"] == "ok"
+        spec = client.get("/openapi.json").json()
+        assert {"/performance", "/compatibility", "/integration", "/query", "/hardware", "/models",
+                "/runs"} <= set(spec["paths"])
+        assert client.get("/docs").status_code == 200
+
+
+def test_a_posted_result_is_stored_with_provenance(server):
+    with server.client() as client:
+        answer = client.post("/performance", json=RESULT)
+    assert answer.status_code == 201, answer.text
+    stored = answer.json()
+    assert stored["status"] == "stored" and not stored["replay"]
+    rows = wait_for(lambda: _rows(server), what="the result in a snapshot")
+    assert rows[0]["throughput_items_per_second"] == 950.5 and rows[0]["latency_p50_ms"] == 8.3
+    assert rows[0]["measured_at"] == "2026-11-20T10:00:00"
+    path, status, ingested_at, metadata = query(server.db, """
+        SELECT f.path, f.status, f.ingested_at, r.metadata FROM test_runs r
+        JOIN source_files f ON f.file_id = r.source_file_id""")[0]
+    assert path.endswith(f"incoming/api/{stored['id']}.json") and status == "ingested"
+    assert ingested_at is not None
+    assert json.loads(metadata)["source"] == "api" and json.loads(metadata)["request_id"] == stored["id"]
+
+
+def test_bad_input_is_422_naming_the_field_and_nothing_is_written(server):
+    with server.client() as client:
+        negative = client.post("/performance", json={**RESULT, "throughput": -5})
+        missing = client.post("/performance", json={"hardware_type": "cpu"})
+        unit = client.post("/performance", json={**RESULT, "latency_unit": "fortnights"})
+        not_json = client.post("/performance", content=b"{nope", headers={"Content-Type": "application/json"})
+        nan = client.post("/performance", content=b'{"model_name": "m", "hardware_type": "cpu", '
+                                                   b'"throughput": NaN}',
+                          headers={"Content-Type": "application/json"})
+    assert negative.status_code == 422 and negative.json()["detail"][0]["loc"] == ["body", "throughput"]
+    assert missing.status_code == 422 and "model_name" in missing.text
+    assert unit.status_code == 422 and "latency_unit" in unit.text
+    assert not_json.status_code == 422 and nan.status_code == 422
+    assert not list((server.db.parent / "incoming").rglob("*.json"))
+    assert query(server.db, "SELECT count(*) FROM source_files") == [(0,)]
+
+
+def test_writes_need_a_valid_token(server):
+    with server.client(None) as anonymous, server.client("wrong") as wrong:
+        assert anonymous.post("/performance", json=RESULT).status_code == 401
+        assert wrong.post("/performance", json=RESULT).status_code == 401
+        assert anonymous.get("/performance").status_code == 200  # reads are open on loopback
+
+
+def test_without_tokens_writes_are_refused_and_auth_reads_closes_reads(tmp_path):
+    server = start_server(tmp_path / "w.duckdb", "--auth-reads", tokens="")
+    try:
+        with server.client("anything") as client:
+            assert client.post("/performance", json=RESULT).status_code == 403
+            assert client.get("/performance").status_code == 403
+    finally:
+        server.stop()
+
+
+def test_an_idempotency_key_stores_a_retried_post_once(server):
+    with server.client() as client:
+        first = client.post("/performance", json=RESULT, headers={"Idempotency-Key": "job-7/attempt"})
+        again = client.post("/performance", json=RESULT, headers={"Idempotency-Key": "job-7/attempt"})
+        other = client.post("/performance", json={**RESULT, "batch_size": 16},
+                            headers={"Idempotency-Key": "job-7/attempt"})
+    assert first.status_code == 201 and again.status_code in (201, 202)
+    assert again.json() == {**first.json(), "replay": True}
+    assert other.status_code == 422 and "Idempotency-Key" in other.text
+    assert query(server.db, "SELECT count(*) FROM performance_results") == [(1,)]
+
+
+def test_other_kinds_and_filters_and_pages(server):
+    with server.client() as client:
+        for batch in (1, 2, 4, 8, 16):
+            assert client.post("/performance", json={**RESULT, "batch_size": batch}).status_code == 201
+        assert client.post("/compatibility", json={"model_name": "bert-base-uncased", "hardware_type": "rocm",
+                                                    "is_compatible": False, "error": "no kernel"}).status_code == 201
+        assert client.post("/integration", json={"test_module": "test_bert", "test_name": "test_forward",
+                                                  "status": "passed", "duration": 1.5}).status_code == 201
+    with server.client(None) as client:
+        wait_for(lambda: len(client.get("/runs").json()["items"]) == 7, what="seven runs in a snapshot")
+        first = client.get("/performance", params={"limit": 2, "latest_only": True}).json()
+        second = client.get("/performance", params={"limit": 2, "offset": first["next_offset"],
+                                                     "latest_only": True}).json()
+        assert [r["batch_size"] for r in first["items"] + second["items"]] == [1, 2, 4, 8]  # ordered, stable
+        assert [r["batch_size"] for r in client.get("/performance", params={"batch_size": 4}).json()["items"]] == [4]
+        assert client.get("/performance", params={"hardware": "rocm"}).json()["items"] == []
+        assert client.get("/performance", params={"hardware": "not a platform!"}).status_code == 422
+        assert client.get("/performance", params={"limit": 0}).status_code == 422
+        assert client.get("/compatibility", params={"hardware": "rocm"}).json()["items"][0]["is_compatible"] is False
+        assert client.get("/integration").json()["items"][0]["latest_status"] == "pass"
+        assert client.get("/models").json()["items"][0]["model_name"] == "bert-base-uncased"
+        assert {h["hardware_type"] for h in client.get("/hardware").json()["items"]} == {"cuda", "rocm"}
+        assert len(client.get("/runs").json()["items"]) == 7
+        missing = client.get("/performance").json()["items"][0]
+        assert missing["sequence_length"] is None and missing["test_case"] is None  # missing is null
+
+
+def test_while_another_process_writes_posts_are_spooled_and_reads_answer(server):
+    with server.client() as client:
+        assert client.post("/performance", json=RESULT).status_code == 201
+        wait_for(lambda: _rows(server), what="the first result")
+        holder = hold_database(server.db, 4)
+        try:
+            spooled = client.post("/performance", json={**RESULT, "batch_size": 32})
+            assert spooled.status_code == 202 and spooled.json()["status"] == "spooled"
+            reads = client.get("/performance")
+            assert reads.status_code == 200 and len(reads.json()["items"]) == 1  # from the snapshot
+            assert float(reads.headers["X-Benchdb-Snapshot-Age"]) >= 0
+        finally:
+            holder.wait(30)
+        wait_for(lambda: len(_rows(server)) == 2, what="the spooled result stored after the lock")
+
+
+HOSTILE = [
+    "DROP TABLE models",
+    "DELETE FROM performance_results",
+    "UPDATE models SET model_name = 'x'",
+    "INSERT INTO models (model_name, created_at) VALUES ('x', now())",
+    "ATTACH '/tmp/other.duckdb' AS other",
+    "COPY performance_results TO '/tmp/stolen.csv'",
+    "EXPORT DATABASE '/tmp/stolen'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "PRAGMA enable_profiling",
+    "SET enable_external_access = true",
+    "SELECT 1; DROP TABLE models",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT count(*) FROM range(100000000000) a, range(100000000000) b",
+    "CHECKPOINT",
+    "CREATE TABLE t AS SELECT 1",
+]
+
+
+@pytest.fixture(scope="module")
+def one_result_server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("hostile") / "w.duckdb")
+    with running.client() as client:
+        assert client.post("/performance", json=RESULT).status_code == 201
+    wait_for(lambda: _rows(running), what="a snapshot with the result")
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_hostile_queries_are_refused_or_cut_off_and_change_nothing(one_result_server, sql):
+    server = one_result_server
+    tables = "SELECT (SELECT count(*) FROM models), (SELECT count(*) FROM performance_results)"
+    with server.client() as client:
+        before = client.post("/query", json={"sql": tables}).json()["rows"]
+        answer = client.post("/query", json={"sql": sql})
+        assert answer.status_code == 400, answer.text
+        assert client.post("/query", json={"sql": tables}).json()["rows"] == before == [[1, 1]]
+    assert query(server.db, tables) == [(1, 1)]  # the live warehouse too
+    assert not any(Path("/tmp").glob("stolen*"))
+
+
+def test_a_select_answers_with_a_row_limit(server):
+    with server.client(None) as client:
+        answer = client.post("/query", json={"sql": "SELECT * FROM range(50000) t(i) WHERE i >= ?",
+                                             "params": [5], "limit": 100})
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["columns"] == ["i"] and len(body["rows"]) == 100 and body["truncated"] is True
+        assert body["rows"][0] == [5]
+        huge = client.post("/query", json={"sql": "SELECT * FROM range(10000000000)"})
+        assert huge.status_code == 200 and huge.json()["truncated"] and len(huge.json()["rows"]) == 10_000
+
+
+def test_requests_a_client_gets_wrong_are_4xx_never_500(server):
+    with server.client() as client:
+        for response in (
+            client.post("/query", json={"sql": 5}),
+            client.post("/query", json={}),
+            client.get("/performance", params={"since": "yesterday"}),
+            client.get("/runs", params={"simulated": "maybe"}),
+            client.post("/performance", json=[RESULT]),
+        ):
+            assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_stopped_server_leaves_nothing_unstored(tmp_path):
+    server = start_server(tmp_path / "w.duckdb")
+    with server.client() as client:
+        for batch in (1, 2, 3):
+            client.post("/performance", json={**RESULT, "batch_size": batch})
+    server.stop()
+    assert query(server.db, "SELECT count(*) FROM performance_results") == [(3,)]
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{server.url}/health", timeout=1)
