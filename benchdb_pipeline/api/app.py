@@ -82,6 +82,7 @@ class JSON(Response):
 def create_app(settings: Settings) -> FastAPI:
     """The application; the writer and snapshot threads live as long as it serves."""
     db_lock = threading.Lock()
+    spool_folder = settings.spool  # resolved once, not per request
     snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)
     wake = threading.Event()
     writer = Writer(settings.db, db_lock, on_stored=wake.set)
@@ -153,7 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def store(kind: str, record: dict, request: Request, response: Response, key: str | None) -> dict:
         try:
-            submission = spool(settings.spool, kind, record, idempotency_key=key,
+            submission = spool(spool_folder, kind, record, idempotency_key=key,
                                client=request.client.host if request.client else None)
         except InvalidRecord as exc:
             raise HTTPException(422, [{"loc": ["body", f or "record"], "msg": r, "type": "value_error"}

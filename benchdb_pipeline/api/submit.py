@@ -66,20 +66,22 @@ def request_id(idempotency_key: str | None) -> str:
     return "r" + uuid.uuid4().hex[:31]
 
 
-def _body_hash(kind: str, record: Mapping) -> str:
-    return hashlib.sha256(kind.encode() + orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _body_hash(body: Mapping) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def document(kind: str, record: Mapping, rid: str, source: str = "api", client: str | None = None) -> dict:
-    """The canonical document of one submitted record, with its provenance."""
+def document(sections: Mapping[str, list], run: Mapping, rid: str, body_hash: str, source: str = "api",
+             client: str | None = None) -> dict:
+    """The canonical document of submitted records, with their provenance in the run."""
+    kinds = [kind for kind, section in SECTIONS.items() if sections.get(section)] or ["performance"]
     return {
         "test_run": {
-            "test_name": f"{source} {kind}", "test_type": kind,
-            "metadata": {"source": source, "request_id": rid, "client": client,
-                         "received_at": utc_now().isoformat(),
-                         "body_sha256": _body_hash(kind, record)},
+            "test_name": f"{source} {kinds[0]}", "test_type": kinds[0], **run,
+            "metadata": {**(run.get("metadata") or {}), "source": source, "request_id": rid,
+                         "client": client, "received_at": utc_now().isoformat(),
+                         "body_sha256": body_hash},
         },
-        SECTIONS[kind]: [dict(record)],
+        **{section: [dict(r) for r in records] for section, records in sections.items()},
     }
 
 
@@ -91,14 +93,22 @@ def validate(doc: Mapping) -> None:
         raise InvalidRecord([(p.field, p.reason) for p in out.problems])
 
 
-def spool(folder: Path, kind: str, record: Mapping, *, idempotency_key: str | None = None,
-          source: str = "api", client: str | None = None) -> Submission:
-    """Validate and durably write one record; a repeated key returns the first submission."""
+def spool(folder: Path, kind: str, record: Mapping, **options) -> Submission:
+    """Validate and durably write one record (see ``spool_records``)."""
+    return spool_records(folder, {SECTIONS[kind]: [record]}, **options)
+
+
+def spool_records(folder: Path, sections: Mapping[str, list], run: Mapping | None = None, *,
+                  idempotency_key: str | None = None, source: str = "api",
+                  client: str | None = None) -> Submission:
+    """Validate and durably write records (by section) and their run as one document; a
+    repeated idempotency key returns the first submission."""
     rid = request_id(idempotency_key)
     path = folder / f"{rid}.json"
+    body_hash = _body_hash({"run": run or {}, **sections})
     if path.exists():
-        return _replay(path, kind, record, rid)
-    doc = document(kind, record, rid, source, client)
+        return _replay(path, body_hash, rid)
+    doc = document(sections, run or {}, rid, body_hash, source, client)
     validate(doc)
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{rid}.{uuid.uuid4().hex[:8]}.json.tmp"
@@ -109,7 +119,7 @@ def spool(folder: Path, kind: str, record: Mapping, *, idempotency_key: str | No
     try:
         os.link(partial, path)  # atomic, and fails when the id is taken
     except FileExistsError:
-        return _replay(path, kind, record, rid)
+        return _replay(path, body_hash, rid)
     finally:
         partial.unlink()
     directory = os.open(folder, os.O_RDONLY)
@@ -120,8 +130,8 @@ def spool(folder: Path, kind: str, record: Mapping, *, idempotency_key: str | No
     return Submission(rid, path)
 
 
-def _replay(path: Path, kind: str, record: Mapping, rid: str) -> Submission:
+def _replay(path: Path, body_hash: str, rid: str) -> Submission:
     earlier = orjson.loads(path.read_bytes())["test_run"]["metadata"]["body_sha256"]
-    if earlier != _body_hash(kind, record):
+    if earlier != body_hash:
         raise IdempotencyConflict(f"Idempotency-Key already used for a different request ({rid})")
     return Submission(rid, path, replay=True)

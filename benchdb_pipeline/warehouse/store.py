@@ -24,7 +24,7 @@ from benchdb_pipeline.warehouse.schema import (
     ensure_schema,
     utc_now,
 )
-from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, platform_key
 
 CONNECTION_CONFIG = {
     # Halves bulk-insert time and memory; no query here relies on insertion order.
@@ -387,3 +387,22 @@ def _delete_file_facts(con: duckdb.DuckDBPyConnection, file_ids_sql: str) -> Non
     )
     for table in FILE_FACT_TABLES:
         con.execute(f"DELETE FROM {table} WHERE source_file_id IN ({file_ids_sql})")
+
+
+def ensure_model(con: duckdb.DuckDBPyConnection, model_name: str, **attributes) -> int:
+    """The id of a model by name, adding it (with the given attributes) when new."""
+    columns = ["model_name", *attributes, "created_at"]
+    con.execute(f"INSERT INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                "ON CONFLICT (model_name) DO NOTHING", [model_name, *attributes.values(), utc_now()])
+    return con.execute("SELECT model_id FROM models WHERE model_name = ?", [model_name]).fetchone()[0]
+
+
+def ensure_hardware(con: duckdb.DuckDBPyConnection, hardware_type: str, device_name: str | None,
+                    **attributes) -> int:
+    """The id of a hardware platform by type and device, adding it when new."""
+    key = platform_key(hardware_type, device_name)
+    columns = ["platform_key", "hardware_type", "device_name", *attributes, "created_at"]
+    con.execute(f"INSERT INTO hardware_platforms ({', '.join(columns)}) VALUES "
+                f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
+                [key, hardware_type, device_name, *attributes.values(), utc_now()])
+    return con.execute("SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key]).fetchone()[0]
