@@ -20,6 +20,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -35,7 +36,14 @@ from benchdb_pipeline.api.schemas import (
     Stored,
 )
 from benchdb_pipeline.api.snapshot import Snapshots
-from benchdb_pipeline.api.submit import IdempotencyConflict, InvalidRecord, spool, spool_dir_for
+from benchdb_pipeline.api.submit import (
+    IdempotencyConflict,
+    InvalidRecord,
+    Submission,
+    spool,
+    spool_dir_for,
+    spool_file,
+)
 from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
@@ -45,6 +53,7 @@ from benchdb_pipeline.warehouse.store import session
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 10_000
+MAX_UPLOAD = 64 * 2**20
 
 
 @dataclass
@@ -139,7 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
             _authorised(credentials)
 
     def page(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-             offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+             offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0) -> dict:
         return {"limit": limit, "offset": offset}
 
     def read(work: Callable, response: Response) -> dict:
@@ -153,9 +162,13 @@ def create_app(settings: Settings) -> FastAPI:
         return result
 
     def store(kind: str, record: dict, request: Request, response: Response, key: str | None) -> dict:
+        client = request.client.host if request.client else None
+        return commit(lambda: spool(spool_folder, kind, record, idempotency_key=key, client=client), response)
+
+    def commit(write: Callable[[], Submission], response: Response) -> dict:
+        """Spool (validating first), hand to the writer, answer 201 or 202."""
         try:
-            submission = spool(spool_folder, kind, record, idempotency_key=key,
-                               client=request.client.host if request.client else None)
+            submission = write()
         except InvalidRecord as exc:
             raise HTTPException(422, [{"loc": ["body", f or "record"], "msg": r, "type": "value_error"}
                                       for f, r in exc.problems]) from None
@@ -207,6 +220,19 @@ def create_app(settings: Settings) -> FastAPI:
     def post_integration(body: IntegrationIn, request: Request, response: Response,
                          key: str | None = idempotency) -> dict:
         return store("integration", body.record(), request, response, key)
+
+    @app.post("/results", status_code=201, responses=writes, response_model=Stored,
+              dependencies=[Depends(writer_auth)], tags=["results"],
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"type": "object", "description": "A result file in any supported format: "
+                             "the canonical document, pytest-benchmark, Google Benchmark, hyperfine, …"}}}}})
+    async def post_results(request: Request, response: Response, key: str | None = idempotency) -> dict:
+        """Store a whole result file as its producer wrote it (the same adapters as ingestion)."""
+        data = await request.body()
+        if len(data) > MAX_UPLOAD:
+            raise HTTPException(413, f"a result file may have at most {MAX_UPLOAD // 2**20} MB")
+        return await run_in_threadpool(commit, lambda: spool_file(spool_folder, data, idempotency_key=key),
+                                       response)
 
     @app.get("/performance", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["performance"])
     def get_performance(response: Response, paging: Annotated[dict, Depends(page)],

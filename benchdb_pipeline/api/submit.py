@@ -22,6 +22,7 @@ from benchdb_pipeline.config import db_path, incoming_dir
 from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.formats.canonical import Document
 from benchdb_pipeline.ingest.normalize import Extraction
+from benchdb_pipeline.ingest.parse import parse_bytes
 from benchdb_pipeline.warehouse.schema import utc_now
 
 SECTIONS = {
@@ -67,7 +68,22 @@ def request_id(idempotency_key: str | None) -> str:
 
 
 def _body_hash(body: Mapping) -> str:
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except TypeError:  # orjson's only refusal of parsed JSON: an integer beyond 64 bits
+        raise InvalidRecord([(_huge_integer(body), "a whole number beyond 64 bits")]) from None
+
+
+def _huge_integer(value: object, path: str = "") -> str | None:
+    """The path of the first integer that does not fit in 64 bits."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return path or None
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _huge_integer(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 def document(sections: Mapping[str, list], run: Mapping, rid: str, body_hash: str, source: str = "api",
@@ -110,14 +126,34 @@ def spool_records(folder: Path, sections: Mapping[str, list], run: Mapping | Non
         return _replay(path, body_hash, rid)
     doc = document(sections, run or {}, rid, body_hash, source, client)
     validate(doc)
+    return _publish(folder, rid, orjson.dumps(doc), body_hash)
+
+
+def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None) -> Submission:
+    """Validate and durably write a whole result file in any supported format, as it is."""
+    rid = request_id(idempotency_key)
+    path = folder / f"{rid}.json"
+    body_hash = hashlib.sha256(data).hexdigest()
+    if path.exists():
+        return _replay(path, body_hash, rid)
+    parsed = parse_bytes(data, f"{rid}.json")
+    if parsed.status == "quarantined":
+        raise InvalidRecord([(p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}")
+                             for p in parsed.problems])
+    return _publish(folder, rid, data, body_hash)
+
+
+def _publish(folder: Path, rid: str, data: bytes, body_hash: str) -> Submission:
+    """Write under a hidden name, fsync, then link to the id's name (atomic; fails if taken)."""
+    path = folder / f"{rid}.json"
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{rid}.{uuid.uuid4().hex[:8]}.json.tmp"
     with open(partial, "wb") as handle:
-        handle.write(orjson.dumps(doc))
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     try:
-        os.link(partial, path)  # atomic, and fails when the id is taken
+        os.link(partial, path)
     except FileExistsError:
         return _replay(path, body_hash, rid)
     finally:
@@ -131,7 +167,11 @@ def spool_records(folder: Path, sections: Mapping[str, list], run: Mapping | Non
 
 
 def _replay(path: Path, body_hash: str, rid: str) -> Submission:
-    earlier = orjson.loads(path.read_bytes())["test_run"]["metadata"]["body_sha256"]
+    data = path.read_bytes()
+    try:
+        earlier = orjson.loads(data)["test_run"]["metadata"]["body_sha256"]
+    except (KeyError, TypeError, orjson.JSONDecodeError):
+        earlier = hashlib.sha256(data).hexdigest()  # a whole file spooled as it came
     if earlier != body_hash:
         raise IdempotencyConflict(f"Idempotency-Key already used for a different request ({rid})")
     return Submission(rid, path, replay=True)

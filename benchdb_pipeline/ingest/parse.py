@@ -51,8 +51,14 @@ def parse_file(path: str, known: frozenset[str] | set[str] = frozenset()) -> Par
     with open(path, "rb") as handle:
         data = handle.read()
         stat = os.fstat(handle.fileno())
-    digest = hashlib.sha256(data).hexdigest()
     modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
+    return parse_bytes(data, path, modified, known)
+
+
+def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
+                known: frozenset[str] | set[str] = frozenset()) -> ParsedFile:
+    """Parse a file's content (``path`` names it in problems and derived names)."""
+    digest = hashlib.sha256(data).hexdigest()
     parsed = ParsedFile(path, digest, len(data), modified, "known")
     if digest in known:
         return parsed
