@@ -7,10 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from benchdb_pipeline.ingest.pipeline import IngestReport, ingest
+from benchdb_pipeline.warehouse.store import session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -38,11 +38,9 @@ def fixture_copy(tmp_path: Path):
 
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    """Rows of a query on a read-only connection (waiting out a writer's lock, as the CLI does)."""
+    with session(db, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def scalar(db: Path, sql: str, params: list | None = None):

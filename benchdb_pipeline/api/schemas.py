@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchdb_pipeline.ingest.normalize import MAX_INT
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -25,8 +27,8 @@ class PerformanceIn(_Record):
     model_name: str = Field(description="Model, e.g. bert-base-uncased.")
     hardware_type: str = Field(description="cpu, cuda, rocm, mps, openvino, …")
     device_name: str | None = None
-    batch_size: int | None = Field(default=None, ge=1)
-    sequence_length: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_INT)
+    sequence_length: int | None = Field(default=None, ge=1, le=MAX_INT)
     precision: str | None = Field(default=None, description="fp32, fp16, bf16, int8, …")
     test_case: str | None = None
     throughput: float | None = Field(default=None, description="Items per second.")
@@ -34,7 +36,7 @@ class PerformanceIn(_Record):
     latency_p50_ms: float | None = None
     latency_p99_ms: float | None = None
     memory_peak: float | None = Field(default=None, description="Peak memory in MB.")
-    iterations: int | None = Field(default=None, ge=1)
+    iterations: int | None = Field(default=None, ge=1, le=MAX_INT)
     latencies_ms: list[float] | None = Field(default=None, description="Raw per-iteration latencies.")
     timestamp: datetime | None = Field(default=None, description="When it was measured.")
     is_simulated: bool | None = None

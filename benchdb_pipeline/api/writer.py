@@ -102,11 +102,18 @@ class Writer:
             for _, future in batch:
                 future.set_result(SPOOLED)
             return
-        except Exception as exc:  # noqa: BLE001 — keep serving; the files stay spooled
-            log.exception("ingesting %d spooled records failed", len(paths))
-            self._pending.update(paths)
-            for _, future in batch:
-                future.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 — keep serving; isolate the file that fails
+            if len(paths) == 1:
+                log.exception("storing %s failed; it stays in the spool for an operator", paths[0])
+                self._pending.discard(paths[0])
+                for _, future in batch:
+                    future.set_exception(exc)
+                return
+            log.warning("a batch of %d records failed (%s); storing them one by one", len(paths), exc)
+            self._pending.clear()
+            futures = dict(batch)
+            for path in paths:
+                self._write([(path, futures.get(path, Future()))])
             return
         status = {outcome.path: outcome.status for outcome in report.outcomes}
         self._pending.clear()

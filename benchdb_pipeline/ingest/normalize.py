@@ -32,6 +32,7 @@ from benchdb_pipeline.ingest.rules import (
 from benchdb_pipeline.ingest.timestamps import parse_timestamp
 
 _TRUE = {"true", "yes", "y", "1"}
+MAX_INT = 2**31 - 1  # whole-number columns are 32-bit INTEGERs
 _FALSE = {"false", "no", "n", "0"}
 PERCENTILES = (("latency_p50_ms", 0.50), ("latency_p90_ms", 0.90), ("latency_p95_ms", 0.95),
                ("latency_p99_ms", 0.99))
@@ -220,6 +221,8 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if whole:
                 if not result.is_integer():
                     raise ValueError(f"{value!r} is not a whole number")
+                if abs(result) > MAX_INT:
+                    raise ValueError(f"{value!r} is out of range: at most {MAX_INT:,}")
                 result = int(result)
             if minimum is not None and (result < minimum or (exclusive and result == minimum)):
                 _check_range(rule, result)

@@ -29,6 +29,7 @@ class Server:
     url: str
     db: Path
     process: subprocess.Popen
+    log: Path
 
     def client(self, token: str | None = TOKEN, **options) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -42,23 +43,24 @@ class Server:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        return self.process.stderr.read() if self.process.stderr else ""
+        return self.log.read_text()
 
 
 def start_server(db: Path, *args: str, tokens: str = TOKEN, env: dict | None = None) -> Server:
     port = free_port()
+    log = db.parent / f"server-{port}.log"  # a file, not a pipe: a full pipe would block the server
     environment = {**os.environ, "BENCHDB_API_TOKENS": tokens, "BENCHDB_LOCK_TIMEOUT": "10", **(env or {})}
     process = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), "--db", str(db), "--snapshot-interval", "0.2", *args],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        env=environment, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read()}")
+            raise RuntimeError(f"server exited: {log.read_text()}")
         try:
             if httpx.get(f"{url}/health", timeout=1).json()["status"] == "ok":
-                return Server(url, db, process)
+                return Server(url, db, process, log)
         except httpx.HTTPError:
             pass
         time.sleep(0.1)

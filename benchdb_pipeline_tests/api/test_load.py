@@ -4,16 +4,14 @@ holds the warehouse for part of the time; afterwards exactly 10,000 rows, each o
 from __future__ import annotations
 
 import threading
-import time
 
-from benchdb_pipeline_tests.api.conftest import hold_database, start_server, wait_for
+from benchdb_pipeline_tests.api.conftest import hold_database, wait_for
 from benchdb_pipeline_tests.conftest import query
 
 CLIENTS, RESULTS = 8, 10_000
 
 
-def test_ten_thousand_concurrent_posts_are_all_stored_once(tmp_path):
-    server = start_server(tmp_path / "w.duckdb")
+def test_ten_thousand_concurrent_posts_are_all_stored_once(server):
     statuses: dict[int, int] = {}
     failures: list[str] = []
     lock = threading.Lock()
@@ -46,7 +44,6 @@ def test_ten_thousand_concurrent_posts_are_all_stored_once(tmp_path):
         wait_for(lambda: http.get("/health").json()["pending_writes"] == 0, timeout=300,
                  what="the spool to drain")
     server.stop()
-    time.sleep(0.1)
     assert query(server.db, "SELECT count(*), count(DISTINCT test_case) FROM performance_results") == [
         (RESULTS, RESULTS)]
     assert query(server.db, "SELECT count(*) FROM source_files WHERE status = 'ingested'") == [(RESULTS,)]
