@@ -86,10 +86,17 @@ def _phase(url: str, clients: int, total: int, request) -> tuple[float, list[flo
     return time.perf_counter() - started, latencies, statuses
 
 
-def _report(name: str, wall: float, latencies: list[float], statuses: dict) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _report(name: str, wall: float, latencies: list[float], statuses: dict, cpu: float) -> None:
     ordered = sorted(latencies)
-    print(f"{name:<32} {len(latencies) / wall:8.0f} req/s   p50 {percentile(ordered, 0.5):7.1f} ms   "
-          f"p99 {percentile(ordered, 0.99):7.1f} ms   statuses {statuses}")
+    print(f"{name:<28} {len(latencies) / wall:6.0f} req/s  p50 {percentile(ordered, 0.5):6.1f} ms  "
+          f"p99 {percentile(ordered, 0.99):6.1f} ms  server CPU {cpu / len(latencies) * 1000:5.2f} ms/req  "
+          f"{statuses}")
 
 
 def main() -> None:
@@ -117,13 +124,17 @@ def main() -> None:
                 return http.get("/performance", params={
                     "latest_only": "true", "model": f"synthetic-model-{i % 35:03d}", "limit": 100})
 
-            _report(f"POST /performance ×{args.posts}", *_phase(url, args.clients, args.posts, post))
+            cpu = _cpu_seconds(process.pid)
+            _report(f"POST /performance ×{args.posts}", *_phase(url, args.clients, args.posts, post),
+                    _cpu_seconds(process.pid) - cpu)
             drained = time.perf_counter()
             while httpx.get(f"{url}/health").json()["pending_writes"]:
                 time.sleep(0.1)
             print(f"backlog stored {time.perf_counter() - drained:.1f} s after the last POST")
             time.sleep(2 * float(os.environ.get("BENCH_SNAPSHOT_INTERVAL", "1")))  # a settled snapshot
-            _report(f"GET latest_only ×{args.gets}", *_phase(url, args.clients, args.gets, get))
+            cpu = _cpu_seconds(process.pid)
+            _report(f"GET latest_only ×{args.gets}", *_phase(url, args.clients, args.gets, get),
+                    _cpu_seconds(process.pid) - cpu)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(120)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from benchdb_pipeline.api.snapshot import LATEST_TABLE
+from benchdb_pipeline.api.snapshot import CONFIGURATION_ORDER, LATEST_TABLE
 from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.reports.queries import HISTORY
@@ -19,8 +19,6 @@ _PERFORMANCE_COLUMNS = """model_name, model_family, hardware_type, device_name, 
     sequence_length, precision, average_latency_ms, latency_p50_ms, latency_p90_ms, latency_p95_ms,
     latency_p99_ms, throughput_items_per_second, memory_peak_mb, measured_at, is_simulated,
     result_id, run_id"""
-_CONFIGURATION_ORDER = """model_name, hardware_type, device_name, test_case, batch_size,
-    sequence_length, precision"""
 
 
 @dataclass
@@ -49,7 +47,10 @@ def performance(cursor, filters: Filters, *, latest_only: bool, limit: int, offs
     precomputed table; ``latest_performance_metrics`` on the live warehouse)."""
     where, params = filters.where()
     source = latest if latest_only else f"({HISTORY})"
-    order = _CONFIGURATION_ORDER if latest_only else "measured_at DESC NULLS LAST, result_id DESC"
+    if not latest_only:
+        order = "measured_at DESC NULLS LAST, result_id DESC"
+    else:  # the snapshot's table carries its position in this order: a top-N on one integer
+        order = "position" if latest == LATEST_TABLE else CONFIGURATION_ORDER
     return _page(cursor, f"SELECT {_PERFORMANCE_COLUMNS} FROM {source}{where} ORDER BY {order}",
                  params, limit, offset)
 

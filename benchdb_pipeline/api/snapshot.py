@@ -6,8 +6,10 @@ connection, which keeps writers out for the few hundred milliseconds of the copy
 of its own, adds a precomputed table of the latest results, and serves every read from that
 copy, whose connection it can keep open. A new snapshot is published after the API's own
 writes and whenever the live file has changed and is free, at most once per
-``min_interval`` seconds; reads are therefore at most that much plus the length of another
-process's write behind the warehouse.
+``min_interval`` seconds, and no more often than every four times as long as the last one
+took to publish (so that snapshots never take more than a fifth of the time, however large
+the warehouse); reads are behind the warehouse by about that interval plus the length of
+another process's write.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from benchdb_pipeline.warehouse.store import connect
 log = logging.getLogger(__name__)
 
 LATEST_TABLE = "api_latest_performance"
+CONFIGURATION_ORDER = ("model_name, hardware_type, device_name, test_case, batch_size, sequence_length, "
+                       "precision")
 # Reads only: no files, no extensions, no network, settings fixed.
 READ_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,
                "autoinstall_known_extensions": False, "lock_configuration": True,
@@ -70,6 +74,7 @@ class Snapshots:
         self._signature: tuple | None = None
         self._number = 0
         self._last = 0.0
+        self._duration = 0.0  # how long the last publish took
 
     @property
     def age_seconds(self) -> float | None:
@@ -81,7 +86,7 @@ class Snapshots:
         if not self._refreshing.acquire(blocking=False):
             return False  # another thread is at it
         try:
-            if not force and time.monotonic() - self._last < self.min_interval:
+            if not force and time.monotonic() - self._last < max(self.min_interval, 4 * self._duration):
                 return False
             signature = _signature(self.db)
             if not force and signature == self._signature:
@@ -91,6 +96,7 @@ class Snapshots:
             self._refreshing.release()
 
     def _publish(self, signature: tuple) -> bool:
+        began = time.monotonic()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._number += 1
         target = self.folder / f"snapshot-{self._number}.duckdb"
@@ -110,13 +116,16 @@ class Snapshots:
             return False
         started = time.time()
         with duckdb.connect(str(partial)) as con:  # ours alone: precompute the latest results
-            con.execute(f"CREATE OR REPLACE TABLE {LATEST_TABLE} AS SELECT * FROM latest_performance_metrics")
+            con.execute(f"""CREATE OR REPLACE TABLE {LATEST_TABLE} AS
+                SELECT *, row_number() OVER (ORDER BY {CONFIGURATION_ORDER}) AS position
+                FROM latest_performance_metrics ORDER BY position""")
             con.execute("CHECKPOINT")
         partial.replace(target)
         generation = Generation(target, started)
         with self._guard:
             old, self._current = self._current, generation
         self._signature, self._last = signature, time.monotonic()
+        self._duration = self._last - began
         if old is not None:
             self._retire(old)
         log.info("published snapshot %d (%.0f MB)", self._number, target.stat().st_size / 2**20)
