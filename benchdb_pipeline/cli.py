@@ -277,6 +277,57 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
+@main.command("maintenance")
+@db_option
+@click.option("--optimize-db", is_flag=True, help="ANALYZE and CHECKPOINT.")
+@click.option("--vacuum", is_flag=True, help="Reclaim space from deleted rows.")
+@click.option("--check-integrity", is_flag=True,
+              help="References, natural keys, ledger vs facts, value ranges, views.")
+@click.option("--backup", "take_backup", is_flag=True, help="A consistent, checksummed backup.")
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where backups live (for --backup and --purge-backups).")
+@click.option("--backup-compress", is_flag=True, help="gzip the backed-up file.")
+@click.option("--verify-backup", type=click.Path(file_okay=False, path_type=Path),
+              help="Check a backup folder's checksums, open it, compare row counts.")
+@click.option("--restore", type=click.Path(file_okay=False, path_type=Path),
+              help="Restore a backup folder to --db (a path that must not exist yet).")
+@click.option("--purge-backups", is_flag=True, help="Delete backups older than --backup-retention.")
+@click.option("--backup-retention", type=click.FloatRange(0), default=30, show_default=True,
+              help="Days to keep backups (the newest is always kept).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@reports_errors
+def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, backup_dir, backup_compress,
+                        verify_backup, restore, purge_backups, backup_retention, output) -> None:
+    """Maintain the warehouse; several operations in one call, one JSON report of them all.
+
+    Exit status: 0 when every operation succeeded, 1 when a check found problems or a
+    backup failed verification, 2 for usage or database errors.
+    """
+    from benchdb_pipeline.maintenance import operations as ops
+
+    if (take_backup or purge_backups) and backup_dir is None:
+        raise click.UsageError("--backup and --purge-backups need --backup-dir")
+    steps = [
+        (restore, lambda: ops.restore_backup(restore, db)),
+        (optimize_db, lambda: ops.optimize(db)),
+        (vacuum, lambda: ops.vacuum(db)),
+        (check_integrity, lambda: ops.check_integrity(db)),
+        (take_backup, lambda: ops.take_backup(db, backup_dir, backup_compress)),
+        (verify_backup, lambda: ops.verify_backup(verify_backup)),
+        (purge_backups, lambda: ops.purge_backups(backup_dir, backup_retention)),
+    ]
+    chosen = [run for wanted, run in steps if wanted]
+    if not chosen:
+        raise click.UsageError("choose at least one operation (see --help)")
+    report = {"db": str(db), "operations": [run() for run in chosen]}
+    report["ok"] = all(op["ok"] for op in report["operations"])
+    text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
+    if output:
+        output.write_text(text + "\n")
+    click.echo(text)
+    sys.exit(EXIT_OK if report["ok"] else EXIT_QUARANTINED)
+
+
 def filter_options(command):
     """The filters every report, comparison and chart accepts."""
     options = [

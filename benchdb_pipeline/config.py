@@ -9,6 +9,7 @@ DEFAULT_DB = Path("data/warehouse/benchmarks.duckdb")
 DEFAULT_INCOMING = Path("data/incoming")
 DEFAULT_SAMPLES = Path("data/samples")
 DEFAULT_REPORTS = Path("data/reports")
+DEFAULT_BACKUPS = Path("data/backups")
 
 
 def db_path() -> Path:
@@ -24,3 +25,8 @@ def incoming_dir() -> Path:
 def reports_dir() -> Path:
     """Where report assets are written: ``BENCHDB_REPORTS`` or ``data/reports``."""
     return Path(os.environ.get("BENCHDB_REPORTS") or DEFAULT_REPORTS)
+
+
+def backups_dir() -> Path:
+    """Where scheduled backups go: ``BENCHDB_BACKUPS`` or ``data/backups``."""
+    return Path(os.environ.get("BENCHDB_BACKUPS") or DEFAULT_BACKUPS)

@@ -17,7 +17,7 @@ from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
 COMMANDS = (["schema"], ["schema", "create"], ["ingest"], ["query"], ["status"],
-            ["quarantine"], ["samples"], ["run"], ["serve"])
+            ["quarantine"], ["samples"], ["run"], ["serve"], ["maintenance"])
 
 
 def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -41,10 +41,13 @@ analytics_job = dg.define_asset_job(
     description="Change points, anomalies and the performance model over all history.",
 )
 
-analytics_schedule = dg.ScheduleDefinition(
-    job=analytics_job,
-    cron_schedule="0 3 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Nightly at 03:00 UTC.",
-)
+
+
+def nightly(job, hour: int, why: str = "") -> dg.ScheduleDefinition:
+    """A schedule running ``job`` every night at ``hour``:00 UTC (cron and zone show in the UI)."""
+    return dg.ScheduleDefinition(job=job, cron_schedule=f"0 {hour} * * *", execution_timezone="UTC",
+                                 default_status=dg.DefaultScheduleStatus.RUNNING,
+                                 description=f"Nightly at {hour:02d}:00 UTC{why}.")
+
+
+analytics_schedule = nightly(analytics_job, 3)

@@ -1,0 +1,1 @@
+"""Maintenance: verified backups and restore, integrity checks (no Dagster here)."""

@@ -1,0 +1,167 @@
+"""Backups an operator can trust: consistent, checksummed, verified before any restore.
+
+A backup is the warehouse file itself, copied right after a CHECKPOINT while this process
+holds the write lock: no other process can write during the copy, and the checkpoint has
+folded the write-ahead log into the file, so the copy is one consistent state. A copy (not
+``EXPORT DATABASE``) keeps everything exactly: constraints, sequences, views, the migration
+record; it restores by copying back, and it is verified by its checksum and by opening it.
+Each backup is a folder with the file (gzip-compressed on request) and ``manifest.json``:
+time, schema version, DuckDB version, rows per table, and the sha256 of every file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from benchdb_pipeline.errors import BenchdbError
+from benchdb_pipeline.warehouse.inspect import table_counts
+from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, utc_now
+from benchdb_pipeline.warehouse.store import session
+
+MANIFEST = "manifest.json"
+DATABASE = "warehouse.duckdb"
+PREFIX = "benchdb-backup-"
+CHUNK = 1 << 20
+
+
+class BackupError(BenchdbError):
+    """A backup is missing, incomplete or corrupted."""
+
+    code = "DB005"
+
+
+@dataclass
+class Manifest:
+    created_at: datetime
+    schema_version: int
+    duckdb_version: str
+    source: str
+    rows: dict[str, int]
+    files: dict[str, dict] = field(default_factory=dict)  # name → {sha256, size}
+
+    def dump(self) -> bytes:
+        return orjson.dumps({**self.__dict__, "created_at": self.created_at.isoformat()},
+                            option=orjson.OPT_INDENT_2)
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest:
+        try:
+            raw = orjson.loads((folder / MANIFEST).read_bytes())
+            return cls(**{**raw, "created_at": datetime.fromisoformat(raw["created_at"])})
+        except (OSError, orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+            raise BackupError(f"{folder}: no readable {MANIFEST}: {exc}") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path, Manifest]:
+    """Take a consistent backup of ``db`` into a new folder under ``backup_dir``."""
+    created = utc_now()
+    folder = backup_dir / f"{PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}"
+    partial = folder.with_name(f".{folder.name}.partial")
+    partial.mkdir(parents=True)
+    target = partial / (DATABASE + (".gz" if compress else ""))
+    with session(db) as con:  # the write lock: nobody writes until the copy is done
+        con.execute("CHECKPOINT")
+        rows = table_counts(con)
+        if compress:
+            with open(db, "rb") as source, gzip.open(target, "wb", compresslevel=6) as out:
+                shutil.copyfileobj(source, out, CHUNK)
+        else:
+            shutil.copyfile(db, target)
+    manifest = Manifest(created, SCHEMA_VERSION, duckdb.__version__, str(db), rows,
+                        {target.name: {"sha256": _sha256(target), "size": target.stat().st_size}})
+    (partial / MANIFEST).write_bytes(manifest.dump())
+    partial.rename(folder)  # a backup folder without the dot is complete
+    return folder, manifest
+
+
+def verify(folder: Path) -> Manifest:
+    """Check every file against the manifest, then open the database and compare row
+    counts; raises BackupError naming what is wrong."""
+    manifest = Manifest.load(folder)
+    for name, expected in manifest.files.items():
+        path = folder / name
+        if not path.exists():
+            raise BackupError(f"{folder}: {name} is missing")
+        if path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
+            raise BackupError(f"{folder}: {name} does not match its checksum: the backup is corrupted")
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = _materialise(folder, manifest, Path(scratch) / DATABASE)
+        _compare_rows(copy, manifest, folder)
+    return manifest
+
+
+def restore(folder: Path, db: Path) -> Manifest:
+    """Restore a verified backup to ``db`` (which must not exist); row counts are compared
+    after the restore as well."""
+    if db.exists():
+        raise BackupError(f"{db} exists: restore to a new path")
+    manifest = verify(folder)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    partial = db.with_name(f".{db.name}.restoring")
+    _materialise(folder, manifest, partial)
+    _compare_rows(partial, manifest, folder)
+    partial.rename(db)
+    return manifest
+
+
+def _materialise(folder: Path, manifest: Manifest, target: Path) -> Path:
+    (name,) = manifest.files
+    source = folder / name
+    if name.endswith(".gz"):
+        with gzip.open(source, "rb") as compressed, open(target, "wb") as out:
+            shutil.copyfileobj(compressed, out, CHUNK)
+    else:
+        shutil.copyfile(source, target)
+    return target
+
+
+def _compare_rows(db: Path, manifest: Manifest, folder: Path) -> None:
+    try:
+        with session(db, read_only=True) as con:
+            rows = table_counts(con)
+    except BenchdbError as exc:
+        raise BackupError(f"{folder}: the database does not open: {exc}") from None
+    if rows != manifest.rows:
+        differ = {t: (manifest.rows.get(t), rows.get(t)) for t in set(rows) | set(manifest.rows)
+                  if rows.get(t) != manifest.rows.get(t)}
+        raise BackupError(f"{folder}: row counts differ from the manifest (expected, found): {differ}")
+
+
+def backups(backup_dir: Path) -> list[tuple[Path, Manifest]]:
+    """Complete backups under ``backup_dir``, oldest first."""
+    found = []
+    for folder in sorted(backup_dir.glob(f"{PREFIX}*")):
+        try:
+            found.append((folder, Manifest.load(folder)))
+        except BackupError:
+            continue  # not a complete backup: never counted, never deleted here
+    return sorted(found, key=lambda item: item[1].created_at)
+
+
+def purge(backup_dir: Path, retention_days: float, now: datetime | None = None) -> list[Path]:
+    """Delete backups older than the retention (by their manifest's time), never the newest."""
+    complete = backups(backup_dir)
+    cutoff = (now or utc_now()) - timedelta(days=retention_days)
+    removed = []
+    for folder, manifest in complete[:-1]:
+        if manifest.created_at < cutoff:
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed

@@ -1,0 +1,73 @@
+"""The maintenance operations of ``benchdb maintenance`` and the Dagster maintenance job,
+each returning a JSON-ready record of what it did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchdb_pipeline.maintenance import backup as backups
+from benchdb_pipeline.warehouse.checks import ALL_CHECKS
+from benchdb_pipeline.warehouse.store import session
+
+
+def _size_mb(db: Path) -> float:
+    return round(db.stat().st_size / 2**20, 2)
+
+
+def optimize(db: Path) -> dict:
+    """Refresh the optimizer's statistics and fold the write-ahead log into the file."""
+    with session(db) as con:
+        con.execute("ANALYZE")
+        con.execute("CHECKPOINT")
+    return {"operation": "optimize", "ok": True, "size_mb": _size_mb(db)}
+
+
+def vacuum(db: Path) -> dict:
+    """Reclaim space from deleted rows (VACUUM, then a forced checkpoint)."""
+    before = _size_mb(db)
+    with session(db) as con:
+        con.execute("VACUUM")
+        con.execute("FORCE CHECKPOINT")
+    return {"operation": "vacuum", "ok": True, "size_mb_before": before, "size_mb": _size_mb(db)}
+
+
+def check_integrity(db: Path) -> dict:
+    """Every check of ``warehouse/checks.py``: references of every fact table, natural keys,
+    the ledger against the facts, value ranges, and every view."""
+    with session(db, read_only=True) as con:
+        results = [check(con) for check in ALL_CHECKS]
+    return {"operation": "check-integrity", "ok": all(r.passed for r in results),
+            "checks": {r.name: {"passed": r.passed, "offending": {k: v for k, v in r.offending.items() if v}}
+                       for r in results}}
+
+
+def take_backup(db: Path, backup_dir: Path, compress: bool = False) -> dict:
+    folder, manifest = backups.backup(db, backup_dir, compress=compress)
+    (name, file), = manifest.files.items()
+    return {"operation": "backup", "ok": True, "path": str(folder), "file": name,
+            "size_mb": round(file["size"] / 2**20, 2), "sha256": file["sha256"],
+            "rows": sum(manifest.rows.values())}
+
+
+def verify_backup(folder: Path) -> dict:
+    try:
+        manifest = backups.verify(folder)
+    except backups.BackupError as exc:
+        return {"operation": "verify-backup", "ok": False, "path": str(folder), "error": str(exc)}
+    return {"operation": "verify-backup", "ok": True, "path": str(folder),
+            "created_at": manifest.created_at.isoformat(), "rows": sum(manifest.rows.values())}
+
+
+def restore_backup(folder: Path, db: Path) -> dict:
+    try:
+        manifest = backups.restore(folder, db)
+    except backups.BackupError as exc:
+        return {"operation": "restore", "ok": False, "path": str(folder), "error": str(exc)}
+    return {"operation": "restore", "ok": True, "path": str(folder), "db": str(db),
+            "rows": sum(manifest.rows.values())}
+
+
+def purge_backups(backup_dir: Path, retention_days: float) -> dict:
+    removed = backups.purge(backup_dir, retention_days)
+    return {"operation": "purge-backups", "ok": True, "removed": [str(p) for p in removed],
+            "kept": len(backups.backups(backup_dir))}
