@@ -16,7 +16,7 @@ import click
 import orjson
 
 from benchdb_pipeline import __version__
-from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path
+from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path, incoming_dir
 from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.pipeline import discover, ingest, ingest_files
 from benchdb_pipeline.reports import queries
@@ -294,19 +294,35 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
 @click.option("--purge-backups", is_flag=True, help="Delete backups older than --backup-retention.")
 @click.option("--backup-retention", type=click.FloatRange(0), default=30, show_default=True,
               help="Days to keep backups (the newest is always kept).")
+@click.option("--migration-stats", is_flag=True,
+              help="Files by category and status, rates, a timeline by day, table sizes.")
+@click.option("--clean-json", is_flag=True,
+              help="Archive or remove result files whose content the warehouse holds.")
+@click.option("--json-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=lambda: str(incoming_dir()), show_default="$BENCHDB_INCOMING",
+              help="The folder --clean-json cleans.")
+@click.option("--older-than", type=click.FloatRange(0), default=30, show_default=True,
+              help="Days: --clean-json touches only files older than this.")
+@click.option("--action", type=click.Choice(("archive", "remove")), default="archive", show_default=True)
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where --clean-json --action archive moves files (keeping their folders).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
 @reports_errors
 def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, backup_dir, backup_compress,
-                        verify_backup, restore, purge_backups, backup_retention, output) -> None:
+                        verify_backup, restore, purge_backups, backup_retention, migration_stats, clean_json,
+                        json_dir, older_than, action, archive_dir, output) -> None:
     """Maintain the warehouse; several operations in one call, one JSON report of them all.
 
     Exit status: 0 when every operation succeeded, 1 when a check found problems or a
     backup failed verification, 2 for usage or database errors.
     """
+    from benchdb_pipeline.maintenance import housekeeping
     from benchdb_pipeline.maintenance import operations as ops
 
     if (take_backup or purge_backups) and backup_dir is None:
         raise click.UsageError("--backup and --purge-backups need --backup-dir")
+    if clean_json and action == "archive" and archive_dir is None:
+        raise click.UsageError("--clean-json --action archive needs --archive-dir")
     steps = [
         (restore, lambda: ops.restore_backup(restore, db)),
         (optimize_db, lambda: ops.optimize(db)),
@@ -315,6 +331,9 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
         (take_backup, lambda: ops.take_backup(db, backup_dir, backup_compress)),
         (verify_backup, lambda: ops.verify_backup(verify_backup)),
         (purge_backups, lambda: ops.purge_backups(backup_dir, backup_retention)),
+        (migration_stats, lambda: {"operation": "migration-stats", "ok": True,
+                                   **housekeeping.migration_stats(db)}),
+        (clean_json, lambda: housekeeping.clean_json(db, json_dir, older_than, action, archive_dir)),
     ]
     chosen = [run for wanted, run in steps if wanted]
     if not chosen:

@@ -9,9 +9,10 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from benchdb_pipeline.config import backups_dir
+from benchdb_pipeline.config import backups_dir, incoming_dir
 from benchdb_pipeline.defs.jobs import nightly
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from benchdb_pipeline.maintenance import housekeeping
 from benchdb_pipeline.maintenance import operations as ops
 
 
@@ -73,3 +74,31 @@ def maintenance_job():
 
 
 maintenance_schedule = nightly(maintenance_job, 2, ", before the analytics at 03:00")
+
+
+class CleanJsonConfig(dg.Config):
+    json_dir: str = Field(default="", description="The folder to clean. Empty: $BENCHDB_INCOMING.")
+    older_than_days: float = Field(default=30)
+    action: str = Field(default="archive", description="archive or remove")
+    archive_dir: str = Field(default="", description="For archive. Empty: <backups>/../archive/json.")
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, warehouse: WarehouseResource):
+    """Archive (or remove) old result files whose exact content the ledger holds."""
+    folder = Path(config.json_dir) if config.json_dir else incoming_dir()
+    archive = Path(config.archive_dir) if config.archive_dir else backups_dir().parent / "archive" / "json"
+    if not folder.is_dir():
+        context.log.info("%s does not exist: nothing to clean", folder)
+        return
+    record = housekeeping.clean_json(Path(warehouse.database), folder, config.older_than_days,
+                                     config.action, archive)
+    context.log.info("%s %d files; %d not in the warehouse were left", config.action, record["files"],
+                     record["not_in_the_warehouse"])
+    context.add_output_metadata(_metadata(record))
+
+
+@dg.job(executor_def=dg.in_process_executor,
+        description="Archive or remove old result files the warehouse holds (ops.clean_result_files.config).")
+def clean_json_job():
+    clean_result_files()

@@ -41,3 +41,18 @@ def test_a_failed_integrity_check_stops_before_backup_and_purge(db, tmp_path):
     assert result.returncode != 0
     assert "integrity check failed" in result.stderr + result.stdout
     assert backups.backups(tmp_path / "backups") == []
+
+
+def test_clean_json_job_archives_what_the_warehouse_holds(db, fixture_copy, tmp_path):
+    from benchdb_pipeline.definitions import defs
+    from benchdb_pipeline.defs.resources import WarehouseResource
+
+    folder = fixture_copy("canonical_rows.json", "bad_zero_batch.json")
+    ingest_one(db, folder)
+    result = defs.resolve_job_def("clean_json_job").execute_in_process(
+        run_config={"ops": {"clean_result_files": {"config": {
+            "json_dir": str(folder), "older_than_days": 0, "archive_dir": str(tmp_path / "archive")}}}},
+        resources={"warehouse": WarehouseResource(database=str(db))})
+    assert result.success
+    assert (tmp_path / "archive" / "canonical_rows.json").exists()
+    assert [p.name for p in folder.iterdir()] == ["bad_zero_batch.json"]  # quarantined: kept

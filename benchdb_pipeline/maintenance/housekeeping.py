@@ -1,0 +1,83 @@
+"""Migration statistics and the clean-up of result files the warehouse already holds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+from benchdb_pipeline.ingest.pipeline import discover
+from benchdb_pipeline.warehouse.inspect import table_counts
+from benchdb_pipeline.warehouse.store import session
+
+# Statuses whose content the warehouse holds for good (an empty file holds nothing to lose).
+HELD = ("ingested", "empty")
+
+
+def migration_stats(db: Path) -> dict:
+    """Files by category and status, records imported, success and quarantine rates, a
+    timeline by day, and rows and size per table."""
+    with session(db, read_only=True) as con:
+        by_status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY ALL").fetchall())
+        categories = [
+            {"category": c, "status": s, "files": n, "records": r}
+            for c, s, n, r in con.execute(
+                "SELECT coalesce(category, 'unknown format'), status, count(*), sum(record_count) "
+                "FROM source_files GROUP BY ALL ORDER BY ALL").fetchall()]
+        timeline = [
+            {"day": str(day), "files": n, "ingested": i, "quarantined": q, "records": r}
+            for day, n, i, q, r in con.execute(
+                "SELECT ingested_at::DATE, count(*), count(*) FILTER (WHERE status = 'ingested'), "
+                "count(*) FILTER (WHERE status = 'quarantined'), sum(record_count) "
+                "FROM source_files GROUP BY ALL ORDER BY 1").fetchall()]
+        sizes = {name: {"bytes": size} for name, size in con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()}
+        rows = table_counts(con)
+    seen = sum(n for status, n in by_status.items() if status != "superseded")
+    return {
+        "files": by_status,
+        "records_imported": sum(c["records"] or 0 for c in categories if c["status"] == "ingested"),
+        "success_rate": round(by_status.get("ingested", 0) / seen, 4) if seen else None,
+        "quarantine_rate": round(by_status.get("quarantined", 0) / seen, 4) if seen else None,
+        "by_category": categories,
+        "timeline": timeline,
+        "tables": {t: {"rows": n, **sizes.get(t, {})} for t, n in rows.items()},
+        "database_bytes": db.stat().st_size,
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def clean_json(db: Path, folder: Path, older_than_days: float, action: str,
+               archive_dir: Path | None = None) -> dict:
+    """Archive or remove result files older than the given age whose exact content the
+    ledger holds; every other file is left where it is, with the reason counted."""
+    if action not in ("archive", "remove"):
+        raise ValueError("action must be archive or remove")
+    if action == "archive" and archive_dir is None:
+        raise ValueError("archiving needs an archive folder")
+    cutoff = time.time() - older_than_days * 86_400
+    candidates = [Path(p) for p in discover([folder]) if os.stat(p).st_mtime < cutoff]
+    hashes = {path: _sha256(path) for path in candidates}
+    with session(db, read_only=True) as con:
+        held = {h for (h,) in con.execute(
+            "SELECT sha256 FROM source_files WHERE list_contains(?, sha256) AND list_contains(?, status)",
+            [sorted(set(hashes.values())), list(HELD)]).fetchall()}
+    done, kept = [], []
+    for path, digest in hashes.items():
+        if digest not in held:
+            kept.append(str(path))
+            continue
+        if action == "archive":
+            target = archive_dir / path.relative_to(folder.resolve())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+        else:
+            path.unlink()
+        done.append(str(path))
+    return {"operation": "clean-json", "ok": True, "action": action, "files": len(done),
+            "not_in_the_warehouse": len(kept), "examples_kept": kept[:10]}
