@@ -298,7 +298,7 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
               help="Files by category and status, rates, a timeline by day, table sizes.")
 @click.option("--clean-json", is_flag=True,
               help="Archive or remove result files whose content the warehouse holds.")
-@click.option("--json-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+@click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: str(incoming_dir()), show_default="$BENCHDB_INCOMING",
               help="The folder --clean-json cleans.")
 @click.option("--older-than", type=click.FloatRange(0), default=30, show_default=True,
