@@ -55,3 +55,9 @@ def test_clean_json_remove_through_the_cli(db, fixture_copy):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["operations"][0]["files"] == 1
     assert not (folder / "canonical_rows.json").exists()
+
+
+def test_clean_json_on_a_missing_folder_is_a_usage_error(db, tmp_path):
+    result = benchdb("maintenance", "--db", str(db), "--clean-json", "--json-dir", str(tmp_path / "nope"),
+                     "--action", "remove")
+    assert result.returncode == 2 and "no such file or folder" in result.stderr
