@@ -58,15 +58,14 @@ def store(target: str, data: bytes, token: str | None) -> str:
         except urllib.error.HTTPError as exc:
             raise OSError(f"{target} refused the results: {exc.code} {exc.read().decode()[:500]}") from None
     if target.endswith(".duckdb"):
-        from benchdb_pipeline.api.submit import InvalidRecord, spool_dir_for, spool_file
-        from benchdb_pipeline.ingest.pipeline import ingest_files
+        from benchdb_pipeline.api.submit import InvalidRecord, open_warehouse, spool_file, store_now
 
+        db, spool_dir = open_warehouse(target, None)
         try:
-            submission = spool_file(spool_dir_for(target), data)
+            submission = spool_file(spool_dir, data)
         except InvalidRecord as exc:
             raise OSError(f"the results were refused: {exc}") from None
-        report = ingest_files(target, [str(submission.path)], workers=1)
-        return f"stored in {target}: {report.summary()}"
+        return f"{store_now(db, submission)} in {target} ({submission.path.name})"
     folder = Path(target)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")

@@ -5,20 +5,7 @@ Every write goes through the same rules as a file: a record becomes a canonical 
 is spooled durably, and is ingested with its provenance (source ``api``, request id).
 """
 
-from __future__ import annotations
-
-
-def __getattr__(name: str):
-    # Lazy, so that importing the package does not load FastAPI or pandas.
-    if name == "BenchmarkDBAPI":
-        from benchdb_pipeline.api.python_api import BenchmarkDBAPI
-
-        return BenchmarkDBAPI
-    if name == "BenchmarkDB":
-        from benchdb_pipeline.api.orm import BenchmarkDB
-
-        return BenchmarkDB
-    raise AttributeError(name)
-
+from benchdb_pipeline.api.orm import BenchmarkDB
+from benchdb_pipeline.api.python_api import BenchmarkDBAPI
 
 __all__ = ["BenchmarkDB", "BenchmarkDBAPI"]

@@ -46,7 +46,6 @@ from benchdb_pipeline.api.submit import (
 )
 from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
 from benchdb_pipeline.errors import DatabaseConnectionError
-from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
@@ -203,23 +202,18 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok" if age is not None else "starting", "schema_version": SCHEMA_VERSION,
                 "snapshot_age_seconds": age, "pending_writes": writer.pending}
 
-    @app.post("/performance", status_code=201, responses=writes, response_model=Stored,
-              dependencies=[Depends(writer_auth)], tags=["performance"])
-    def post_performance(body: PerformanceIn, request: Request, response: Response,
-                         key: str | None = idempotency) -> dict:
-        return store("performance", body.record(), request, response, key)
+    def record_endpoint(kind: str, model: type) -> None:
+        """POST /<kind>: one record of that kind (the body model documents its fields)."""
 
-    @app.post("/compatibility", status_code=201, responses=writes, response_model=Stored,
-              dependencies=[Depends(writer_auth)], tags=["compatibility"])
-    def post_compatibility(body: CompatibilityIn, request: Request, response: Response,
-                           key: str | None = idempotency) -> dict:
-        return store("compatibility", body.record(), request, response, key)
+        def post(body: model, request: Request, response: Response, key: str | None = idempotency) -> dict:
+            return store(kind, body.record(), request, response, key)
 
-    @app.post("/integration", status_code=201, responses=writes, response_model=Stored,
-              dependencies=[Depends(writer_auth)], tags=["integration"])
-    def post_integration(body: IntegrationIn, request: Request, response: Response,
-                         key: str | None = idempotency) -> dict:
-        return store("integration", body.record(), request, response, key)
+        app.post(f"/{kind}", status_code=201, responses=writes, response_model=Stored, name=f"post_{kind}",
+                 dependencies=[Depends(writer_auth)], tags=[kind])(post)
+
+    for kind, model in (("performance", PerformanceIn), ("compatibility", CompatibilityIn),
+                        ("integration", IntegrationIn)):
+        record_endpoint(kind, model)
 
     @app.post("/results", status_code=201, responses=writes, response_model=Stored,
               dependencies=[Depends(writer_auth)], tags=["results"],
@@ -240,15 +234,9 @@ def create_app(settings: Settings) -> FastAPI:
                         batch_size: Annotated[int | None, Query(ge=1)] = None,
                         precision: str | None = None, test_case: str | None = None,
                         since: datetime | None = None, latest_only: bool = False):
-        try:
-            filters = Filters(model=model and norm_model_name(model),
-                              hardware=hardware and norm_hardware_type(hardware), device=device,
-                              batch_size=batch_size, precision=precision and norm_precision(precision),
-                              test_case=test_case, since=since and since.replace(tzinfo=None))
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        return JSON(read(lambda c: reads.performance(c, filters, latest_only=latest_only, **paging).body(),
-                         response), headers=dict(response.headers))
+        filters = Filters(model=model, hardware=hardware, device=device, batch_size=batch_size,
+                          precision=precision, test_case=test_case, since=since and since.replace(tzinfo=None))
+        return _listing(response, lambda c: reads.performance(c, filters, latest_only=latest_only, **paging))
 
     @app.get("/compatibility", response_model=PageOut, dependencies=[Depends(reader_auth)],
              tags=["compatibility"])
@@ -277,9 +265,10 @@ def create_app(settings: Settings) -> FastAPI:
         return _listing(response, lambda c: reads.runs(c, test_type=test_type, simulated=simulated, **paging))
 
     def _listing(response: Response, work: Callable) -> JSON:
+        """A page of a listing; a filter value the rules cannot normalise is a 422."""
         try:
             body = read(lambda c: work(c).body(), response)
-        except ValueError as exc:
+        except ValueError as exc:  # raised by the rules' normalisers, before any query runs
             raise HTTPException(422, str(exc)) from None
         return JSON(body, headers=dict(response.headers))
 

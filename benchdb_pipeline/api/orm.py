@@ -16,13 +16,11 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.api.submit import SECTIONS, spool_dir_for, spool_records
-from benchdb_pipeline.config import db_path as default_db
+from benchdb_pipeline.api.submit import SECTIONS, open_warehouse, spool_records
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.normalize import KINDS
 from benchdb_pipeline.ingest.pipeline import ingest_files
 from benchdb_pipeline.reports.filters import Filters
-from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.store import ensure_hardware, ensure_model, session, transaction
 
 SOURCE = "orm"
@@ -157,6 +155,14 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _dimension(fields: dict) -> dict:
+    """A model's or a platform's fields under the rules' names, units and ranges."""
+    row, problems = KINDS["performance"].normalise(fields, "$", partial=True)
+    if problems:
+        raise ValueError("; ".join(f"{p.field}: {p.reason}" for p in problems))
+    return row
+
+
 def _row(cls: type, values: tuple, columns: list[str]):
     known = {f.name for f in fields(cls)}
     row = dict(zip(columns, values, strict=True))
@@ -170,10 +176,7 @@ class BenchmarkDB:
     """A unit of work over the warehouse: collect runs and results, then ``commit()``."""
 
     def __init__(self, db_path: str | Path | None = None, spool_dir: str | Path | None = None) -> None:
-        self.db_path = Path(db_path) if db_path else default_db()
-        self.spool_dir = Path(spool_dir) if spool_dir else spool_dir_for(self.db_path)
-        with session(self.db_path) as con:
-            ensure_schema(con)
+        self.db_path, self.spool_dir = open_warehouse(db_path, spool_dir)
         self._provisional = itertools.count(-1, -1)
         self._runs: dict[int, TestRuns] = {}
         self._facts: dict[int, list] = {}
@@ -187,21 +190,14 @@ class BenchmarkDB:
 
     # Dimensions: written at once (they carry no measurements), through the rules' names.
     def get_or_add_model(self, model_name: str, model_family: str | None = None, **attributes) -> int:
-        row, problems = KINDS["performance"].normalise(
-            {"model_name": model_name, "model_family": model_family, "hardware_type": "cpu",
-             **attributes}, "$")
-        if problems:
-            raise ValueError("; ".join(f"{p.field}: {p.reason}" for p in problems))
+        row = _dimension({"model_name": model_name, "model_family": model_family, **attributes})
         given = {k: row[k] for k in ("model_family", "modality", "source", "version", "parameters_million")
                  if row.get(k) is not None}
         with session(self.db_path) as con, transaction(con):
             return ensure_model(con, row["model_name"], **given)
 
     def get_or_add_hardware(self, hardware_type: str, device_name: str | None = None, **attributes) -> int:
-        row, problems = KINDS["performance"].normalise(
-            {"model_name": "-", "hardware_type": hardware_type, "device_name": device_name, **attributes}, "$")
-        if problems:
-            raise ValueError("; ".join(f"{p.field}: {p.reason}" for p in problems))
+        row = _dimension({"hardware_type": hardware_type, "device_name": device_name, **attributes})
         given = {k: row[k] for k in ("platform", "platform_version", "driver_version", "memory_gb",
                                      "compute_units") if row.get(k) is not None}
         with session(self.db_path) as con, transaction(con):

@@ -10,13 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from benchdb_pipeline.api import reads
-from benchdb_pipeline.api.submit import spool, spool_dir_for
-from benchdb_pipeline.config import db_path as default_db
-from benchdb_pipeline.errors import DatabaseConnectionError
-from benchdb_pipeline.ingest.pipeline import ingest_files
+from benchdb_pipeline.api.submit import open_warehouse, spool, store_now
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.reports.queries import run_sql
-from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.store import session
 
 SOURCE = "python-api"
@@ -31,19 +27,11 @@ class BenchmarkDBAPI:
     """Store and read benchmark results in a warehouse file."""
 
     def __init__(self, db_path: str | Path | None = None, spool_dir: str | Path | None = None) -> None:
-        self.db_path = Path(db_path) if db_path else default_db()
-        self.spool_dir = Path(spool_dir) if spool_dir else spool_dir_for(self.db_path)
-        with session(self.db_path) as con:
-            ensure_schema(con)
+        self.db_path, self.spool_dir = open_warehouse(db_path, spool_dir)
 
     def _store(self, kind: str, record: dict, idempotency_key: str | None) -> dict:
         submission = spool(self.spool_dir, kind, record, idempotency_key=idempotency_key, source=SOURCE)
-        try:
-            report = ingest_files(self.db_path, [str(submission.path)], workers=1)
-        except DatabaseConnectionError:
-            return {"id": submission.request_id, "status": "spooled", "path": str(submission.path)}
-        status = report.outcomes[0].status if report.outcomes else "stored"
-        return {"id": submission.request_id, "status": "stored" if status in ("ingested", "known") else status,
+        return {"id": submission.request_id, "status": store_now(self.db_path, submission),
                 "path": str(submission.path)}
 
     def store_performance_result(

@@ -19,11 +19,14 @@ from pathlib import Path
 import orjson
 
 from benchdb_pipeline.config import db_path, incoming_dir
+from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.formats.canonical import Document
 from benchdb_pipeline.ingest.normalize import Extraction
 from benchdb_pipeline.ingest.parse import parse_bytes
-from benchdb_pipeline.warehouse.schema import utc_now
+from benchdb_pipeline.ingest.pipeline import ingest_files
+from benchdb_pipeline.warehouse.schema import ensure_schema, utc_now
+from benchdb_pipeline.warehouse.store import session
 
 SECTIONS = {
     "performance": "performance_results",
@@ -59,6 +62,25 @@ def spool_dir_for(db: str | Path) -> Path:
     if Path(db).resolve() == db_path().resolve():
         return incoming_dir() / API_FOLDER
     return Path(db).parent / "incoming" / API_FOLDER
+
+
+def open_warehouse(db: str | Path | None, spool_dir: str | Path | None) -> tuple[Path, Path]:
+    """The warehouse path (default ``$BENCHDB_DB``) with its schema ensured, and its spool."""
+    path = Path(db) if db else db_path()
+    with session(path) as con:
+        ensure_schema(con)
+    return path, Path(spool_dir) if spool_dir else spool_dir_for(path)
+
+
+def store_now(db: Path, submission: Submission) -> str:
+    """Ingest a spooled submission at once: stored, quarantined, or spooled when another
+    process holds the database (the file stays for the sensor or the next ingest)."""
+    try:
+        report = ingest_files(db, [str(submission.path)], workers=1)
+    except DatabaseConnectionError:
+        return "spooled"
+    status = report.outcomes[0].status if report.outcomes else "known"
+    return "stored" if status in ("ingested", "known") else status
 
 
 def request_id(idempotency_key: str | None) -> str:

@@ -69,9 +69,11 @@ class RecordKind:
         self.plans: dict[tuple[str, ...], tuple[list, tuple[str, ...], tuple[str, ...]]] = {}
 
     def normalise(
-        self, record: object, locator: str, units: Mapping[str, str] | None = None
+        self, record: object, locator: str, units: Mapping[str, str] | None = None,
+        *, partial: bool = False,
     ) -> tuple[dict, list[Problem]]:
-        """Return the normalised row and the problems found (row is unusable if any)."""
+        """Return the normalised row and the problems found (row is unusable if any).
+        ``partial`` normalises the fields given without asking for the required ones."""
         if not isinstance(record, Mapping):
             return {}, [Problem(locator, None, f"expected an object, found {_kind(record)}")]
         keys = tuple(record)
@@ -99,7 +101,7 @@ class RecordKind:
                 continue
             if converted is not None:
                 row[column] = converted
-        for rule in self.required:
+        for rule in () if partial else self.required:
             if rule.column not in row and rule.column not in failed:
                 problems.append(Problem(locator, rule.column, "required field is missing"))
         if extra_keys and self.overflow:
