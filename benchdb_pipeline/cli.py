@@ -301,16 +301,21 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
 @click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: str(incoming_dir()), show_default="$BENCHDB_INCOMING",
               help="The folder --clean-json cleans.")
+@click.option("--archive-data", is_flag=True,
+              help="Move fact rows older than --older-than to Parquet under --archive-dir "
+                   "(partitioned by table, year, month); the all_* views still read them.")
 @click.option("--older-than", type=click.FloatRange(0), default=30, show_default=True,
-              help="Days: --clean-json touches only files older than this.")
+              help="Days: --clean-json and --archive-data touch only what is older than this "
+                   "(rows by their measured time, else their ingestion time).")
 @click.option("--action", type=click.Choice(("archive", "remove")), default="archive", show_default=True)
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where --clean-json --action archive moves files (keeping their folders).")
+              help="Where --archive-data writes Parquet, and --clean-json --action archive moves "
+                   "files (keeping their folders).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
 @reports_errors
 def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, backup_dir, backup_compress,
                         verify_backup, restore, purge_backups, backup_retention, migration_stats, clean_json,
-                        json_dir, older_than, action, archive_dir, output) -> None:
+                        json_dir, archive_data, older_than, action, archive_dir, output) -> None:
     """Maintain the warehouse; several operations in one call, one JSON report of them all.
 
     Exit status: 0 when every operation succeeded, 1 when a check found problems or a
@@ -323,6 +328,8 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
         raise click.UsageError("--backup and --purge-backups need --backup-dir")
     if clean_json and action == "archive" and archive_dir is None:
         raise click.UsageError("--clean-json --action archive needs --archive-dir")
+    if archive_data and archive_dir is None:
+        raise click.UsageError("--archive-data needs --archive-dir")
     steps = [
         (restore, lambda: ops.restore_backup(restore, db)),
         (optimize_db, lambda: ops.optimize(db)),
@@ -334,6 +341,7 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
         (migration_stats, lambda: {"operation": "migration-stats", "ok": True,
                                    **housekeeping.migration_stats(db)}),
         (clean_json, lambda: housekeeping.clean_json(db, json_dir, older_than, action, archive_dir)),
+        (archive_data, lambda: ops.archive_old_rows(db, archive_dir, older_than)),
     ]
     chosen = [run for wanted, run in steps if wanted]
     if not chosen:
@@ -717,14 +725,15 @@ def predict_command(model_name, hardware, device, batch_size, precision, sequenc
               show_default=True, help="Output format.")
 @reports_errors
 def status_command(db: Path, fmt: str) -> None:
-    """Rows per table, files by ledger status, runs (measured and simulated)."""
+    """Rows per table (and in the Parquet archive), files by ledger status, runs."""
     with session(db, read_only=True) as con:
         report = status_report(con)
     if fmt == "json":
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode())
         return
     click.echo(f"{db} (schema version {report['schema_version']})")
-    click.echo(render(["table", "rows"], list(report["tables"].items())))
+    click.echo(render(["table", "rows", "archived rows"],
+                      [(t, n, report["archived"].get(t, "")) for t, n in report["tables"].items()]))
     click.echo(render(["file status", "files"], list(report["files_by_status"].items())))
     runs = report["runs"]
     click.echo(f"runs: {runs['measured']} measured, {runs['simulated']} simulated; "

@@ -10,6 +10,7 @@ DEFAULT_INCOMING = Path("data/incoming")
 DEFAULT_SAMPLES = Path("data/samples")
 DEFAULT_REPORTS = Path("data/reports")
 DEFAULT_BACKUPS = Path("data/backups")
+DEFAULT_ARCHIVE = Path("data/archive")
 
 
 def db_path() -> Path:
@@ -30,3 +31,9 @@ def reports_dir() -> Path:
 def backups_dir() -> Path:
     """Where scheduled backups go: ``BENCHDB_BACKUPS`` or ``data/backups``."""
     return Path(os.environ.get("BENCHDB_BACKUPS") or DEFAULT_BACKUPS)
+
+
+def archive_root() -> Path:
+    """Where scheduled archiving puts old fact rows (``warehouse/``) and old result files
+    (``json/``): ``BENCHDB_ARCHIVE`` or ``data/archive``."""
+    return Path(os.environ.get("BENCHDB_ARCHIVE") or DEFAULT_ARCHIVE)

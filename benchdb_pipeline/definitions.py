@@ -16,7 +16,13 @@ from benchdb_pipeline.defs.analytics import (
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
 from benchdb_pipeline.defs.jobs import analytics_job, analytics_schedule, benchmark_job, ingest_job
-from benchdb_pipeline.defs.maintenance import clean_json_job, maintenance_job, maintenance_schedule
+from benchdb_pipeline.defs.maintenance import (
+    archive_job,
+    archive_schedule,
+    clean_json_job,
+    maintenance_job,
+    maintenance_schedule,
+)
 from benchdb_pipeline.defs.reports import compatibility_matrix, hardware_comparison_charts, performance_report
 from benchdb_pipeline.defs.resources import warehouse_resource
 from benchdb_pipeline.defs.runner import benchmark_results
@@ -27,8 +33,8 @@ defs = dg.Definitions(
             compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies,
             performance_model, performance_predictions],
     asset_checks=[warehouse_checks, untriaged_regressions],
-    jobs=[ingest_job, benchmark_job, analytics_job, maintenance_job, clean_json_job],
-    schedules=[analytics_schedule, maintenance_schedule],
+    jobs=[ingest_job, benchmark_job, analytics_job, maintenance_job, clean_json_job, archive_job],
+    schedules=[analytics_schedule, maintenance_schedule, archive_schedule],
     sensors=[incoming_files_sensor, regression_alert_sensor],
     resources={"warehouse": warehouse_resource()},
 )

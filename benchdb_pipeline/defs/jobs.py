@@ -8,6 +8,8 @@ the multiprocess executor, and parsing already uses one process per core.
 
 from __future__ import annotations
 
+import calendar
+
 import dagster as dg
 
 ingest_job = dg.define_asset_job(
@@ -42,12 +44,21 @@ analytics_job = dg.define_asset_job(
 )
 
 
+def _schedule(job, cron: str, when: str) -> dg.ScheduleDefinition:
+    """A running schedule in UTC (the cron and the zone show in the UI)."""
+    return dg.ScheduleDefinition(job=job, cron_schedule=cron, execution_timezone="UTC",
+                                 default_status=dg.DefaultScheduleStatus.RUNNING, description=when)
+
 
 def nightly(job, hour: int, why: str = "") -> dg.ScheduleDefinition:
-    """A schedule running ``job`` every night at ``hour``:00 UTC (cron and zone show in the UI)."""
-    return dg.ScheduleDefinition(job=job, cron_schedule=f"0 {hour} * * *", execution_timezone="UTC",
-                                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                                 description=f"Nightly at {hour:02d}:00 UTC{why}.")
+    """``job`` every night at ``hour``:00 UTC."""
+    return _schedule(job, f"0 {hour} * * *", f"Nightly at {hour:02d}:00 UTC{why}.")
+
+
+def weekly(job, weekday: int, hour: int, why: str = "") -> dg.ScheduleDefinition:
+    """``job`` once a week, on ``weekday`` (0 = Sunday, as cron counts) at ``hour``:00 UTC."""
+    day = calendar.day_name[(weekday - 1) % 7]
+    return _schedule(job, f"0 {hour} * * {weekday}", f"Weekly on {day} at {hour:02d}:00 UTC{why}.")
 
 
 analytics_schedule = nightly(analytics_job, 3)

@@ -1,4 +1,5 @@
-"""The maintenance job: optimize, check integrity, back up, purge old backups; nightly.
+"""The maintenance jobs: optimize, check integrity, back up, purge old backups (nightly);
+archive old fact rows to Parquet (weekly); clean up ingested result files.
 
 Every op opens the warehouse, so every op is in the warehouse pool. A failed integrity
 check stops the job before the backup and the purge, so the last good backups are kept.
@@ -9,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from benchdb_pipeline.config import backups_dir, incoming_dir
-from benchdb_pipeline.defs.jobs import nightly
+from benchdb_pipeline.config import archive_root, backups_dir, incoming_dir
+from benchdb_pipeline.defs.jobs import nightly, weekly
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from benchdb_pipeline.maintenance import housekeeping
 from benchdb_pipeline.maintenance import operations as ops
@@ -80,14 +81,14 @@ class CleanJsonConfig(dg.Config):
     json_dir: str = Field(default="", description="The folder to clean. Empty: $BENCHDB_INCOMING.")
     older_than_days: float = Field(default=30)
     action: str = Field(default="archive", description="archive or remove")
-    archive_dir: str = Field(default="", description="For archive. Empty: <backups>/../archive/json.")
+    archive_dir: str = Field(default="", description="For archive. Empty: $BENCHDB_ARCHIVE/json.")
 
 
 @dg.op(pool=WAREHOUSE_POOL)
 def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, warehouse: WarehouseResource):
     """Archive (or remove) old result files whose exact content the ledger holds."""
     folder = Path(config.json_dir) if config.json_dir else incoming_dir()
-    archive = Path(config.archive_dir) if config.archive_dir else backups_dir().parent / "archive" / "json"
+    archive = Path(config.archive_dir) if config.archive_dir else archive_root() / "json"
     if not folder.is_dir():
         context.log.info("%s does not exist: nothing to clean", folder)
         return
@@ -102,3 +103,29 @@ def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, 
         description="Archive or remove old result files the warehouse holds (ops.clean_result_files.config).")
 def clean_json_job():
     clean_result_files()
+
+
+class ArchiveConfig(dg.Config):
+    archive_dir: str = Field(default="", description="Where the Parquet archive lives. "
+                                                     "Empty: $BENCHDB_ARCHIVE/warehouse.")
+    older_than_days: float = Field(default=365, description="Archive fact rows measured longer ago.")
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def archive_old_fact_rows(context: dg.OpExecutionContext, config: ArchiveConfig, warehouse: WarehouseResource):
+    """Old fact rows to verified Parquet; the all_* views still read them."""
+    folder = Path(config.archive_dir) if config.archive_dir else archive_root() / "warehouse"
+    record = ops.archive_old_rows(Path(warehouse.database), folder, config.older_than_days)
+    if not record["ok"]:
+        raise dg.Failure(record["error"], metadata=_metadata(record))
+    context.log.info("archived %d rows (batch %s) to %s", record["rows_archived"], record["batch_id"], folder)
+    context.add_output_metadata(_metadata(record))
+
+
+@dg.job(executor_def=dg.in_process_executor,
+        description="Move fact rows older than a year (ops.archive_old_fact_rows.config) to Parquet.")
+def archive_job():
+    archive_old_fact_rows()
+
+
+archive_schedule = weekly(archive_job, 0, 4, ", after the nightly backup")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchdb_pipeline.maintenance import backup as backups
+from benchdb_pipeline.maintenance.archive import ArchiveError, archive_data
 from benchdb_pipeline.warehouse.checks import ALL_CHECKS
 from benchdb_pipeline.warehouse.store import session
 
@@ -71,3 +72,11 @@ def purge_backups(backup_dir: Path, retention_days: float) -> dict:
     removed = backups.purge(backup_dir, retention_days)
     return {"operation": "purge-backups", "ok": True, "removed": [str(p) for p in removed],
             "kept": len(backups.backups(backup_dir))}
+
+
+def archive_old_rows(db: Path, archive_dir: Path, older_than_days: float) -> dict:
+    """Fact rows older than the cutoff to verified Parquet, deleted here in one transaction."""
+    try:
+        return archive_data(db, archive_dir, older_than_days).record()
+    except ArchiveError as exc:
+        return {"operation": "archive-data", "ok": False, "archive_dir": str(archive_dir), "error": str(exc)}

@@ -13,14 +13,15 @@ from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
 from benchdb_pipeline.warehouse.schema import ORDER_KEY
 
-# Every result with its series, run and order of "latest" (the latest view has the same names).
+# Every result, live or archived, with its series, run and order of "latest" (the latest view
+# has the same names): trends and change points see the whole history.
 HISTORY = f"""
     SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, p.test_case,
            p.batch_size, p.sequence_length, p.precision, p.average_latency_ms,
            p.latency_p50_ms, p.latency_p90_ms, p.latency_p95_ms, p.latency_p99_ms,
            p.throughput_items_per_second, p.memory_peak_mb, p.measured_at, r.is_simulated,
            r.git_commit, r.run_id, p.result_id, {ORDER_KEY.format(p="p.")} AS k
-    FROM performance_results p
+    FROM all_performance_results p
     JOIN models m USING (model_id)
     JOIN hardware_platforms h USING (hardware_id)
     JOIN test_runs r ON r.run_id = p.run_id

@@ -3,6 +3,8 @@
 Each check returns a ``CheckResult``: passed when no row offends. DuckDB enforces most
 foreign keys itself; these checks also cover the owned tables that carry none
 (samples, assertions), the ledger's promises, and value ranges no constraint expresses.
+References and the ledger are checked over live and archived rows together (the ``all_``
+views), since archiving moves a file's rows without changing what the ledger promises.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from benchdb_pipeline.warehouse.schema import VIEWS
+from benchdb_pipeline.warehouse.schema import ARCHIVE_VIEWS, FACT_TABLES, VIEWS, sql_string
 
 # (child table, column, parent table, parent key): every reference in the schema.
 REFERENCES = (
@@ -44,12 +46,18 @@ NATURAL_KEYS = (
     ("source_files", "sha256"),
 )
 
+
+def everywhere(table: str) -> str:
+    """A fact table's live and archived rows; any other table as it is."""
+    return f"all_{table}" if table in FACT_TABLES else table
+
+
 _FACT_ROWS_PER_FILE = """
     SELECT source_file_id AS file_id, count(*) AS n FROM (
-        SELECT source_file_id FROM performance_results
-        UNION ALL SELECT source_file_id FROM hardware_compatibility
-        UNION ALL SELECT source_file_id FROM integration_test_results
-        UNION ALL SELECT source_file_id FROM web_platform_results
+        SELECT source_file_id FROM all_performance_results
+        UNION ALL SELECT source_file_id FROM all_hardware_compatibility
+        UNION ALL SELECT source_file_id FROM all_integration_test_results
+        UNION ALL SELECT source_file_id FROM all_web_platform_results
     ) WHERE source_file_id IS NOT NULL GROUP BY ALL
 """
 
@@ -105,8 +113,8 @@ def check_references(con: duckdb.DuckDBPyConnection) -> CheckResult:
     """Every reference resolves (orphans per child column and parent table)."""
     return _run(con, "references", {
         f"{child}.{column} → {parent}": (
-            f"SELECT count(*) FROM {child} c WHERE c.{column} IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
+            f"SELECT count(*) FROM {everywhere(child)} c WHERE c.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {everywhere(parent)} p WHERE p.{key} = c.{column})"
         )
         for child, column, parent, key in REFERENCES
     })
@@ -133,9 +141,9 @@ def check_value_ranges(con: duckdb.DuckDBPyConnection) -> CheckResult:
 
 
 def check_views(con: duckdb.DuckDBPyConnection) -> CheckResult:
-    """Every view compiles and runs."""
+    """Every view compiles and runs (the archive views read their Parquet files)."""
     offending = {}
-    for view in VIEWS:
+    for view in (*VIEWS, *ARCHIVE_VIEWS):
         try:
             con.execute(f"SELECT * FROM {view} LIMIT 0").fetchall()
             offending[view] = 0
@@ -144,4 +152,30 @@ def check_views(con: duckdb.DuckDBPyConnection) -> CheckResult:
     return CheckResult("views", not any(offending.values()), offending)
 
 
-ALL_CHECKS = (check_references, check_natural_keys, check_ledger, check_value_ranges, check_views)
+def batch_contents(con: duckdb.DuckDBPyConnection, archive_dir: str, table: str,
+                   batch: str) -> tuple[int, int]:
+    """Row count and sum of row hashes of one archive batch's Parquet files of ``table``
+    (what ``archive_batches`` recorded when the batch committed)."""
+    files = sql_string(f"{archive_dir}/{table}/*/*/{batch}_*.parquet")
+    rows, checksum = con.execute(
+        f"SELECT count(*), sum(hash(r)) FROM read_parquet({files}, hive_partitioning = false) r"
+    ).fetchone()
+    return rows, int(checksum or 0)
+
+
+def check_archive(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Every committed archive batch's Parquet files still hold exactly its rows."""
+    offending = {}
+    for batch, table, archive_dir, rows, checksum in con.execute(
+        "SELECT batch_id, table_name, archive_dir, rows, row_checksum FROM archive_batches ORDER BY ALL"
+    ).fetchall():
+        try:
+            intact = batch_contents(con, archive_dir, table, batch) == (rows, checksum)
+        except duckdb.Error:
+            intact = False
+        offending[f"{table} batch {batch} in {archive_dir}"] = 0 if intact else rows
+    return CheckResult("archive", not any(offending.values()), offending)
+
+
+ALL_CHECKS = (check_references, check_natural_keys, check_ledger, check_value_ranges, check_views,
+              check_archive)

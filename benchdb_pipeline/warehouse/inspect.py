@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from benchdb_pipeline.warehouse.schema import ALL_TABLES, current_version
+from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, current_version
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -14,6 +14,22 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     )
     counts = dict(con.execute(union).fetchall())
     return {table: counts[table] for table in ALL_TABLES}
+
+
+def archived_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per fact table that committed archive batches moved to Parquet."""
+    return dict(con.execute(
+        "SELECT table_name, sum(rows)::BIGINT FROM archive_batches GROUP BY ALL ORDER BY ALL"
+    ).fetchall())
+
+
+def fact_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """Per fact table, the count and order-independent hash of its live and archived rows
+    together: equal before and after archiving, whatever moved where."""
+    return {fact.table: con.execute(
+                f"SELECT count(*), sum(hash(r)) FROM (SELECT * EXCLUDE (archived) FROM all_{fact.table}) r"
+            ).fetchone()
+            for fact in ARCHIVED_FACTS}
 
 
 def ledger_by_status(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -31,6 +47,7 @@ def status_report(con: duckdb.DuckDBPyConnection) -> dict:
     return {
         "schema_version": current_version(con),
         "tables": table_counts(con),
+        "archived": archived_counts(con),
         "files_by_status": ledger_by_status(con),
         "runs": {"simulated": simulated, "measured": real, "first_started_at": first,
                  "last_started_at": last},

@@ -24,7 +24,8 @@ FACT_TABLES = (
 )
 LEDGER_TABLES = ("source_files", "quarantine")
 ANALYTICS_TABLES = ("performance_regressions",)
-ALL_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES + ANALYTICS_TABLES
+MAINTENANCE_TABLES = ("archive_batches",)
+ALL_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES + ANALYTICS_TABLES + MAINTENANCE_TABLES
 
 # Fact tables whose rows point at a source file (directly); used by supersede and checks.
 FILE_FACT_TABLES = (
@@ -35,6 +36,27 @@ FILE_FACT_TABLES = (
 )
 
 LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
+
+
+@dataclass(frozen=True)
+class ArchivedFact:
+    """A fact table as the Parquet archive holds it: ``key`` picks its rows; an owned table
+    (``parent`` set) goes with its parent's rows, ``key`` being the parent's id."""
+
+    table: str
+    key: str
+    parent: str | None = None
+
+
+# Parents before their owned tables: an owned table's rows are chosen through its parent's.
+ARCHIVED_FACTS = (
+    ArchivedFact("performance_results", "result_id"),
+    ArchivedFact("performance_samples", "result_id", parent="performance_results"),
+    ArchivedFact("hardware_compatibility", "compatibility_id"),
+    ArchivedFact("integration_test_results", "test_result_id"),
+    ArchivedFact("integration_test_assertions", "test_result_id", parent="integration_test_results"),
+    ArchivedFact("web_platform_results", "result_id"),
+)
 
 _V1_TABLES = """
 CREATE SEQUENCE seq_source_files;
@@ -368,6 +390,72 @@ VIEWS = {
 }
 
 
+# One row per table of each archive batch that committed. Parquet files of a batch are named
+# <batch_id>_<n>.parquet; the archive views read only files whose batch is listed here, so a
+# batch interrupted before its commit is invisible (and removed by the next archive run).
+_V4_ARCHIVE = """
+CREATE TABLE archive_batches (
+    batch_id     VARCHAR NOT NULL,
+    table_name   VARCHAR NOT NULL,
+    archive_dir  VARCHAR NOT NULL,
+    rows         BIGINT NOT NULL CHECK (rows > 0),
+    row_checksum HUGEINT NOT NULL,
+    cutoff       TIMESTAMP NOT NULL,
+    archived_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (batch_id, table_name)
+);
+"""
+
+BATCH_OF_FILE = r"regexp_extract(filename, '([0-9a-f]{32})_[0-9]+\.parquet$', 1)"
+
+
+def sql_string(text: str | object) -> str:
+    """A SQL string literal (for paths in COPY and read_parquet, which take no parameters)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def archive_glob(archive_dir: str, table: str) -> str:
+    """Every Parquet file of ``table`` under an archive folder (table/year=…/month=…/)."""
+    return f"{archive_dir}/{table}/*/*/*.parquet"
+
+
+def _archived_view(con: duckdb.DuckDBPyConnection, fact: ArchivedFact) -> str:
+    """Committed archived rows of a table; rows of a file superseded (or ingested again) since
+    they were archived drop out, as its live rows would have been deleted."""
+    dirs = [d for (d,) in con.execute(
+        "SELECT DISTINCT archive_dir FROM archive_batches WHERE table_name = ? ORDER BY 1",
+        [fact.table]).fetchall()]
+    if not dirs:
+        return f"SELECT * FROM {fact.table} WHERE false"
+    globs = ", ".join(sql_string(archive_glob(d, fact.table)) for d in dirs)
+    source = f"""
+        SELECT a.* EXCLUDE (filename), b.archived_at AS _archived_at
+        FROM read_parquet([{globs}], filename = true, hive_partitioning = false, union_by_name = true) a
+        JOIN archive_batches b ON b.batch_id = {BATCH_OF_FILE} AND b.table_name = '{fact.table}'"""
+    if fact.parent:
+        return (f"SELECT * EXCLUDE (_archived_at) FROM ({source}) "
+                f"WHERE {fact.key} IN (SELECT {fact.key} FROM archived_{fact.parent})")
+    return f"""
+        SELECT a.* EXCLUDE (_archived_at) FROM ({source}) a
+        LEFT JOIN source_files f ON f.file_id = a.source_file_id
+        WHERE a.source_file_id IS NULL OR (f.status = 'ingested' AND f.ingested_at <= a._archived_at)"""
+
+
+def create_archive_views(con: duckdb.DuckDBPyConnection) -> None:
+    """``archived_<fact>`` (rows in the Parquet archive) and ``all_<fact>`` (live and archived,
+    with an ``archived`` flag) for every fact table; rebuilt whenever a batch commits."""
+    for fact in ARCHIVED_FACTS:
+        con.execute(f"CREATE OR REPLACE VIEW archived_{fact.table} AS {_archived_view(con, fact)}")
+        con.execute(
+            f"CREATE OR REPLACE VIEW all_{fact.table} AS "
+            f"SELECT *, false AS archived FROM {fact.table} "
+            f"UNION ALL BY NAME SELECT *, true AS archived FROM archived_{fact.table}"
+        )
+
+
+ARCHIVE_VIEWS = tuple(f"{kind}_{fact.table}" for fact in ARCHIVED_FACTS for kind in ("archived", "all"))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -379,6 +467,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial warehouse: ledger, dimensions, facts", _V1_TABLES),
     Migration(2, "latest_performance_metrics in one pass (views only)", ""),
     Migration(3, "performance_regressions: regressions found, and their triage", _V3_REGRESSIONS),
+    Migration(4, "archive_batches and the archived_/all_ views of every fact table", _V4_ARCHIVE),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -437,6 +526,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, body in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {body.replace('{order_key}', ORDER_KEY.format(p=''))}")
+    has_archive = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'archive_batches'"
+    ).fetchone()[0]
+    if has_archive:
+        create_archive_views(con)
 
 
 def utc_now() -> datetime:

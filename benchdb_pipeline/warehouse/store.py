@@ -49,7 +49,10 @@ def connect(
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only, config=dict(CONNECTION_CONFIG))
+            con = duckdb.connect(path, read_only=read_only, config=dict(CONNECTION_CONFIG))
+            # DuckDB's own bar draws on stdout, into the JSON and tables the CLI prints there.
+            con.execute("SET enable_progress_bar = false")
+            return con
         except duckdb.IOException as exc:
             locked = "lock" in str(exc).lower()
             if not locked or time.monotonic() >= deadline:

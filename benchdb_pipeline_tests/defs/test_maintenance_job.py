@@ -56,3 +56,33 @@ def test_clean_json_job_archives_what_the_warehouse_holds(db, fixture_copy, tmp_
     assert result.success
     assert (tmp_path / "archive" / "canonical_rows.json").exists()
     assert [p.name for p in folder.iterdir()] == ["bad_zero_batch.json"]  # quarantined: kept
+
+
+def test_archive_job_archives_old_rows_with_its_figures_as_metadata(db, tmp_path):
+    from benchdb_pipeline.definitions import defs
+    from benchdb_pipeline.defs.resources import WarehouseResource
+
+    ingest_one(db, write_samples(tmp_path / "samples")[0].parent.parent)
+    result = defs.resolve_job_def("archive_job").execute_in_process(
+        run_config={"ops": {"archive_old_fact_rows": {"config": {
+            "archive_dir": str(tmp_path / "archive"), "older_than_days": 0}}}},
+        resources={"warehouse": WarehouseResource(database=str(db))})
+    assert result.success
+    (materialization,) = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = materialization.event_specific_data.metadata
+    assert metadata["rows_archived"].value > 0
+    assert list((tmp_path / "archive").glob("performance_results/year=*/month=*/*.parquet"))
+
+
+def test_maintenance_runs_nightly_and_archiving_weekly_all_in_the_pool():
+    from benchdb_pipeline.definitions import defs
+    from benchdb_pipeline.defs.resources import WAREHOUSE_POOL
+
+    nightly = defs.resolve_schedule_def("maintenance_job_schedule")
+    weekly = defs.resolve_schedule_def("archive_job_schedule")
+    assert (nightly.cron_schedule, nightly.execution_timezone) == ("0 2 * * *", "UTC")
+    assert (weekly.cron_schedule, weekly.execution_timezone) == ("0 4 * * 0", "UTC")
+    assert weekly.description.startswith("Weekly on Sunday at 04:00 UTC")
+    for job in ("maintenance_job", "archive_job", "clean_json_job"):
+        for node in defs.resolve_job_def(job).graph.node_defs:
+            assert node.pool == WAREHOUSE_POOL, (job, node.name)
