@@ -355,6 +355,73 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
     sys.exit(EXIT_OK if report["ok"] else EXIT_QUARANTINED)
 
 
+@main.command("ci-integrate")
+@click.option("--artifacts-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder CI downloaded: one sub-folder per job.")
+@db_option
+@click.option("--commit", help="The commit the artifacts belong to [default: sha in the CI metadata].")
+@click.option("--branch", help="The branch [default: from ref in the CI metadata].")
+@click.option("--build-id", help="The CI run [default: run_id in the CI metadata]; files are recorded "
+                                 "under ci/<platform>/<build-id>/ in the ledger.")
+@click.option("--ci-platform", help="github-actions, gitlab, jenkins, … [default: from the CI metadata].")
+@click.option("--ci-metadata", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CI metadata JSON [default: ci_metadata.json in --artifacts-dir, if any].")
+@click.option("--archive-artifacts", is_flag=True,
+              help="Afterwards, move the artifacts under --archive-dir/<date>/.")
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where --archive-artifacts moves them.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@reports_errors
+def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platform, ci_metadata,
+                         archive_artifacts, archive_dir, output, quiet) -> None:
+    """Integrate CI artifacts: every job's result files (all formats), per-job warehouses
+    (*.duckdb) and Parquet exports, merged by content and natural keys, with the commit,
+    branch and CI metadata stored on each run.
+
+    Integrating the same artifacts again adds nothing; jobs give the same tables in any order.
+    Exit status: 0 ok, 1 some input quarantined, 2 usage or database error.
+    """
+    from tqdm import tqdm
+
+    from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
+
+    if archive_artifacts and archive_dir is None:
+        raise click.UsageError("--archive-artifacts needs --archive-dir")
+    ci = CIContext.resolve(artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id,
+                           platform=ci_platform)
+    found = find_artifacts(artifacts_dir)
+    total = len(found.result_files) + len(found.warehouses) + len(found.exports)
+    with tqdm(total=total, unit="item", desc="integrate", disable=True if quiet else None,
+              file=sys.stderr) as bar:
+        report = integrate(db, artifacts_dir, ci, archive_dir=archive_dir if archive_artifacts else None,
+                           progress=bar.update)
+    text = orjson.dumps(report.record(), option=orjson.OPT_INDENT_2).decode()
+    if output:
+        output.write_text(text + "\n")
+    click.echo(text)
+    sys.exit(EXIT_QUARANTINED if report.quarantined else EXIT_OK)
+
+
+@main.command("export")
+@db_option
+@click.option("--parquet-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Write one Parquet dataset per table here (replacing an earlier export).")
+@click.option("--partition-by", multiple=True, callback=_csv(),
+              help="Columns to partition by, in tables that have them (e.g. hardware_id).")
+@reports_errors
+def export_command(db: Path, parquet_dir: Path, partition_by: list[str]) -> None:
+    """Export the warehouse to Parquet (the old converter's --parquet-dir): one dataset per
+    table, archived rows included, with benchdb_export.json; `benchdb ci-integrate` and any
+    Parquet reader read it back."""
+    from benchdb_pipeline.warehouse.export import export_parquet
+
+    with session(db, read_only=True) as con:
+        rows = export_parquet(con, parquet_dir, partition_by)
+    click.echo(render(["table", "rows"], list(rows.items())))
+    click.echo(f"exported to {parquet_dir}")
+
+
 def filter_options(command):
     """The filters every report, comparison and chart accepts."""
     options = [
@@ -534,7 +601,8 @@ def visualize_command(chart, db, output, **options) -> None:
 
 
 def _regression_check(db: Path, fmt: str, output: Path | None, run_id, commit, window,
-                      baseline_days, reference_db, threshold, check_metrics, no_store) -> None:
+                      baseline_days, reference_db, threshold, check_metrics, no_store,
+                      build: str | None = None) -> None:
     from benchdb_pipeline.analytics import regressions
     from benchdb_pipeline.analytics.output import format_report
 
@@ -544,13 +612,16 @@ def _regression_check(db: Path, fmt: str, output: Path | None, run_id, commit, w
     with session(db, read_only=no_store) as con:
         if not no_store:
             ensure_schema(con)
-        report = regressions.check(con, settings, run_id=run_id, commit=commit,
-                                   reference_db=reference_db)
+        runs = regressions.runs_of_build(con, build) if build else [run_id]
+        reports = [regressions.check(con, settings, run_id=run, commit=commit, reference_db=reference_db)
+                   for run in runs]
         if not no_store:
-            regressions.store(con, report)
-    _emit(format_report(report, fmt if fmt in ("json", "markdown") else "table"), output,
+            for report in reports:
+                regressions.store(con, report)
+    texts = [format_report(report, fmt if fmt in ("json", "markdown") else "table") for report in reports]
+    _emit(f"[{', '.join(texts)}]" if build and fmt == "json" else "\n\n".join(texts), output,
           "regression check")
-    sys.exit(EXIT_QUARANTINED if report.regressions else EXIT_OK)
+    sys.exit(EXIT_QUARANTINED if any(report.regressions for report in reports) else EXIT_OK)
 
 
 @main.command("regression-check")
@@ -559,9 +630,12 @@ def _regression_check(db: Path, fmt: str, output: Path | None, run_id, commit, w
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
               show_default=True, help="Output format (markdown: for a pull-request comment).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option("--build", help="Check every run of this CI build (its build id, as `ci-integrate` "
+                              "recorded it): one report per run, e.g. each matrix job's.")
 @reports_errors
 def regression_check_command(db, fmt, output, **options) -> None:
-    """Check a run for performance regressions against each series' baseline.
+    """Check a run (or every run of a CI build) for performance regressions against each
+    series' baseline.
 
     Exit status: 0 no regression, 1 regressions found (CI can gate on it), 2 error.
     A change counts when it passes --threshold and is significant (Mann-Whitney U on raw

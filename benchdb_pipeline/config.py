@@ -11,6 +11,7 @@ DEFAULT_SAMPLES = Path("data/samples")
 DEFAULT_REPORTS = Path("data/reports")
 DEFAULT_BACKUPS = Path("data/backups")
 DEFAULT_ARCHIVE = Path("data/archive")
+DEFAULT_ARTIFACTS = Path("data/artifacts")
 
 
 def db_path() -> Path:
@@ -37,3 +38,9 @@ def archive_root() -> Path:
     """Where scheduled archiving puts old fact rows (``warehouse/``) and old result files
     (``json/``): ``BENCHDB_ARCHIVE`` or ``data/archive``."""
     return Path(os.environ.get("BENCHDB_ARCHIVE") or DEFAULT_ARCHIVE)
+
+
+def artifacts_dir() -> Path:
+    """Where CI artifacts folders arrive for the CI sensor: ``BENCHDB_ARTIFACTS`` or
+    ``data/artifacts`` (keep it outside ``BENCHDB_INCOMING``)."""
+    return Path(os.environ.get("BENCHDB_ARTIFACTS") or DEFAULT_ARTIFACTS)

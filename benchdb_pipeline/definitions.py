@@ -14,6 +14,7 @@ from benchdb_pipeline.defs.analytics import (
     untriaged_regressions,
 )
 from benchdb_pipeline.defs.checks import warehouse_checks
+from benchdb_pipeline.defs.ci import ci_artifacts_sensor, ci_consolidate_job
 from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
 from benchdb_pipeline.defs.jobs import analytics_job, analytics_schedule, benchmark_job, ingest_job
 from benchdb_pipeline.defs.maintenance import (
@@ -33,8 +34,9 @@ defs = dg.Definitions(
             compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies,
             performance_model, performance_predictions],
     asset_checks=[warehouse_checks, untriaged_regressions],
-    jobs=[ingest_job, benchmark_job, analytics_job, maintenance_job, clean_json_job, archive_job],
+    jobs=[ingest_job, benchmark_job, analytics_job, maintenance_job, clean_json_job, archive_job,
+          ci_consolidate_job],
     schedules=[analytics_schedule, maintenance_schedule, archive_schedule],
-    sensors=[incoming_files_sensor, regression_alert_sensor],
+    sensors=[incoming_files_sensor, regression_alert_sensor, ci_artifacts_sensor],
     resources={"warehouse": warehouse_resource()},
 )

@@ -17,7 +17,8 @@ from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
 COMMANDS = (["schema"], ["schema", "create"], ["ingest"], ["query"], ["status"],
-            ["quarantine"], ["samples"], ["run"], ["serve"], ["maintenance"])
+            ["quarantine"], ["samples"], ["run"], ["serve"], ["maintenance"], ["ci-integrate"],
+            ["export"])
 
 
 def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

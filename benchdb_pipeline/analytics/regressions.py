@@ -117,6 +117,17 @@ def candidate_run(con: duckdb.DuckDBPyConnection, run_id: int | None = None,
     return row
 
 
+def runs_of_build(con: duckdb.DuckDBPyConnection, build: str) -> list[int]:
+    """Runs with performance results that a CI build brought in (``metadata.ci.build_id``)."""
+    runs = [r for (r,) in con.execute("""
+        SELECT r.run_id FROM test_runs r WHERE r.metadata->'ci'->>'build_id' = ?
+        AND EXISTS (SELECT 1 FROM performance_results p WHERE p.run_id = r.run_id)
+        ORDER BY r.started_at NULLS LAST, r.run_id""", [build]).fetchall()]
+    if not runs:
+        raise QueryError(f"no performance results for CI build {build}")
+    return runs
+
+
 def _statistics(metrics: Sequence[str]) -> str:
     parts = []
     for name in metrics:

@@ -77,3 +77,38 @@ def new_batches(
             digest.update(f"{relative}\0{current[relative]}\n".encode())
         batches.append(Batch([str((root / p).resolve()) for p in part], digest.hexdigest()[:32]))
     return batches
+
+
+COMPLETE_MARKER = ".complete"
+
+
+def complete_folders(root: Path, *, quiet_seconds: float | None = None,
+                     now: float | None = None) -> dict[str, str]:
+    """Artifacts folders under ``root`` that are whole: name → signature of their contents.
+
+    A folder is whole when it holds a ``.complete`` marker (the uploader's last act) or when
+    nothing in it changed for ``quiet_seconds`` (``BENCHDB_ARTIFACTS_QUIET``, default 120).
+    The signature changes with any file's path, size or time, so a run key made from it
+    names exactly one state of the folder.
+    """
+    quiet = float(os.environ.get("BENCHDB_ARTIFACTS_QUIET", "120")) if quiet_seconds is None else quiet_seconds
+    now = time.time() if now is None else now
+    found: dict[str, str] = {}
+    if not root.is_dir():
+        return found
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        digest, newest = hashlib.sha256(), 0.0
+        for parent, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(parent, name)
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                newest = max(newest, stat.st_mtime)
+                digest.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        marked = (folder / COMPLETE_MARKER).is_file()
+        if newest and (marked or now - newest >= quiet):
+            found[folder.name] = digest.hexdigest()[:32]
+    return found

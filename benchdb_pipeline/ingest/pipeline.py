@@ -175,13 +175,16 @@ def ingest_files(
     batch_files: int = 20_000,
     progress: Callable[[int], None] | None = None,
     lock_timeout: float | None = None,
+    annotate: Callable[[StagedBatch], StagedBatch] | None = None,
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
     Each batch of ``batch_files`` files is one transaction. ``progress`` is called with
     the number of files finished as chunks complete. A dry run parses and validates but
     writes nothing (it reads the ledger when the database exists). ``lock_timeout`` bounds
-    the wait for another process's lock (default ``BENCHDB_LOCK_TIMEOUT``).
+    the wait for another process's lock (default ``BENCHDB_LOCK_TIMEOUT``). ``annotate``
+    adjusts each staged batch before it is stored (CI integration records ledger paths per
+    CI run, and the commit, branch and CI metadata on the runs).
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
     known: frozenset[str] = frozenset()
@@ -203,6 +206,8 @@ def ingest_files(
             continue
         parsed = time.perf_counter()
         staged = StagedBatch.concat(chunk.batch for chunk in chunks)
+        if annotate:
+            staged = annotate(staged)
         with session(db, lock_timeout=lock_timeout) as con:
             loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
         report.load.merge(loaded)

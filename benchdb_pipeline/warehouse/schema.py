@@ -472,12 +472,17 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether this warehouse (not a database attached beside it) has the table."""
+    return con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+        "AND database_name = current_database() AND schema_name = 'main'", [table]
+    ).fetchone()[0] > 0
+
+
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version the database is at; 0 for an empty database."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"
-    ).fetchone()[0]
-    if not exists:
+    if not _has_table(con, "schema_version"):
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
@@ -526,10 +531,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, body in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {body.replace('{order_key}', ORDER_KEY.format(p=''))}")
-    has_archive = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'archive_batches'"
-    ).fetchone()[0]
-    if has_archive:
+    if _has_table(con, "archive_batches"):
         create_archive_views(con)
 
 

@@ -1,0 +1,88 @@
+"""The adapter for this project's own warehouses: a per-job DuckDB file, or a Parquet export.
+
+Their rows become a staged batch like any parsed file's: surrogate ids turn into batch-local
+keys, dimensions are referred to by natural key (model name; hardware type + device), and
+every fact keeps its source file. The store then merges the batch exactly as it merges
+parsed files: files whose content the ledger has are skipped, dimensions merge by key, ids
+are new. Rows that no source file owns cannot be merged by content and are counted apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from benchdb_pipeline.warehouse.schema import FACT_TABLES
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
+
+# A relation for each source table: "src.main.models", "read_parquet(...)", ...
+Relation = Callable[[str], str]
+
+# Staging tables built from a source fact table, with the id that becomes their row_key.
+_FACTS = {
+    "performance_results": "result_id",
+    "hardware_compatibility": None,
+    "integration_test_results": "test_result_id",
+    "web_platform_results": None,
+}
+# Owned tables: the owner's id they carry, and the owner.
+_OWNED = {"performance_samples": ("result_id", "performance_results"),
+          "integration_test_assertions": ("test_result_id", "integration_test_results")}
+
+
+@dataclass
+class StagedWarehouse:
+    batch: StagedBatch
+    unowned_rows: int  # fact rows without a source file: not merged
+
+
+def _column(name: str, row_id: str | None) -> str:
+    """The source expression of one staging column of a fact (``f``)."""
+    return {
+        "row_key": f"f.{row_id}",
+        "file_key": "f.source_file_id",
+        "run_key_local": "f.run_id",
+        "model_name": "m.model_name",
+        "platform_key": "h.platform_key",
+        "metrics": "f.metrics::VARCHAR",
+        "metadata": "f.metadata::VARCHAR",
+    }.get(name, f"f.{name}")
+
+
+def stage_warehouse(con: duckdb.DuckDBPyConnection, source: Relation) -> StagedWarehouse:
+    """Stage every live file of a source warehouse (with the paths it recorded) and the rows
+    those files own. Batch keys are the source's ids, so one source makes one batch."""
+    live = f"(SELECT file_id FROM {source('source_files')} WHERE status <> 'superseded')"
+    queries = {
+        "files": f"SELECT file_id AS file_key, * FROM {source('source_files')} "
+                 f"WHERE file_id IN {live}",
+        "quarantine": f"SELECT file_id AS file_key, * FROM {source('quarantine')} "
+                      f"WHERE file_id IN {live}",
+        "models": f"SELECT * REPLACE (metadata::VARCHAR AS metadata) FROM {source('models')}",
+        "hardware_platforms": f"SELECT * REPLACE (metadata::VARCHAR AS metadata) "
+                              f"FROM {source('hardware_platforms')}",
+        "test_runs": f"SELECT run_id AS run_key_local, source_file_id AS file_key, "
+                     f"* REPLACE (metadata::VARCHAR AS metadata) FROM {source('test_runs')} "
+                     f"WHERE source_file_id IN {live}",
+    }
+    for table, row_id in _FACTS.items():
+        names = STAGING_SCHEMAS[table].names
+        select = ", ".join(f"{_column(c, row_id)} AS {c}" for c in names)
+        queries[table] = (f"SELECT {select} FROM {source(table)} f "
+                          f"LEFT JOIN {source('models')} m USING (model_id) "
+                          f"LEFT JOIN {source('hardware_platforms')} h USING (hardware_id) "
+                          f"WHERE f.source_file_id IN {live}")
+    for table, (owner_id, owner) in _OWNED.items():
+        queries[table] = (f"SELECT o.{owner_id} AS row_key, o.* FROM {source(table)} o "
+                          f"WHERE o.{owner_id} IN (SELECT {owner_id} FROM {source(owner)} "
+                          f"WHERE source_file_id IN {live})")
+    tables = {}
+    for name, sql in queries.items():
+        schema = STAGING_SCHEMAS[name]
+        arrow = con.execute(f"SELECT {', '.join(schema.names)} FROM ({sql})").to_arrow_table()
+        tables[name] = arrow.cast(schema)
+    unowned = sum(con.execute(f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL").fetchone()[0]
+                  for t in FACT_TABLES if t not in _OWNED)
+    return StagedWarehouse(StagedBatch(tables), unowned)
