@@ -58,5 +58,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_bench.py
 
 clean:
-	rm -rf $(VENV) data/warehouse data/incoming data/reports data/backups data/archive data/artifacts
+	rm -rf $(VENV) data/warehouse data/incoming data/reports data/backups data/archive data/artifacts data/local_ci
 	find data/dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

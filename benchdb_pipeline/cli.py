@@ -805,7 +805,9 @@ def status_command(db: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode())
         return
-    click.echo(f"{db} (schema version {report['schema_version']})")
+    version = report["schema_version"]
+    older = f"; this benchdb migrates it to {SCHEMA_VERSION} on its next write" if version < SCHEMA_VERSION else ""
+    click.echo(f"{db} (schema version {version}{older})")
     click.echo(render(["table", "rows", "archived rows"],
                       [(t, n, report["archived"].get(t, "")) for t, n in report["tables"].items()]))
     click.echo(render(["file status", "files"], list(report["files_by_status"].items())))

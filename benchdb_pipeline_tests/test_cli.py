@@ -47,6 +47,17 @@ def test_schema_create_then_status(db):
     assert report["schema_version"] == SCHEMA_VERSION and report["tables"]["performance_results"] == 0
 
 
+def test_status_reads_an_older_schema_and_says_so(db):
+    from benchdb_pipeline.warehouse.schema import ensure_schema
+    from benchdb_pipeline.warehouse.store import session
+
+    with session(db) as con:
+        ensure_schema(con, up_to=SCHEMA_VERSION - 1)
+    status = benchdb("status", db=db)
+    assert status.returncode == 0, status.stderr
+    assert f"migrates it to {SCHEMA_VERSION} on its next write" in status.stdout
+
+
 def test_ingest_exit_codes(db, fixture_copy):
     good = fixture_copy("canonical_rows.json", "direct_benchmark.json", folder="good")
     ok = benchdb("ingest", str(good), "--db", str(db))
