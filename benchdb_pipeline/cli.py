@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+import duckdb
 import orjson
 
 from benchdb_pipeline import __version__
@@ -65,6 +66,8 @@ def reports_errors(command):
             _fail(str(exc))
         except FileNotFoundError as exc:
             _fail(str(exc))
+        except duckdb.Error as exc:  # e.g. an archive view whose Parquet folder was moved
+            _fail(f"database error: {exc}")
 
     return wrapper
 

@@ -38,7 +38,8 @@ def check_integrity(db: Path) -> dict:
     with session(db, read_only=True) as con:
         results = [check(con) for check in ALL_CHECKS]
     return {"operation": "check-integrity", "ok": all(r.passed for r in results),
-            "checks": {r.name: {"passed": r.passed, "offending": {k: v for k, v in r.offending.items() if v}}
+            "checks": {r.name: {"passed": r.passed, "offending": {k: v for k, v in r.offending.items() if v},
+                                **({"errors": r.errors} if r.errors else {})}
                        for r in results}}
 
 

@@ -206,3 +206,16 @@ def test_killed_at_arbitrary_moments_loses_and_doubles_nothing(big_db, tmp_path)
         archive_data(db, archive, 0, now=NOW)
         assert_intact(db, archive, before)
     assert outcomes.count(-signal.SIGKILL) >= 4, outcomes
+
+
+def test_a_moved_archive_is_reported_not_crashed_on(sample_db, tmp_path):
+    archive_data(sample_db, tmp_path / "archive", 0)
+    (tmp_path / "archive").rename(tmp_path / "moved")
+    check = benchdb("maintenance", "--db", str(sample_db), "--check-integrity")
+    assert check.returncode == 1
+    views = json.loads(check.stdout)["operations"][0]["checks"]["views"]["offending"]
+    assert "all_performance_results" in views
+    query_result = benchdb("query", "--db", str(sample_db), "--sql", "SELECT count(*) FROM all_performance_results")
+    assert query_result.returncode == 2 and "No files found" in query_result.stderr
+    export = benchdb("export", "--db", str(sample_db), "--parquet-dir", str(tmp_path / "export"))
+    assert export.returncode == 2 and "database error" in export.stderr and "Traceback" not in export.stderr
