@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +213,11 @@ def integrate(db: Path, artifacts_dir: Path, ci: CIContext, *, archive_dir: Path
         def place_merged(path: str, relative=relative, source=source, job=job) -> tuple[str, str]:
             return ci.ledger_path(f"{relative.as_posix()}:{path}", f"{source}:{path}"), job
 
+        started = time.perf_counter()
         loaded, unowned = _merge(db, source, lambda batch: annotate(batch, ci, place_merged))
+        log.info("merged %s in %.1f s: %d new files (%d already known), %s", relative,
+                 time.perf_counter() - started, loaded.files_loaded, loaded.duplicates,
+                 ", ".join(f"{n} {table}" for table, n in loaded.rows.items() if n) or "no rows")
         report.merged[relative.as_posix()] = loaded
         report.unowned_rows += unowned
         if progress:
