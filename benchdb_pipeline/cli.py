@@ -394,10 +394,9 @@ def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platfor
     ci = CIContext.resolve(artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id,
                            platform=ci_platform)
     found = find_artifacts(artifacts_dir)
-    total = len(found.result_files) + len(found.warehouses) + len(found.exports)
-    with tqdm(total=total, unit="item", desc="integrate", disable=True if quiet else None,
+    with tqdm(total=found.items, unit="item", desc="integrate", disable=True if quiet else None,
               file=sys.stderr) as bar:
-        report = integrate(db, artifacts_dir, ci, archive_dir=archive_dir if archive_artifacts else None,
+        report = integrate(db, found, ci, archive_dir=archive_dir if archive_artifacts else None,
                            progress=bar.update)
     text = orjson.dumps(report.record(), option=orjson.OPT_INDENT_2).decode()
     if output:

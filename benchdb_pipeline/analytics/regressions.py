@@ -24,7 +24,7 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
-from benchdb_pipeline.warehouse.schema import ORDER_KEY, utc_now
+from benchdb_pipeline.warehouse.schema import ORDER_KEY, sql_string, utc_now
 from benchdb_pipeline.warehouse.store import transaction
 
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
@@ -225,8 +225,7 @@ def check(
     run, name, git_commit, started = candidate_run(con, run_id, commit)
     if reference_db is not None:
         # ATTACH takes no parameters: the path goes in as a quoted literal.
-        literal = "'" + str(reference_db).replace("'", "''") + "'"
-        con.execute(f"ATTACH {literal} AS ref (READ_ONLY)")
+        con.execute(f"ATTACH {sql_string(reference_db)} AS ref (READ_ONLY)")
     try:
         params = {"run": run}
         if settings.last_days is not None:

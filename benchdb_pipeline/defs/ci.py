@@ -10,7 +10,7 @@ from pydantic import Field
 
 from benchdb_pipeline.config import artifacts_dir
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from benchdb_pipeline.ingest.artifacts import CIContext, integrate
+from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
 from benchdb_pipeline.ingest.incoming import complete_folders
 
 
@@ -32,7 +32,7 @@ def consolidate_artifacts(context: dg.OpExecutionContext, config: ConsolidateCon
     ci = CIContext.resolve(folder, Path(config.ci_metadata) if config.ci_metadata else None,
                            commit=config.commit or None, branch=config.branch or None,
                            build_id=config.build_id or None, platform=config.ci_platform or None)
-    report = integrate(Path(warehouse.database), folder, ci,
+    report = integrate(Path(warehouse.database), find_artifacts(folder), ci,
                        archive_dir=Path(config.archive_dir) if config.archive_dir else None)
     record = report.record()
     context.log.info("integrated %s (jobs: %s; commit %s, branch %s); %d files quarantined",

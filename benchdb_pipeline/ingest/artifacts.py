@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import orjson
 import pyarrow as pa
 
 from benchdb_pipeline.errors import BenchdbError
 from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files, is_result_file
-from benchdb_pipeline.ingest.warehouses import stage_warehouse
+from benchdb_pipeline.ingest.warehouses import StagedWarehouse, stage_warehouse
 from benchdb_pipeline.warehouse.export import EXPORT_MANIFEST, is_export, read_exported
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema, sql_string, utc_now
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
@@ -94,19 +95,32 @@ class CIContext:
 
 @dataclass
 class Artifacts:
+    """What one artifacts folder holds (paths under ``root``, absolute)."""
+
+    root: Path
     result_files: list[Path] = field(default_factory=list)
     warehouses: list[Path] = field(default_factory=list)
     exports: list[Path] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)  # path → why
 
-    def jobs(self, root: Path) -> list[str]:
-        paths = self.result_files + self.warehouses + self.exports
-        return sorted({p.relative_to(root).parts[0] for p in paths if len(p.relative_to(root).parts) > 1})
+    @property
+    def items(self) -> int:
+        return len(self.result_files) + len(self.warehouses) + len(self.exports)
+
+    def job_of(self, path: Path | str) -> str:
+        """The job folder a path is in ("" for the top of the artifacts folder)."""
+        relative = Path(path).relative_to(self.root)
+        return relative.parts[0] if len(relative.parts) > 1 else ""
+
+    @property
+    def jobs(self) -> list[str]:
+        return sorted({self.job_of(p) for p in self.result_files + self.warehouses + self.exports} - {""})
 
 
 def find_artifacts(root: Path) -> Artifacts:
     """What an artifacts folder holds, in a stable order; hidden entries are skipped."""
-    found = Artifacts()
+    root = root.resolve()
+    found = Artifacts(root)
     if not root.is_dir():
         raise ArtifactsError(f"{root}: no such artifacts folder")
     for folder, dirs, files in os.walk(root):
@@ -187,38 +201,35 @@ class IntegrationReport:
         }
 
 
-def integrate(db: Path, artifacts_dir: Path, ci: CIContext, *, archive_dir: Path | None = None,
+def integrate(db: Path, found: Artifacts, ci: CIContext, *, archive_dir: Path | None = None,
               progress: Callable[[int], None] | None = None) -> IntegrationReport:
-    """Bring every job's results under ``artifacts_dir`` into the warehouse at ``db``: result
-    files as ``benchdb ingest`` would (one transaction per batch), then each per-job warehouse
-    and export (one transaction each). ``archive_dir`` moves the folder's contents under
-    ``archive_dir/<date>/`` afterwards."""
-    root = artifacts_dir.resolve()
-    found = find_artifacts(root)
-    report = IntegrationReport(root, ci, found.jobs(root), ignored=found.ignored)
+    """Bring every job's results of an artifacts folder (``find_artifacts``) into the warehouse
+    at ``db``: result files as ``benchdb ingest`` would (one transaction per batch), then each
+    per-job warehouse and export (one transaction each). ``archive_dir`` moves the folder's
+    contents under ``archive_dir/<date>/`` afterwards."""
+    root = found.root
+    report = IntegrationReport(root, ci, found.jobs, ignored=found.ignored)
     for path, why in found.ignored.items():
         log.warning("ignored %s: %s", path, why)
 
     def place_file(path: str) -> tuple[str, str]:
-        relative = Path(path).relative_to(root)
-        return ci.ledger_path(relative.as_posix(), path), relative.parts[0] if len(relative.parts) > 1 else ""
+        return ci.ledger_path(Path(path).relative_to(root).as_posix(), path), found.job_of(path)
 
     if found.result_files:
         report.result_files = ingest_files(db, [str(p) for p in found.result_files], progress=progress,
                                            annotate=lambda batch: annotate(batch, ci, place_file))
     for source in sorted(found.warehouses + found.exports):
-        relative = source.relative_to(root)
-        job = relative.parts[0] if len(relative.parts) > 1 else ""
+        relative = source.relative_to(root).as_posix()
 
-        def place_merged(path: str, relative=relative, source=source, job=job) -> tuple[str, str]:
-            return ci.ledger_path(f"{relative.as_posix()}:{path}", f"{source}:{path}"), job
+        def place_merged(path: str, relative=relative, source=source) -> tuple[str, str]:
+            return ci.ledger_path(f"{relative}:{path}", f"{source}:{path}"), found.job_of(source)
 
         started = time.perf_counter()
         loaded, unowned = _merge(db, source, lambda batch: annotate(batch, ci, place_merged))
         log.info("merged %s in %.1f s: %d new files (%d already known), %s", relative,
                  time.perf_counter() - started, loaded.files_loaded, loaded.duplicates,
                  ", ".join(f"{n} {table}" for table, n in loaded.rows.items() if n) or "no rows")
-        report.merged[relative.as_posix()] = loaded
+        report.merged[relative] = loaded
         report.unowned_rows += unowned
         if progress:
             progress(1)
@@ -229,39 +240,42 @@ def integrate(db: Path, artifacts_dir: Path, ci: CIContext, *, archive_dir: Path
 
 def _merge(db: Path, source: Path, adjust: Callable[[StagedBatch], StagedBatch]) -> tuple[LoadReport, int]:
     """Merge one per-job warehouse or export in one transaction."""
-    with session(db) as con, tempfile.TemporaryDirectory(prefix="benchdb-merge-") as scratch:
+    with session(db) as con:
         ensure_schema(con)
         if source.is_dir():
             staged = stage_warehouse(con, lambda table: read_exported(source, table))
         else:
-            con.execute(f"ATTACH {sql_string(_current(source, Path(scratch)))} AS job (READ_ONLY)")
-            try:
-                staged = stage_warehouse(con, lambda table: f"job.main.{table}")
-            finally:
-                con.execute("DETACH job")
+            staged = _stage_job_warehouse(con, source)
         if staged.unowned_rows:
             log.warning("%s: %d fact rows have no source file and were not merged",
                         source, staged.unowned_rows)
         return load_batch(con, adjust(staged.batch)), staged.unowned_rows
 
 
-def _current(warehouse: Path, scratch: Path) -> Path:
-    """The per-job warehouse at this schema version: itself, or a migrated copy of it."""
-    with session(warehouse, read_only=True) as con:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "schema_version" not in tables:
-            raise ArtifactsError(f"{warehouse}: not a benchdb warehouse (no schema_version table)")
-        version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise ArtifactsError(f"{warehouse}: schema version {version} is newer than this benchdb's "
-                             f"({SCHEMA_VERSION}); upgrade benchdb")
-    if version == SCHEMA_VERSION:
-        return warehouse
-    copy = scratch / warehouse.name
-    shutil.copy(warehouse, copy)
-    with session(copy) as con:
-        ensure_schema(con)
-    return copy
+def _stage_job_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path) -> StagedWarehouse:
+    """Stage a per-job warehouse, attached read-only; one of an older schema version is
+    migrated in a temporary copy first."""
+    attach = "ATTACH {} AS job (READ_ONLY)"
+    with tempfile.TemporaryDirectory(prefix="benchdb-merge-") as scratch:
+        con.execute(attach.format(sql_string(warehouse)))
+        try:
+            if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'job' "
+                               "AND table_name = 'schema_version'").fetchone()[0]:
+                raise ArtifactsError(f"{warehouse}: not a benchdb warehouse (no schema_version table)")
+            version = con.execute("SELECT max(version) FROM job.main.schema_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ArtifactsError(f"{warehouse}: schema version {version} is newer than this "
+                                     f"benchdb's ({SCHEMA_VERSION}); upgrade benchdb")
+            if version < SCHEMA_VERSION:
+                con.execute("DETACH job")
+                copy = Path(scratch) / warehouse.name
+                shutil.copy(warehouse, copy)
+                with session(copy) as migrating:
+                    ensure_schema(migrating)
+                con.execute(attach.format(sql_string(copy)))
+            return stage_warehouse(con, lambda table: f"job.main.{table}")
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS job")
 
 
 def archive_artifacts(root: Path, archive_dir: Path) -> Path:

@@ -14,22 +14,11 @@ from dataclasses import dataclass
 
 import duckdb
 
-from benchdb_pipeline.warehouse.schema import FACT_TABLES
+from benchdb_pipeline.warehouse.schema import ARCHIVED_FACTS, FILE_FACT_TABLES
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 
 # A relation for each source table: "src.main.models", "read_parquet(...)", ...
 Relation = Callable[[str], str]
-
-# Staging tables built from a source fact table, with the id that becomes their row_key.
-_FACTS = {
-    "performance_results": "result_id",
-    "hardware_compatibility": None,
-    "integration_test_results": "test_result_id",
-    "web_platform_results": None,
-}
-# Owned tables: the owner's id they carry, and the owner.
-_OWNED = {"performance_samples": ("result_id", "performance_results"),
-          "integration_test_assertions": ("test_result_id", "integration_test_results")}
 
 
 @dataclass
@@ -38,7 +27,7 @@ class StagedWarehouse:
     unowned_rows: int  # fact rows without a source file: not merged
 
 
-def _column(name: str, row_id: str | None) -> str:
+def _column(name: str, row_id: str) -> str:
     """The source expression of one staging column of a fact (``f``)."""
     return {
         "row_key": f"f.{row_id}",
@@ -67,22 +56,23 @@ def stage_warehouse(con: duckdb.DuckDBPyConnection, source: Relation) -> StagedW
                      f"* REPLACE (metadata::VARCHAR AS metadata) FROM {source('test_runs')} "
                      f"WHERE source_file_id IN {live}",
     }
-    for table, row_id in _FACTS.items():
-        names = STAGING_SCHEMAS[table].names
-        select = ", ".join(f"{_column(c, row_id)} AS {c}" for c in names)
-        queries[table] = (f"SELECT {select} FROM {source(table)} f "
-                          f"LEFT JOIN {source('models')} m USING (model_id) "
-                          f"LEFT JOIN {source('hardware_platforms')} h USING (hardware_id) "
-                          f"WHERE f.source_file_id IN {live}")
-    for table, (owner_id, owner) in _OWNED.items():
-        queries[table] = (f"SELECT o.{owner_id} AS row_key, o.* FROM {source(table)} o "
-                          f"WHERE o.{owner_id} IN (SELECT {owner_id} FROM {source(owner)} "
-                          f"WHERE source_file_id IN {live})")
+    for fact in ARCHIVED_FACTS:  # each fact's id is the row_key of its owned rows
+        if fact.parent:
+            queries[fact.table] = (
+                f"SELECT o.{fact.key} AS row_key, o.* FROM {source(fact.table)} o "
+                f"WHERE o.{fact.key} IN (SELECT {fact.key} FROM {source(fact.parent)} "
+                f"WHERE source_file_id IN {live})")
+        else:
+            select = ", ".join(f"{_column(c, fact.key)} AS {c}" for c in STAGING_SCHEMAS[fact.table].names)
+            queries[fact.table] = (f"SELECT {select} FROM {source(fact.table)} f "
+                                   f"LEFT JOIN {source('models')} m USING (model_id) "
+                                   f"LEFT JOIN {source('hardware_platforms')} h USING (hardware_id) "
+                                   f"WHERE f.source_file_id IN {live}")
     tables = {}
     for name, sql in queries.items():
         schema = STAGING_SCHEMAS[name]
         arrow = con.execute(f"SELECT {', '.join(schema.names)} FROM ({sql})").to_arrow_table()
         tables[name] = arrow.cast(schema)
     unowned = sum(con.execute(f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL").fetchone()[0]
-                  for t in FACT_TABLES if t not in _OWNED)
+                  for t in FILE_FACT_TABLES)
     return StagedWarehouse(StagedBatch(tables), unowned)

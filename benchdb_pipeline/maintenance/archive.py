@@ -11,6 +11,7 @@ The log lines name each step; the reliability test kills the process at them.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ from benchdb_pipeline.warehouse.checks import batch_contents
 from benchdb_pipeline.warehouse.schema import (
     ARCHIVED_FACTS,
     ArchivedFact,
+    archive_glob,
     create_archive_views,
     ensure_schema,
     sql_string,
@@ -228,7 +230,7 @@ def clean_up_interrupted(con: duckdb.DuckDBPyConnection, archive_dir: Path, db: 
 
 def _discard(archive_dir: Path, batch: str) -> None:
     """Remove every file of a batch that did not commit, then its marker."""
-    leftovers = list(archive_dir.glob(f"*/*/*/{batch}_*.parquet"))
+    leftovers = [Path(p) for p in glob.glob(archive_glob(archive_dir, batch=batch))]
     for leftover in leftovers:
         leftover.unlink()
     shutil.rmtree(archive_dir / STAGING / batch, ignore_errors=True)

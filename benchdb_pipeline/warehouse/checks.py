@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from benchdb_pipeline.warehouse.schema import ARCHIVE_VIEWS, FACT_TABLES, VIEWS, sql_string
+from benchdb_pipeline.warehouse.schema import (
+    ARCHIVE_VIEWS,
+    FACT_TABLES,
+    FILE_FACT_TABLES,
+    VIEWS,
+    archive_glob,
+    sql_string,
+)
 
 # (child table, column, parent table, parent key): every reference in the schema.
 REFERENCES = (
@@ -52,12 +59,9 @@ def everywhere(table: str) -> str:
     return f"all_{table}" if table in FACT_TABLES else table
 
 
-_FACT_ROWS_PER_FILE = """
+_FACT_ROWS_PER_FILE = f"""
     SELECT source_file_id AS file_id, count(*) AS n FROM (
-        SELECT source_file_id FROM all_performance_results
-        UNION ALL SELECT source_file_id FROM all_hardware_compatibility
-        UNION ALL SELECT source_file_id FROM all_integration_test_results
-        UNION ALL SELECT source_file_id FROM all_web_platform_results
+        {" UNION ALL ".join(f"SELECT source_file_id FROM {everywhere(t)}" for t in FILE_FACT_TABLES)}
     ) WHERE source_file_id IS NOT NULL GROUP BY ALL
 """
 
@@ -163,7 +167,7 @@ def batch_contents(con: duckdb.DuckDBPyConnection, archive_dir: str, table: str,
                    batch: str) -> tuple[int, int]:
     """Row count and sum of row hashes of one archive batch's Parquet files of ``table``
     (what ``archive_batches`` recorded when the batch committed)."""
-    files = sql_string(f"{archive_dir}/{table}/*/*/{batch}_*.parquet")
+    files = sql_string(archive_glob(archive_dir, table, batch))
     rows, checksum = con.execute(
         f"SELECT count(*), sum(hash(r)) FROM read_parquet({files}, hive_partitioning = false) r"
     ).fetchone()

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import duckdb
 
-from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, current_version
-
-
-def _present(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The schema's tables this warehouse has (an older version lacks the newer ones)."""
-    have = {t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
-    return [t for t in ALL_TABLES if t in have]
+from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, current_version, existing_tables
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table, in schema order."""
-    tables = _present(con)
+    have = existing_tables(con)
+    tables = [t for t in ALL_TABLES if t in have]
     union = " UNION ALL ".join(f"SELECT '{t}' AS name, count(*) AS n FROM {t}" for t in tables)
     counts = dict(con.execute(union).fetchall())
     return {table: counts[table] for table in tables}
@@ -24,7 +18,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def archived_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per fact table that committed archive batches moved to Parquet."""
-    if "archive_batches" not in _present(con):
+    if "archive_batches" not in existing_tables(con):
         return {}
     return dict(con.execute(
         "SELECT table_name, sum(rows)::BIGINT FROM archive_batches GROUP BY ALL ORDER BY ALL"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 
@@ -40,8 +41,8 @@ LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
 
 @dataclass(frozen=True)
 class ArchivedFact:
-    """A fact table as the Parquet archive holds it: ``key`` picks its rows; an owned table
-    (``parent`` set) goes with its parent's rows, ``key`` being the parent's id."""
+    """A fact table and how its rows are picked (to archive, to merge): by ``key``, its id;
+    an owned table (``parent`` set) goes with its parent's rows, ``key`` being the parent's id."""
 
     table: str
     key: str
@@ -414,9 +415,9 @@ def sql_string(text: str | object) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def archive_glob(archive_dir: str, table: str) -> str:
-    """Every Parquet file of ``table`` under an archive folder (table/year=…/month=…/)."""
-    return f"{archive_dir}/{table}/*/*/*.parquet"
+def archive_glob(archive_dir: str | Path, table: str = "*", batch: str = "*") -> str:
+    """Parquet files of the archive: ``<dir>/<table>/year=…/month=…/<batch>_<n>.parquet``."""
+    return f"{archive_dir}/{table}/*/*/{batch}_*.parquet"
 
 
 def _archived_view(con: duckdb.DuckDBPyConnection, fact: ArchivedFact) -> str:
@@ -472,17 +473,17 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether this warehouse (not a database attached beside it) has the table."""
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-        "AND database_name = current_database() AND schema_name = 'main'", [table]
-    ).fetchone()[0] > 0
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables this warehouse has (not a database attached beside it); an older schema
+    version lacks the newer ones."""
+    return {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall()}
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version the database is at; 0 for an empty database."""
-    if not _has_table(con, "schema_version"):
+    if "schema_version" not in existing_tables(con):
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
@@ -531,7 +532,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, body in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {body.replace('{order_key}', ORDER_KEY.format(p=''))}")
-    if _has_table(con, "archive_batches"):
+    if "archive_batches" in existing_tables(con):
         create_archive_views(con)
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from benchdb_pipeline.ingest.artifacts import CIContext, integrate
+from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
 from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse.export import EXPORT_MANIFEST
 from benchdb_pipeline.warehouse.schema import ALL_TABLES, ensure_schema
@@ -67,7 +67,7 @@ def test_every_job_lands_with_its_commit_branch_and_ci_run(jobs, tmp_path, db):
     artifacts = deliver(jobs, JOBS, tmp_path / "artifacts")
     ci = CIContext.resolve(artifacts)
     assert (ci.commit, ci.branch, ci.build_id) == ("c0ffee1234", "feature/faster-attention", "9001")
-    report = integrate(db, artifacts, ci)
+    report = integrate(db, find_artifacts(artifacts), ci)
     assert report.jobs == sorted(JOBS)
     assert report.quarantined == 0 and report.unowned_rows == 0
     runs = query(db, "SELECT git_commit, git_branch, metadata->'ci'->>'job', metadata->'ci'->>'run_id', "
@@ -106,7 +106,7 @@ def test_jobs_in_any_order_give_identical_tables(jobs, tmp_path):
         arrivals = [order] if n == 0 else [[job] for job in order]
         for arrived in arrivals:
             deliver(jobs, arrived, artifacts)
-            integrate(db, artifacts, CIContext.resolve(artifacts))
+            integrate(db, find_artifacts(artifacts), CIContext.resolve(artifacts))
         results.append(tables(db))
     assert results[0] == results[1] == results[2]
     assert results[0]["performance_results"][0] > 0
@@ -144,7 +144,7 @@ def test_what_cannot_be_integrated_is_named(tmp_path, db):
     artifacts = tmp_path / "artifacts"
     (artifacts / "job").mkdir(parents=True)
     duckdb.connect().execute(f"COPY (SELECT 1 AS x) TO '{artifacts / 'job' / 'loose.parquet'}'")
-    ignored = integrate(db, artifacts, CIContext()).ignored
+    ignored = integrate(db, find_artifacts(artifacts), CIContext()).ignored
     assert ignored[str(artifacts / "job" / "loose.parquet")].startswith("Parquet outside a benchdb export")
     duckdb.connect(str(artifacts / "job" / "other.duckdb")).close()
     result = benchdb("ci-integrate", "--artifacts-dir", str(artifacts), "--db", str(db))
@@ -154,7 +154,7 @@ def test_what_cannot_be_integrated_is_named(tmp_path, db):
 
 def test_the_gate_checks_every_run_of_a_build(jobs, tmp_path, db):
     artifacts = deliver(jobs, JOBS, tmp_path / "artifacts")
-    integrate(db, artifacts, CIContext.resolve(artifacts))
+    integrate(db, find_artifacts(artifacts), CIContext.resolve(artifacts))
     result = benchdb("regression-check", "--db", str(db), "--build", "9001", "--format", "json", "--no-store")
     assert result.returncode in (0, 1), result.stderr
     checked = {report["run_id"] for report in json.loads(result.stdout)}
