@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,8 @@ from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse.inspect import QUARANTINE_COLUMNS, quarantine_rows, status_report
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
+
+log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_ERROR = 0, 1, 2
 REPORTS = ("performance", "hardware", "compatibility", "integration", "summary")
@@ -53,6 +56,19 @@ format_option = click.option(
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def record_in_catalog(db: Path | None, writer: str) -> None:
+    """Tell the Dagster catalog which tables this command changed (only where DAGSTER_HOME
+    names an instance; it never fails the command that wrote)."""
+    if db is None or not os.environ.get("DAGSTER_HOME"):
+        return
+    from benchdb_pipeline.defs.catalog import record_outside_write
+
+    try:
+        record_outside_write(db, writer)
+    except Exception as exc:  # noqa: BLE001 — the write itself succeeded; say why the UI lags
+        log.warning("the Dagster catalog was not updated: %s", exc)
 
 
 def reports_errors(command):
@@ -145,6 +161,8 @@ def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, ret
               desc="dry run" if dry_run else "ingest", file=sys.stderr) as bar:
         report = ingest_files(db, files, dry_run=dry_run, retry_quarantined=retry_quarantined,
                               workers=workers, batch_files=batch_files, progress=bar.update)
+    if not dry_run:
+        record_in_catalog(db, "benchdb ingest")
     click.echo(report.summary())
     quarantined = report.quarantined
     for outcome in quarantined[:QUARANTINE_SHOWN]:
@@ -228,6 +246,7 @@ def run_command(models, models_set, hardware, batch_sizes, precisions, iteration
     target_db = db or (None if output_dir else db_path())
     click.echo(f"measuring {plan.configurations()} configurations", err=True)
     stored = run_and_store(plan, db=target_db, output_dir=output_dir, progress=progress)
+    record_in_catalog(target_db, "benchdb run")
     for bar in bars:
         bar.close()
     outcome = stored.outcome
@@ -276,7 +295,8 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
     if not tokens:
         click.echo("warning: BENCHDB_API_TOKENS is not set: every write will be refused (403)", err=True)
     settings = Settings(db=db, tokens=tokens, auth_reads=auth_reads or not loopback,
-                        cors_origins=cors_origins, snapshot_interval=snapshot_interval)
+                        cors_origins=cors_origins, snapshot_interval=snapshot_interval,
+                        after_write=functools.partial(record_in_catalog, db, "benchdb serve"))
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -350,6 +370,8 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
     if not chosen:
         raise click.UsageError("choose at least one operation (see --help)")
     report = {"db": str(db), "operations": [run() for run in chosen]}
+    if restore or archive_data:
+        record_in_catalog(db, "benchdb maintenance")
     report["ok"] = all(op["ok"] for op in report["operations"])
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
     if output:
@@ -398,6 +420,7 @@ def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platfor
               file=sys.stderr) as bar:
         report = integrate(db, found, ci, archive_dir=archive_dir if archive_artifacts else None,
                            progress=bar.update)
+    record_in_catalog(db, "benchdb ci-integrate")
     text = orjson.dumps(report.record(), option=orjson.OPT_INDENT_2).decode()
     if output:
         output.write_text(text + "\n")

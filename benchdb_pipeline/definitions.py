@@ -15,7 +15,7 @@ from benchdb_pipeline.defs.analytics import (
 )
 from benchdb_pipeline.defs.checks import warehouse_checks
 from benchdb_pipeline.defs.ci import ci_artifacts_sensor, ci_consolidate_job
-from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
+from benchdb_pipeline.defs.ingestion import raw_result_files, warehouse_tables
 from benchdb_pipeline.defs.jobs import analytics_job, analytics_schedule, benchmark_job, ingest_job
 from benchdb_pipeline.defs.maintenance import (
     archive_job,
@@ -30,7 +30,7 @@ from benchdb_pipeline.defs.runner import benchmark_results
 from benchdb_pipeline.defs.sensors import incoming_files_sensor
 
 defs = dg.Definitions(
-    assets=[benchmark_results, raw_result_files, staged_results, warehouse_tables, performance_report,
+    assets=[benchmark_results, raw_result_files, warehouse_tables, performance_report,
             compatibility_matrix, hardware_comparison_charts, regressions, change_points, anomalies,
             performance_model, performance_predictions],
     asset_checks=[warehouse_checks, untriaged_regressions],

@@ -68,6 +68,9 @@ class Settings:
     query_row_limit: int = 10_000
     query_time_limit: float = 5.0
     extra: dict = field(default_factory=dict)
+    # Called (with the database free of this process's writer) after stored writes, at most
+    # once per snapshot interval: `benchdb serve` records them in the Dagster catalog.
+    after_write: Callable[[], None] | None = None
 
     @property
     def spool(self) -> Path:
@@ -98,10 +101,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     def refresher() -> None:
         while not stopping.is_set():
-            wake.wait(settings.snapshot_interval)
+            stored = wake.wait(settings.snapshot_interval) and not stopping.is_set()
             wake.clear()
             try:
                 snapshots.refresh(force=snapshots.age_seconds is None)
+                if stored and settings.after_write:
+                    with db_lock:
+                        settings.after_write()
             except Exception:  # noqa: BLE001 — a failed snapshot must not stop the server
                 log.exception("publishing a snapshot failed")
 

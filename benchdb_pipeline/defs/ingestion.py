@@ -1,28 +1,28 @@
-"""The ingestion assets: raw files → staged records and quarantine → dimensions → facts.
+"""The ingestion assets: result files → ledger, quarantine, dimensions and facts.
 
-Parsing is kept apart from loading so the UI shows each stage, but the load of the ledger,
-dimensions and facts is one multi-asset: one transaction, so no table is ever ahead of
-another.
+One route: the load is ``ingest_files``, exactly what `benchdb ingest` calls (known content
+skipped by hash, new files parsed in parallel, each batch stored in one transaction), so
+the counts in the UI, the CLI and the ledger are the same numbers. Nothing staged passes
+between steps: the only value handed on is the list of paths.
 """
 
-
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from benchdb_pipeline.config import incoming_dir
+from benchdb_pipeline.defs.catalog import table_metadata
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from benchdb_pipeline.ingest.pipeline import FileOutcome, discover, parse_files
+from benchdb_pipeline.ingest.pipeline import IngestReport, discover, ingest_files
 from benchdb_pipeline.reports.render import render
 from benchdb_pipeline.warehouse.inspect import table_counts
-from benchdb_pipeline.warehouse.schema import DIMENSION_TABLES, FACT_TABLES
-from benchdb_pipeline.warehouse.staging import StagedBatch
-from benchdb_pipeline.warehouse.store import load_batch
+from benchdb_pipeline.warehouse.schema import DIMENSION_TABLES, FACT_TABLES, TABLE_DESCRIPTIONS
 
 PREVIEW_ROWS = 20
+RUNNER_ASSET = dg.AssetKey("benchmark_results")
+RESULT_FILE = "result file"
 
 
 class IncomingConfig(dg.Config):
@@ -30,7 +30,8 @@ class IncomingConfig(dg.Config):
 
     paths: list[str] = Field(
         default_factory=list,
-        description="Files or folders (recursive). Empty: the incoming folder, $BENCHDB_INCOMING.",
+        description="Files or folders (recursive). Empty: the file the runner wrote in this run "
+        "(benchmark_job), else the incoming folder, $BENCHDB_INCOMING.",
     )
 
 
@@ -40,22 +41,24 @@ class LoadConfig(dg.Config):
     )
 
 
-@dataclass
-class StagedResults:
-    """The parsed, validated batch and what happened to each file."""
+def _runner_file(context: dg.AssetExecutionContext) -> str | None:
+    """The result file benchmark_results wrote in this run, if it ran in this run."""
+    event = context.instance.get_latest_materialization_event(RUNNER_ASSET)
+    if event is None or event.run_id != context.run_id or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get(RESULT_FILE)
+    return str(getattr(value, "value", value)) if value is not None else None
 
-    batch: StagedBatch
-    outcomes: list[FileOutcome]
 
-
-# Runs of the benchmark runner come before the files are listed (benchmark_job); other
-# jobs leave it out, and the files are listed all the same.
-@dg.asset(group_name="raw_files", kinds={"json"}, deps=["benchmark_results"])
+# The runner comes before the files are listed (benchmark_job: the file it wrote, and only
+# that); other jobs leave it out, and the files are listed all the same.
+@dg.asset(group_name="raw_files", kinds={"json"}, deps=[RUNNER_ASSET])
 def raw_result_files(context: dg.AssetExecutionContext, config: IncomingConfig) -> list[str]:
     """Result files found under the configured paths (default: the incoming folder)."""
-    paths = config.paths or [str(incoming_dir())]
+    runner_file = None if config.paths else _runner_file(context)
+    paths = config.paths or [runner_file or str(incoming_dir())]
     missing = [p for p in paths if not Path(p).exists()]
-    if missing and config.paths:
+    if missing and (config.paths or runner_file):
         raise dg.Failure(f"no such file or folder: {', '.join(missing)}")
     files = discover([p for p in paths if Path(p).exists()])
     context.log.info("found %d result files under %s", len(files), ", ".join(paths))
@@ -68,68 +71,55 @@ def raw_result_files(context: dg.AssetExecutionContext, config: IncomingConfig) 
     return files
 
 
-@dg.asset(group_name="staging", kinds={"python"})
-def staged_results(context: dg.AssetExecutionContext, raw_result_files: list[str]) -> StagedResults:
-    """Every file hashed, parsed, normalised and validated; bad files carry their reasons."""
-    chunks = list(parse_files(raw_result_files))
-    outcomes = [o for chunk in chunks for o in chunk.outcomes]
-    statuses = Counter(o.status for o in outcomes)
-    formats = Counter(o.format for o in outcomes if o.format)
-    for outcome in outcomes:
-        if outcome.status == "quarantined":
-            context.log.warning("quarantined %s", outcome.error)
-    quarantined = [(o.path, o.error) for o in outcomes if o.status == "quarantined"]
-    context.add_output_metadata({
-        "files": len(outcomes),
-        "records": sum(o.records for o in outcomes),
-        **{f"files {status}": n for status, n in sorted(statuses.items())},
-        "formats": dg.MetadataValue.md(render(["format", "files"], sorted(formats.items()), "markdown")),
-        "quarantined": dg.MetadataValue.md(
-            render(["file", "reason"], quarantined[:PREVIEW_ROWS], "markdown") if quarantined
-            else "_none_"
-        ),
-    })
-    return StagedResults(StagedBatch.concat(c.batch for c in chunks), outcomes)
-
-
-def _spec(name: str, group: str, deps: tuple[str, ...], description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name=group, deps=list(deps), description=description,
-                        kinds={"duckdb"})
+def _spec(name: str, group: str, deps: tuple[str, ...]) -> dg.AssetSpec:
+    return dg.AssetSpec(name, group_name=group, deps=list(deps),
+                        description=TABLE_DESCRIPTIONS[name], kinds={"duckdb"})
 
 
 WAREHOUSE_SPECS = [
-    _spec("source_files", "ledger", ("staged_results",),
-          "The ledger: every file's content hash, format, status and record count."),
-    _spec("quarantine", "ledger", ("staged_results",),
-          "Why each refused file was refused: record, field and reason."),
-    *(_spec(name, "dimensions", ("source_files",), f"Dimension table {name}.")
-      for name in DIMENSION_TABLES),
-    *(_spec(name, "facts", DIMENSION_TABLES, f"Fact table {name}.") for name in FACT_TABLES),
+    _spec("source_files", "ledger", ("raw_result_files",)),
+    _spec("quarantine", "ledger", ("raw_result_files",)),
+    *(_spec(name, "dimensions", ("source_files",)) for name in DIMENSION_TABLES),
+    *(_spec(name, "facts", DIMENSION_TABLES) for name in FACT_TABLES),
 ]
 
 
-@dg.multi_asset(specs=WAREHOUSE_SPECS, pool=WAREHOUSE_POOL,
-                ins={"staged_results": dg.AssetIn()})
+def _ledger_metadata(report: IngestReport) -> dict[str, object]:
+    """What the ledger asset shows: the same summary line and counts as `benchdb ingest`."""
+    statuses = Counter(o.status for o in report.outcomes)
+    formats = Counter(o.format for o in report.outcomes if o.format)
+    quarantined = [(o.path, o.error) for o in report.quarantined]
+    return {
+        "summary": report.summary(),
+        "files": report.files,
+        **{f"files {status}": n for status, n in sorted(statuses.items())},
+        "superseded files": report.load.superseded,
+        "formats": dg.MetadataValue.md(render(["format", "files"], sorted(formats.items()), "markdown")),
+        "quarantined": dg.MetadataValue.md(
+            render(["file", "reason"], quarantined[:PREVIEW_ROWS], "markdown") if quarantined
+            else "_none_"),
+    }
+
+
+@dg.multi_asset(specs=WAREHOUSE_SPECS, pool=WAREHOUSE_POOL, ins={"raw_result_files": dg.AssetIn()})
 def warehouse_tables(
     context: dg.AssetExecutionContext,
     config: LoadConfig,
-    staged_results: StagedResults,
+    raw_result_files: list[str],
     warehouse: WarehouseResource,
 ):
-    """Load the staged batch in one transaction: ledger, supersede, dimensions, facts."""
-    with warehouse.get_connection() as con:
-        report = load_batch(con, staged_results.batch, retry_quarantined=config.retry_quarantined)
+    """Ingest the listed files as `benchdb ingest` does: ledger, supersede, dimensions, facts."""
+    report = ingest_files(warehouse.database, raw_result_files,
+                          retry_quarantined=config.retry_quarantined)
+    for outcome in report.quarantined:
+        context.log.warning("quarantined %s", outcome.error)
+    context.log.info(report.summary())
+    with warehouse.get_connection(read_only=True) as con:
         counts = table_counts(con)
-    context.log.info(
-        "stored %d new files (%s), skipped %d already known, superseded %d; rows added: %s",
-        report.files_loaded, dict(report.by_status), report.duplicates, report.superseded,
-        {t: n for t, n in report.rows.items() if n},
-    )
-    added = {"source_files": report.files_loaded, **report.rows}
+    added = {"source_files": report.load.files_loaded, **report.load.rows}
     for spec in WAREHOUSE_SPECS:
         table = spec.key.to_user_string()
         yield dg.MaterializeResult(asset_key=spec.key, metadata={
-            "rows": counts[table],
-            "rows added": added.get(table, 0),
-            **({"superseded files": report.superseded} if table == "source_files" else {}),
+            **table_metadata(counts[table], added.get(table, 0)),
+            **(_ledger_metadata(report) if table == "source_files" else {}),
         })

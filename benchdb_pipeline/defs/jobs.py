@@ -33,7 +33,7 @@ benchmark_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("benchmark_results") | AFTER_NEW_FILES,
     executor_def=dg.in_process_executor,
     description="Measure models with the runner (run config: ops.benchmark_results.config), then "
-    "ingest the incoming folder and refresh the reports and the regression check.",
+    "ingest the file it wrote (and only that) and refresh the reports and the regression check.",
 )
 
 analytics_job = dg.define_asset_job(

@@ -7,6 +7,8 @@ ingesting new files never waits for charts. Plotting libraries load in the steps
 not in every run process.
 """
 
+from pathlib import Path
+
 import dagster as dg
 
 from benchdb_pipeline.config import reports_dir
@@ -75,26 +77,44 @@ def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 @dg.asset(group_name=GROUP, kinds={"png"}, deps=["performance_results"])
 def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Throughput of every model on each hardware type (the most used types first)."""
+    """Every model on each hardware type (the most used types first): throughput where the
+    type has it, else average latency; a type with neither is listed as left out."""
     from benchdb_pipeline.reports import charts
 
     folder = reports_dir() / "hardware"
-    metric = METRICS["throughput"]
     with warehouse.get_connection(read_only=True) as con:
         kinds = [r[0] for r in con.execute(
             "SELECT hardware_type FROM latest_performance_metrics GROUP BY 1 "
             "ORDER BY count(*) DESC, 1 LIMIT ?", [MAX_HARDWARE_CHARTS]).fetchall()]
-        results = {kind: queries.compare(con, metric, Filters(hardware=kind)) for kind in kinds}
-    paths = []
-    for kind, result in results.items():
-        paths.append(charts.save(charts.compare_models(result, metric, kind),
-                                 folder / f"throughput_{kind}.png"))
-    context.log.info("wrote %d hardware comparison charts under %s", len(paths), folder)
-    listing = "\n".join(f"- `{p}`" for p in paths) or "_no performance results yet_"
-    first = next(iter(results.items()), None)
-    uri = charts.data_uri(charts.compare_models(first[1], metric, first[0])) if first else None
+        results = {kind: [(metric, queries.compare(con, metric, Filters(hardware=kind)))
+                          for metric in (METRICS["throughput"], METRICS["latency"])]
+                   for kind in kinds}
+    drawn: list[tuple[str, str, Path]] = []
+    left_out: list[tuple[str, str]] = []
+    first_uri = None
+    for kind, candidates in results.items():
+        for metric, result in candidates:
+            try:
+                figure = charts.compare_models(result, metric, kind)
+            except (charts.NoData, charts.TooManySeries) as exc:
+                reason = str(exc)
+                continue
+            path = charts.save(figure, folder / f"{metric.name}_{kind}.png")
+            drawn.append((kind, metric.name, path))
+            first_uri = first_uri or charts.data_uri(figure)
+            break
+        else:
+            left_out.append((kind, reason))
+    context.log.info("wrote %d hardware comparison charts under %s", len(drawn), folder)
+    for kind, reason in left_out:
+        context.log.warning("no chart for hardware %s: %s", kind, reason)
+    listing = "\n".join(f"- {kind} ({metric}): `{path}`" for kind, metric, path in drawn) \
+        or "_no performance results yet_"
+    if left_out:
+        listing += "\n\nLeft out:\n" + "\n".join(f"- {kind}: {reason}" for kind, reason in left_out)
     return dg.MaterializeResult(metadata={
-        "charts": len(paths),
+        "charts": len(drawn),
+        "left out": len(left_out),
         "folder": dg.MetadataValue.path(str(folder.resolve())),
-        "preview": _preview(listing, uri),
+        "preview": _preview(listing, first_uri),
     })

@@ -1,5 +1,6 @@
-"""The benchmark runner as an asset: measure, then drop the result file into the incoming
-folder, where ``raw_result_files`` (which depends on it) picks it up in the same run.
+"""The benchmark runner as an asset: measure, then write the result file beside the
+warehouse under ``runs/`` (as `benchdb run` does), outside the watched incoming folder, so no
+sensor run follows; ``raw_result_files`` (downstream) lists exactly that file in the same run.
 
 It is not in the warehouse pool: it writes a file, not the database.
 """
@@ -7,11 +8,10 @@ It is not in the warehouse pool: it writes a file, not the database.
 import dagster as dg
 from pydantic import Field
 
-from benchdb_pipeline.config import incoming_dir
+from benchdb_pipeline.defs.ingestion import RESULT_FILE
+from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline.ingest.normalize import percentile
 from benchdb_pipeline.reports.render import render
-
-RUNS_FOLDER = "runs"
 
 
 class BenchmarkConfig(dg.Config):
@@ -28,9 +28,10 @@ class BenchmarkConfig(dg.Config):
 
 
 @dg.asset(group_name="raw_files", kinds={"pytorch"})
-def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig) -> dg.MaterializeResult:
+def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig,
+                      warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Real measurements of the configured models on this machine, as one result file."""
-    from benchdb_pipeline.runner.run import Runner, RunnerUnavailable, make_plan, write
+    from benchdb_pipeline.runner.run import Runner, RunnerUnavailable, make_plan, runs_dir, write
 
     try:
         plan = make_plan(config.models, config.models_set, config.hardware, config.batch_sizes,
@@ -38,7 +39,7 @@ def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig
         outcome = Runner(plan).run()
     except (ValueError, RunnerUnavailable) as exc:
         raise dg.Failure(str(exc)) from None
-    path = write(outcome.document, incoming_dir() / RUNS_FOLDER)
+    path = write(outcome.document, runs_dir(warehouse.database))
     for reason in outcome.not_measured:
         context.log.warning("not measured: %s", reason)
     context.log.info("measured %d configurations into %s", outcome.measured, path)
@@ -47,7 +48,7 @@ def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig
              round(r["throughput_items_per_second"], 2))
             for r in outcome.document["performance_results"]]
     return dg.MaterializeResult(metadata={
-        "result file": dg.MetadataValue.path(str(path)),
+        RESULT_FILE: dg.MetadataValue.path(str(path)),
         "configurations measured": outcome.measured,
         "not measured": len(outcome.not_measured),
         "results": dg.MetadataValue.md(render(

@@ -85,7 +85,9 @@ class Report:
     incompatible: ResultSet
     integration: ResultSet
     quarantined: ResultSet
-    charts: dict[str, list[Chart]] = field(default_factory=dict)
+    # Every section the template shows, empty until drawn (an empty warehouse draws none).
+    charts: dict[str, list[Chart]] = field(
+        default_factory=lambda: {"performance": [], "hardware": [], "compatibility": []})
     generated_at: str = field(
         default_factory=lambda: utc_now().isoformat(sep=" ", timespec="seconds") + " UTC"
     )
@@ -240,11 +242,15 @@ def build(
     hardware = filters.hardware or _most_common(con, "hardware_type", filters)
     if hardware is not None:
         chosen = _narrowed(con, filters, hardware=hardware)
-        report.charts["hardware"] = _chart(
-            lambda: charts.compare_models(_top_models(queries.compare(con, throughput, chosen), throughput),
-                                          throughput, hardware),
-            f"throughput of models on {hardware}",
-        )
+        # Throughput where the type has it, else latency (some types only report latency).
+        for metric in (throughput, latency):
+            report.charts["hardware"] = _chart(
+                lambda metric=metric: charts.compare_models(
+                    _top_models(queries.compare(con, metric, chosen), metric), metric, hardware),
+                f"{metric.name} of models on {hardware}",
+            )
+            if report.charts["hardware"]:
+                break
     report.charts["compatibility"] = _chart(lambda: charts.compatibility_matrix(compat),
                                             "hardware compatibility matrix")
     return report

@@ -272,6 +272,12 @@ class Stored:
     ingest: object | None = None  # IngestReport
 
 
+def runs_dir(db: str | Path) -> Path:
+    """Where result files of runs go by default: ``runs/`` beside the database, outside the
+    watched incoming folder (a run's file is ingested once, by the run that wrote it)."""
+    return Path(db).parent / "runs"
+
+
 def run_and_store(plan: Plan, *, db: Path | None = None, output_dir: Path | None = None,
                   progress: Callable[[str, int], Callable[[], None]] | None = None) -> Stored:
     """Measure the plan, write its result file (to ``output_dir``, else beside the database
@@ -279,7 +285,7 @@ def run_and_store(plan: Plan, *, db: Path | None = None, output_dir: Path | None
     if db is None and output_dir is None:
         raise ValueError("give a database, an output folder, or both")
     outcome = Runner(plan, progress).run()
-    path = write(outcome.document, output_dir or Path(db).parent / "runs")
+    path = write(outcome.document, output_dir or runs_dir(db))
     if db is None:
         return Stored(outcome, path)
     from benchdb_pipeline.ingest.pipeline import ingest_files

@@ -38,6 +38,36 @@ FILE_FACT_TABLES = (
 
 LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
 
+# What one row of each table is (the Dagster catalog shows these beside the tables).
+TABLE_DESCRIPTIONS = {
+    "source_files": "The ledger: one row per distinct file content ever seen (path, sha256, "
+                    "format, status ingested/empty/quarantined/superseded, record count).",
+    "quarantine": "One row per reason a file was refused: the record (JSON path), the field "
+                  "and what was wrong with it.",
+    "models": "One row per model name (matched case-insensitively): family, modality, source, "
+              "version and parameter count.",
+    "hardware_platforms": "One row per machine identity: hardware type, device or CPU model, "
+                          "cores, memory, accelerators and the fingerprint that keeps hosts apart.",
+    "test_runs": "One row per run of a harness or benchmark script: when, commit, branch, "
+                 "success, command line, simulated or measured, and its source file.",
+    "performance_results": "One row per measured configuration in a run (model × platform × "
+                           "test case × batch size × sequence length × precision): latencies "
+                           "in ms, throughput in items/s, peak memory in MB.",
+    "performance_samples": "One row per raw timed iteration (or round) of a performance result, "
+                           "in ms.",
+    "hardware_compatibility": "One row per statement that a model (or family) does or does not "
+                              "run on a platform, with the error that explains a failure.",
+    "integration_test_results": "One row per executed test (module, class, name) with its "
+                                "status pass/fail/error/skip and its error.",
+    "integration_test_assertions": "One row per assertion checked inside an integration test.",
+    "web_platform_results": "One row per in-browser run (WebNN/WebGPU): browser, load, "
+                            "initialisation and inference times.",
+    "performance_regressions": "One row per regression or improvement the regression check "
+                               "found: series, metric, baseline, change and triage status.",
+    "archive_batches": "One row per table of each committed archive batch: rows moved to "
+                       "Parquet and their checksum.",
+}
+
 
 @dataclass(frozen=True)
 class ArchivedFact:

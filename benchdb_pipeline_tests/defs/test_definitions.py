@@ -23,7 +23,7 @@ def test_groups_show_the_flow():
     graph = defs.resolve_asset_graph()
     group = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert group["raw_result_files"] == "raw_files"
-    assert group["staged_results"] == "staging"
+    assert "staged_results" not in group  # nothing staged is stored between steps
     assert group["source_files"] == group["quarantine"] == "ledger"
     assert group["models"] == group["hardware_platforms"] == group["test_runs"] == "dimensions"
     assert group["performance_results"] == group["performance_samples"] == "facts"
@@ -52,13 +52,13 @@ def test_run_processes_do_not_load_plotting_libraries():
 def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     job = defs.resolve_job_def("ingest_job")
     assert {n.name for n in job.graph.node_defs} == {
-        "raw_result_files", "staged_results", "warehouse_tables", "warehouse_checks",
+        "raw_result_files", "warehouse_tables", "warehouse_checks",
         "performance_report", "compatibility_matrix", "hardware_comparison_charts",
         "regressions", "regressions_untriaged_regressions", "change_points", "anomalies",
         "performance_model", "performance_predictions"}
     runner = dg.AssetKey("benchmark_results")
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys() - {runner}
-    assert len(job.asset_layer.selected_asset_keys) == 2 + 2 + 3 + 6 + 3 + 5
+    assert len(job.asset_layer.selected_asset_keys) == 1 + 2 + 3 + 6 + 3 + 5
 
 
 def test_benchmark_job_runs_the_runner_then_what_new_files_trigger():
@@ -69,6 +69,13 @@ def test_benchmark_job_runs_the_runner_then_what_new_files_trigger():
     assert not keys & {"change_points", "anomalies", "performance_model", "performance_predictions"}
     raw_files = defs.resolve_asset_graph().get(dg.AssetKey("raw_result_files"))
     assert dg.AssetKey("benchmark_results") in raw_files.parent_keys  # measured before listed
+
+
+def test_tables_say_what_a_row_is():
+    graph = defs.resolve_asset_graph()
+    for spec in warehouse_tables.specs:
+        description = graph.get(spec.key).description
+        assert description.startswith(("One row", "The ledger")), description
 
 
 def test_blocking_checks():

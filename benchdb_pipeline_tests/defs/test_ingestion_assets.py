@@ -5,16 +5,17 @@ from __future__ import annotations
 import dagster as dg
 
 from benchdb_pipeline.defs.checks import warehouse_checks
-from benchdb_pipeline.defs.ingestion import raw_result_files, staged_results, warehouse_tables
+from benchdb_pipeline.defs.ingestion import raw_result_files, warehouse_tables
 from benchdb_pipeline.defs.reports import (
     compatibility_matrix,
     hardware_comparison_charts,
     performance_report,
 )
 from benchdb_pipeline.defs.resources import WarehouseResource
+from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline_tests.conftest import FIXTURES, scalar
 
-ASSETS = [raw_result_files, staged_results, warehouse_tables, warehouse_checks]
+ASSETS = [raw_result_files, warehouse_tables, warehouse_checks]
 REPORTS = [performance_report, compatibility_matrix, hardware_comparison_charts]
 
 
@@ -32,12 +33,32 @@ def test_materialize_loads_and_checks(db):
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 10 and all(c.passed for c in checks)
-    meta = {m.asset_key.to_user_string(): m.metadata
-            for m in result.asset_materializations_for_node("warehouse_tables")}
-    assert meta["performance_results"]["rows"].value == scalar(db, "SELECT count(*) FROM performance_results")
+    meta = _table_metadata(result)
+    assert meta["performance_results"]["dagster/row_count"].value == scalar(
+        db, "SELECT count(*) FROM performance_results")
     assert meta["source_files"]["rows added"].value == len(list(FIXTURES.glob("*.json")))
-    staged = result.output_for_node("staged_results")
-    assert sum(o.status == "quarantined" for o in staged.outcomes) == 7
+    assert meta["source_files"]["files quarantined"].value == 7 == scalar(
+        db, "SELECT count(*) FROM source_files WHERE status = 'quarantined'")
+
+
+def _table_metadata(result) -> dict:
+    return {m.asset_key.to_user_string(): m.metadata
+            for m in result.asset_materializations_for_node("warehouse_tables")}
+
+
+def test_ui_counts_equal_the_cli_for_the_same_files(db, tmp_path):
+    """The asset's summary is the CLI's line: a second run reports the files as known, not
+    as ingested, and adds nothing, exactly as `benchdb ingest` would."""
+    first = _table_metadata(materialize(db, [FIXTURES]))["source_files"]
+    again = _table_metadata(materialize(db, [FIXTURES]))["source_files"]
+    cli_db = tmp_path / "cli.duckdb"
+    cli_first = ingest(cli_db, [FIXTURES])
+    cli_again = ingest(cli_db, [FIXTURES])
+    assert first["summary"].value == cli_first.summary()
+    assert again["summary"].value == cli_again.summary()
+    files = len(list(FIXTURES.glob("*.json")))
+    assert again["files known"].value == files and "files ingested" not in again
+    assert again["rows added"].value == 0
 
 
 def test_materialize_again_adds_nothing(db):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import REPO, scalar
+from benchdb_pipeline_tests.conftest import FIXTURES, REPO, query, scalar
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 
@@ -42,6 +43,9 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
         "      models: [bert-tiny]\n      hardware: [cpu]\n      batch_sizes: [1, 2]\n"
         "      precisions: [fp32]\n      iterations: 3\n      warmup: 1\n      sequence_length: 8\n")
     db, incoming, reports = tmp_path / "w.duckdb", tmp_path / "incoming", tmp_path / "reports"
+    # A file waiting in the watched folder belongs to the sensor's runs, not to this one.
+    incoming.mkdir()
+    shutil.copy(FIXTURES / "canonical_rows.json", incoming)
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(reports))
     result = subprocess.run(
@@ -50,7 +54,9 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list((incoming / "runs").glob("benchdb_run_*.json"))) == 1
+    written = list((tmp_path / "runs").glob("benchdb_run_*.json"))
+    assert len(written) == 1 and not list(incoming.rglob("benchdb_run_*.json"))
+    assert query(db, "SELECT path FROM source_files") == [(str(written[0]),)]
     assert scalar(db, "SELECT count(*) FROM performance_results") == 2
     assert scalar(db, "SELECT count(*) FROM performance_samples") == 6
     assert scalar(db, "SELECT bool_or(is_simulated) FROM test_runs") is False
