@@ -39,9 +39,11 @@ def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.Ch
     paths = []
     biggest = sorted(points, key=lambda p: -abs(p.change_percent))[:CHARTED]
     for number, point in enumerate(biggest, start=1):
-        model, hardware, _, test_case, batch, _, precision = point.series
-        series = Filters(model=model, hardware=hardware, batch_size=batch, precision=precision,
-                         test_case=test_case)
+        key = dict(zip(history.SERIES_COLUMNS, point.series, strict=True))
+        model, hardware = key["model_name"], key["hardware_type"]
+        series = Filters(model=model, hardware=hardware, platform=key["platform_key"],
+                         batch_size=key["batch_size"], precision=key["precision"],
+                         test_case=key["test_case"])
         metric = METRICS[point.metric]
         try:
             figure = charts.trend(queries.history(con, metric, series), metric, model, hardware)
@@ -209,12 +211,13 @@ def interactive_page(con: duckdb.DuckDBPyConnection, folder: Path, filters: Filt
     if trends.rows:
         keys = [row[:len(history.SERIES_COLUMNS)] for row in trends.rows[:series]]
         rows = queries.history(con, throughput, filters).frame()
-        rows["series"] = (rows["model_name"] + " · " + rows["hardware_type"] + " · batch "
+        rows["series"] = (rows["model_name"] + " · " + rows["platform_key"].str.rstrip("|") + " · batch "
                           + rows["batch_size"].astype("string").fillna("n/a") + " · "
                           + rows["precision"].fillna("n/a"))
-        wanted = {(k[0], k[1], k[4], k[6]) for k in keys}
+        at = [history.SERIES_COLUMNS.index(c) for c in ("model_name", "platform_key", "batch_size", "precision")]
+        wanted = {tuple(k[i] for i in at) for k in keys}
         rows = rows[[(m, h, b, p) in wanted for m, h, b, p in
-                     zip(rows["model_name"], rows["hardware_type"], rows["batch_size"], rows["precision"],
+                     zip(rows["model_name"], rows["platform_key"], rows["batch_size"], rows["precision"],
                          strict=True)]]
         figures.append(px.line(rows, x="measured_at", y="value", color="series", markers=True,
                                hover_data=["git_commit", "is_simulated"],

@@ -20,8 +20,9 @@ from benchdb_pipeline.analytics.regressions import MAD_TO_SIGMA
 from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import HISTORY, ResultSet
 
-SERIES_COLUMNS = ("model_name", "hardware_type", "device_name", "test_case", "batch_size",
-                  "sequence_length", "precision")
+# A series is one configuration on one machine (platform_key keeps hosts apart).
+SERIES_COLUMNS = ("model_name", "hardware_type", "device_name", "platform_key", "test_case",
+                  "batch_size", "sequence_length", "precision")
 
 
 

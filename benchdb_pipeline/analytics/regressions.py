@@ -24,7 +24,7 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
-from benchdb_pipeline.warehouse.schema import ORDER_KEY, sql_string, utc_now
+from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY, sql_string, utc_now
 from benchdb_pipeline.warehouse.store import transaction
 
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
@@ -178,7 +178,8 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
                  ON p.model_id = c.model_id AND p.hardware_id = c.hardware_id
                 AND {_same_series('p')}
             {reset_join}
-            WHERE {key} < c.k AND p.run_id <> c.run_id AND {reset_clause} {recent}
+            WHERE {key} < c.k AND p.run_id <> c.run_id AND {MEASURED.format(p='p.')}
+              AND {reset_clause} {recent}
         )"""
     return f"""
         WITH cand AS (
@@ -189,7 +190,7 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
                        AS has_samples
             FROM performance_results p JOIN models m USING (model_id)
             JOIN hardware_platforms h USING (hardware_id)
-            WHERE p.run_id = $run
+            WHERE p.run_id = $run AND {MEASURED.format(p='p.')}
         ),
         resets AS (
             SELECT g.model_name, g.platform_key, g.test_case, g.batch_size, g.sequence_length,

@@ -21,6 +21,7 @@ from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.normalize import KINDS
 from benchdb_pipeline.ingest.pipeline import ingest_files
 from benchdb_pipeline.reports.filters import Filters
+from benchdb_pipeline.warehouse.identity import IDENTITY_FIELDS
 from benchdb_pipeline.warehouse.store import ensure_hardware, ensure_model, session, transaction
 
 SOURCE = "orm"
@@ -39,6 +40,9 @@ class Models:
     created_at: datetime | None = None
 
 
+_IDENTITY = ("hardware_type", *IDENTITY_FIELDS)
+
+
 @dataclass
 class HardwarePlatforms:
     hardware_id: int | None = None
@@ -52,6 +56,9 @@ class HardwarePlatforms:
     compute_units: int | None = None
     metadata: dict | None = None
     created_at: datetime | None = None
+    accelerator_count: int | None = None
+    host_name: str | None = None
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -99,6 +106,7 @@ class PerformanceResults:
     metrics: dict | None = None
     measured_at: datetime | None = None
     created_at: datetime | None = None
+    status: str | None = None
 
 
 @dataclass
@@ -199,7 +207,8 @@ class BenchmarkDB:
     def get_or_add_hardware(self, hardware_type: str, device_name: str | None = None, **attributes) -> int:
         row = _dimension({"hardware_type": hardware_type, "device_name": device_name, **attributes})
         given = {k: row[k] for k in ("platform", "platform_version", "driver_version", "memory_gb",
-                                     "compute_units") if row.get(k) is not None}
+                                     "compute_units", "accelerator_count", "host_name")
+                 if row.get(k) is not None}
         with session(self.db_path) as con, transaction(con):
             return ensure_hardware(con, row["hardware_type"], row.get("device_name"), **given)
 
@@ -260,9 +269,10 @@ class BenchmarkDB:
         with session(self.db_path, read_only=True) as con:
             models = dict(con.execute("SELECT model_id, model_name FROM models WHERE list_contains(?, model_id)",
                                       [sorted(model_ids)]).fetchall())
-            hardware = {r[0]: r[1:] for r in con.execute(
-                "SELECT hardware_id, hardware_type, device_name FROM hardware_platforms "
-                "WHERE list_contains(?, hardware_id)", [sorted(hardware_ids)]).fetchall()}
+            found = con.execute(
+                f"SELECT hardware_id, {', '.join(_IDENTITY)} FROM hardware_platforms "
+                "WHERE list_contains(?, hardware_id)", [sorted(hardware_ids)]).fetchall()
+            hardware = {r[0]: dict(zip(_IDENTITY, r[1:], strict=True)) for r in found}
         missing = (model_ids - set(models)) | (hardware_ids - set(hardware))
         if missing:
             raise ValueError(f"unknown model or hardware ids {sorted(missing)}: use get_or_add_model "
@@ -275,10 +285,8 @@ class BenchmarkDB:
         record = {k: _plain(v) for k, v in asdict(fact).items() if v is not None and k not in _GENERATED}
         if fact.model_id is not None:
             record["model_name"] = models[fact.model_id]
-        if fact.hardware_id is not None:
-            record["hardware_type"], device = hardware[fact.hardware_id]
-            if device is not None:
-                record["device_name"] = device
+        if fact.hardware_id is not None:  # the whole identity, so the record finds this platform
+            record.update({k: v for k, v in hardware[fact.hardware_id].items() if v is not None})
         return record
 
     def _real_ids(self, request_ids: dict[int, str]) -> dict[int, int]:

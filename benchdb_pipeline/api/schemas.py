@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchdb_pipeline.ingest.normalize import MAX_INT
+from benchdb_pipeline.ingest.normalize import MAX_BIGINT, MAX_INT
 
 
 class _Record(BaseModel):
@@ -36,7 +36,7 @@ class PerformanceIn(_Record):
     latency_p50_ms: float | None = None
     latency_p99_ms: float | None = None
     memory_peak: float | None = Field(default=None, description="Peak memory in MB.")
-    iterations: int | None = Field(default=None, ge=1, le=MAX_INT)
+    iterations: int | None = Field(default=None, ge=1, le=MAX_BIGINT)
     latencies_ms: list[float] | None = Field(default=None, description="Raw per-iteration latencies.")
     timestamp: datetime | None = Field(default=None, description="When it was measured.")
     is_simulated: bool | None = None

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 import orjson
 
 from benchdb_pipeline.ingest.parse import ParsedFile
-from benchdb_pipeline.warehouse.staging import StagedBatch, platform_key
+from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, platform_key
+from benchdb_pipeline.warehouse.staging import StagedBatch
 
 _KEY_SPACE = 1 << 32
 _MODEL_ATTRS = ("model_family", "modality", "source", "version", "parameters_million")
 _HARDWARE_ATTRS = ("hardware_type", "device_name", "platform", "platform_version",
-                   "driver_version", "memory_gb", "compute_units")
+                   "driver_version", "memory_gb", "compute_units", "accelerator_count", "host_name")
 _JSON_COLUMNS = ("metrics", "metadata")
 _FACT_TABLES = {
     "performance": "performance_results",
@@ -37,6 +38,7 @@ class _Builder:
         self.models: dict[str, dict] = {}
         self.hardware: dict[str, dict] = {}
         self.last_seen: dict[tuple[str, str], tuple] = {}
+        self.identity = identity_fields()
 
     def key(self) -> int:
         self.next_key += 1
@@ -89,9 +91,10 @@ class _Builder:
             self._dimension(self.models, "model_name", model, _MODEL_ATTRS, row, "model_metadata")
         platform = None
         if row.get("hardware_type"):
-            platform = platform_key(row["hardware_type"], row.get("device_name"))
+            platform = platform_key(row, self.identity)
             self._dimension(self.hardware, "platform_key", platform, _HARDWARE_ATTRS, row,
                             "hardware_metadata")
+            self.hardware[platform]["fingerprint"] = fingerprint(platform)
         fact = {**row, "run_key_local": run_key, "file_key": file_key,
                 "model_name": model, "platform_key": platform}
         for column in _JSON_COLUMNS:

@@ -27,12 +27,15 @@ from benchdb_pipeline.ingest.rules import (
     UNIT_KEYS,
     UNITS,
     Rule,
+    accelerator_type,
+    hardware_type_of,
     unit_factor,
 )
 from benchdb_pipeline.ingest.timestamps import parse_timestamp
 
 _TRUE = {"true", "yes", "y", "1"}
-MAX_INT = 2**31 - 1  # whole-number columns are 32-bit INTEGERs
+MAX_INT = 2**31 - 1  # whole-number columns are 32-bit INTEGERs…
+MAX_BIGINT = 2**63 - 1  # …except the wide ones (BIGINT)
 _FALSE = {"false", "no", "n", "0"}
 PERCENTILES = (("latency_p50_ms", 0.50), ("latency_p90_ms", 0.90), ("latency_p95_ms", 0.95),
                ("latency_p99_ms", 0.99))
@@ -53,6 +56,20 @@ class Problem:
         if self.field:
             where.append(f"field '{self.field}'")
         return f"{': '.join(where)}: {self.reason}"
+
+
+def route_device(record: Mapping) -> Mapping:
+    """``device`` names a hardware type (``cuda:0``) or a device (``NVIDIA A100``): the
+    latter is a device name, and implies the hardware type when the record gives none."""
+    device = record.get("device")
+    if not isinstance(device, str) or hardware_type_of(device) is not None:
+        return record
+    routed = {k: v for k, v in record.items() if k != "device"}
+    routed.setdefault("device_name", device)
+    implied = accelerator_type(device)
+    if implied and not any(k in record for k in ("hardware_type", "hardware", "device_type", "backend")):
+        routed["hardware_type"] = implied
+    return routed
 
 
 class RecordKind:
@@ -76,6 +93,8 @@ class RecordKind:
         ``partial`` normalises the fields given without asking for the required ones."""
         if not isinstance(record, Mapping):
             return {}, [Problem(locator, None, f"expected an object, found {_kind(record)}")]
+        if "device" in record:
+            record = route_device(record)
         keys = tuple(record)
         plan = self.plans.get(keys)
         if plan is None:
@@ -212,6 +231,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         return text
     if kind in (FLOAT, INT):
         whole = kind == INT
+        largest = MAX_BIGINT if rule.wide else MAX_INT
         minimum, exclusive = rule.minimum, rule.exclusive
 
         def number(value: object, declared: Mapping[str, str]) -> object:
@@ -223,9 +243,9 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if whole:
                 if not result.is_integer():
                     raise ValueError(f"{value!r} is not a whole number")
-                if abs(result) > MAX_INT:
-                    raise ValueError(f"{value!r} is out of range: at most {MAX_INT:,}")
-                result = int(result)
+                if abs(result) > largest:
+                    raise ValueError(f"{value!r} is out of range: at most {largest:,}")
+                result = int(value) if kind_of is int and float(value) == result else int(result)
             if minimum is not None and (result < minimum or (exclusive and result == minimum)):
                 _check_range(rule, result)
             return result
@@ -308,6 +328,12 @@ class Extraction:
     def record_count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
 
+    def note(self, run: int, text: str) -> None:
+        """Something the reader should know about the file that is not a problem (a row left
+        out, a NaN stored as NULL): kept in the run's ``metadata.ingest_notes``."""
+        metadata = self.runs[run].setdefault("metadata", {})
+        metadata.setdefault("ingest_notes", []).append(text)
+
     def add_run(self, record: Mapping, locator: str = "$") -> int:
         row, problems = KINDS["run"].normalise(record, locator)
         self.problems.extend(problems)
@@ -336,6 +362,7 @@ class Extraction:
             return None
         if kind == "performance":
             derive_from_samples(row)
+            row.setdefault("status", "ok")
         row["_run"] = run
         self.rows[kind].append(row)
         return row

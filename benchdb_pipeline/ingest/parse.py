@@ -7,6 +7,7 @@ A file is all or nothing: any problem quarantines the whole file with every reas
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -62,10 +63,13 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
     parsed = ParsedFile(path, digest, len(data), modified, "known")
     if digest in known:
         return parsed
+    non_finite: list[str] = []
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
+        doc = _with_non_finite(data, non_finite)
+        if doc is None:
+            return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
     adapter = detect(doc)
     if adapter is None:
         return _quarantine(parsed, Problem(None, None, f"no known result format: {_shape(doc)}"))
@@ -76,6 +80,8 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return _quarantine(parsed, Problem(None, None, f"malformed {adapter.name} document: {exc!r}"))
     parsed.extraction = out
+    if non_finite:
+        _note_non_finite(out, non_finite)
     if out.problems:
         parsed.status, parsed.problems = "quarantined", out.problems[:MAX_PROBLEMS]
         if len(out.problems) > MAX_PROBLEMS:
@@ -83,6 +89,49 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
     else:
         parsed.status = "ingested" if out.record_count else "empty"
     return parsed
+
+
+class _NonFinite:
+    """A ``NaN`` or ``Infinity`` that Python's json module wrote (orjson refuses them)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _with_non_finite(data: bytes, found: list[str]) -> object | None:
+    """The document read with NaN and ±Infinity allowed, each replaced by null (missing) and
+    its JSON path added to ``found``; None when the file is not JSON even so."""
+    if b"NaN" not in data and b"Infinity" not in data:
+        return None
+    try:
+        doc = json.loads(data, parse_constant=_NonFinite)
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    return _scrub(doc, "$", found)
+
+
+def _scrub(value: object, path: str, found: list[str]) -> object:
+    if isinstance(value, _NonFinite):
+        found.append(f"{path} ({value.text})")
+        return None
+    if isinstance(value, dict):
+        return {k: _scrub(v, f"{path}.{k}", found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def _note_non_finite(out: Extraction, found: list[str]) -> None:
+    """NaN in an optional field is stored as NULL with a note on the run; where a record was
+    refused, its problem says the file had NaN there (not "missing")."""
+    for run in range(len(out.runs)):
+        out.note(run, f"not-a-number values stored as NULL: {', '.join(found[:20])}"
+                      + (f" and {len(found) - 20} more" if len(found) > 20 else ""))
+    for index, problem in enumerate(out.problems):
+        at = [f for f in found if problem.locator and f.startswith(f"{problem.locator}.")]
+        if at:
+            out.problems[index] = Problem(problem.locator, problem.field,
+                                          f"{problem.reason}: the file has NaN/Infinity at {', '.join(at)}")
 
 
 def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:

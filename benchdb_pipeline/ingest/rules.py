@@ -103,6 +103,37 @@ def norm_hardware_type(value: str) -> str:
     return _token(_HARDWARE_ALIASES.get(token, token), value, "a hardware type (e.g. cpu, cuda)")
 
 
+KNOWN_HARDWARE_TYPES = frozenset({
+    "cpu", "cuda", "rocm", "mps", "openvino", "webnn", "webgpu", "qnn", "xpu", "tpu", "npu",
+    "hpu", "vulkan", "directml", "coreml", "tensorrt", *_HARDWARE_ALIASES,
+})
+# Device names that say which kind of accelerator they are.
+_ACCELERATOR_NAMES = (
+    (re.compile(r"\b(nvidia|tesla|geforce|quadro|rtx|gtx|[ahlbv]100|h200|gh200|b200|l4|l40s?|t4|a10g?)\b",
+                re.I), "cuda"),
+    (re.compile(r"\b(radeon|instinct|mi[0-9]{2,3}x?)\b", re.I), "rocm"),
+    (re.compile(r"\b(tpu v[0-9]\w*)\b", re.I), "tpu"),
+)
+
+
+def hardware_type_of(value: str) -> str | None:
+    """The hardware type a value names (``cuda:0`` → cuda), or None for anything else, such
+    as a device's model name."""
+    try:
+        token = norm_hardware_type(value)
+    except ValueError:
+        return None
+    return token if token in KNOWN_HARDWARE_TYPES else None
+
+
+def accelerator_type(device_name: str) -> str | None:
+    """The hardware type an accelerator's model name implies (``NVIDIA A100`` → cuda)."""
+    for pattern, kind in _ACCELERATOR_NAMES:
+        if pattern.search(device_name):
+            return kind
+    return None
+
+
 @functools.lru_cache(maxsize=4096)
 def norm_precision(value: str) -> str:
     token = value.strip().lower().replace("-", "_").removeprefix("torch.")
@@ -114,6 +145,22 @@ def norm_status(value: str) -> str:
     status = _STATUSES.get(value.strip().lower())
     if status is None:
         raise ValueError(f"{value!r} is not a test status (expected pass, fail, error or skip)")
+    return status
+
+
+_MEASUREMENT_STATUSES = {
+    **dict.fromkeys(("ok", "completed", "complete", "success", "succeeded", "passed", "pass",
+                     "done", "finished"), "ok"),
+    **dict.fromkeys(("failed", "fail", "failure", "error", "errored", "crashed", "timeout"), "failed"),
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def norm_measurement_status(value: str) -> str:
+    """ok or failed: a failed measurement is kept but makes no latest value or baseline."""
+    status = _MEASUREMENT_STATUSES.get(value.strip().lower())
+    if status is None:
+        raise ValueError(f"{value!r} is not a measurement status (expected ok or failed)")
     return status
 
 
@@ -154,6 +201,7 @@ class Rule:
     exclusive: bool = False  # minimum is exclusive (value must be greater)
     required: bool = False
     normalise: object = None  # Callable[[str], str] for text columns
+    wide: bool = False  # a whole number of 64 bits (BIGINT), not 32
 
     def all_aliases(self) -> dict[str, str | None]:
         """The column's own name first (in its canonical unit), then the aliases."""
@@ -196,7 +244,11 @@ HARDWARE_RULES = (
     Rule("memory_gb", FLOAT, {"device_memory_gb": "gb", "hardware_memory_gb": "gb",
                               "total_memory_gb": "gb"},
          dimension="memory", unit="gb", minimum=0, exclusive=True),
-    Rule("compute_units", INT, {"num_cores": None, "cores": None, "sm_count": None}, minimum=1),
+    Rule("compute_units", INT, {"num_cores": None, "cores": None, "sm_count": None,
+                                 "num_cpus": None, "cpu_count": None}, minimum=1),
+    Rule("accelerator_count", INT, {"gpu_count": None, "num_gpus": None, "device_count": None,
+                                    "num_accelerators": None}, minimum=0),
+    Rule("host_name", TEXT, {"hostname": None, "host": None, "node": None}, normalise=norm_label),
     Rule("hardware_metadata", JSON, {}),
 )
 
@@ -235,7 +287,7 @@ PERFORMANCE_RULES = MODEL_RULES + HARDWARE_RULES + (
           "memory_peak_bytes": "b", "peak_memory_bytes": "b", "max_memory_allocated": "b"},
          dimension="memory", minimum=0),
     Rule("iterations", INT, {"num_iterations": None, "iters": None, "num_runs": None},
-         minimum=1),
+         minimum=1, wide=True),
     Rule("warmup_iterations", INT, {"warmup": None, "warmup_runs": None, "num_warmup": None},
          minimum=0),
     Rule("samples", SAMPLES,
@@ -243,6 +295,7 @@ PERFORMANCE_RULES = MODEL_RULES + HARDWARE_RULES + (
           "latencies": None, "latencies_s": "s"},
          dimension="time", minimum=0),
     Rule("metrics", JSON, {"extra_metrics": None}),
+    Rule("status", TEXT, {}, normalise=norm_measurement_status),
     _MEASURED_AT,
     _SIMULATED,
 )

@@ -50,8 +50,15 @@ def _check_series(labels: pd.Series) -> list[str]:
 
 
 def _platform(frame: pd.DataFrame) -> pd.Series:
+    """``type · device``, plus the machine's other identity (cores, host…) wherever two
+    machines share a type and device, so that their results never draw as one line."""
     device = frame["device_name"].fillna("")
-    return frame["hardware_type"].where(device == "", frame["hardware_type"] + " · " + device)
+    label = frame["hardware_type"].where(device == "", frame["hardware_type"] + " · " + device)
+    if "platform_key" not in frame:
+        return label
+    machines = frame.groupby(label)["platform_key"].transform("nunique")
+    identity = frame["platform_key"].str.split("|").str[2:].str.join(" ")
+    return label.where((machines <= 1) | (identity == ""), label + " · " + identity)
 
 
 def _series(frame: pd.DataFrame, within: list[str]) -> pd.Series:

@@ -43,6 +43,7 @@ class Filters:
     model_family: str | None = None
     hardware: str | None = None
     device: str | None = None
+    platform: str | None = None  # one machine: a platform key (see warehouse/identity.py)
     batch_size: int | None = None
     precision: str | None = None
     test_case: str | None = None
@@ -68,6 +69,8 @@ class Filters:
             add("{p}hardware_type = ?", norm_hardware_type(self.hardware))
         if self.device:
             add("{p}device_name = ?", norm_label(self.device))
+        if self.platform:
+            add("{p}platform_key = ?", self.platform)
         if self.batch_size is not None:
             add("{p}batch_size = ?", self.batch_size)
         if self.precision:
@@ -94,7 +97,7 @@ class Filters:
     def describe(self) -> str:
         parts = [f"{name.replace('_', ' ')} {value}" for name, value in (
             ("model", self.model), ("model_family", self.model_family),
-            ("hardware", self.hardware), ("device", self.device), ("batch_size", self.batch_size),
+            ("hardware", self.hardware), ("device", self.device), ("platform", self.platform), ("batch_size", self.batch_size),
             ("precision", self.precision), ("test_case", self.test_case), ("since", self.start()),
         ) if value is not None]
         if not self.include_simulated:

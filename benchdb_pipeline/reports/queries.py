@@ -11,12 +11,12 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
-from benchdb_pipeline.warehouse.schema import ORDER_KEY
+from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY
 
 # Every result, live or archived, with its series, run and order of "latest" (the latest view
 # has the same names): trends and change points see the whole history.
 HISTORY = f"""
-    SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, p.test_case,
+    SELECT m.model_name, m.model_family, h.hardware_type, h.device_name, h.platform_key, p.test_case,
            p.batch_size, p.sequence_length, p.precision, p.average_latency_ms,
            p.latency_p50_ms, p.latency_p90_ms, p.latency_p95_ms, p.latency_p99_ms,
            p.throughput_items_per_second, p.memory_peak_mb, p.measured_at, r.is_simulated,
@@ -25,6 +25,7 @@ HISTORY = f"""
     JOIN models m USING (model_id)
     JOIN hardware_platforms h USING (hardware_id)
     JOIN test_runs r ON r.run_id = p.run_id
+    WHERE {MEASURED.format(p="p.")}
 """
 
 
@@ -89,13 +90,14 @@ def hardware(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
     """Each hardware platform: what ran on it and how fast, from the latest results."""
     where, params = filters.where()
     return _run(con, f"""
-        SELECT hardware_type, device_name, count(DISTINCT model_name) AS models,
+        SELECT hardware_type, device_name, platform_key,
+               count(DISTINCT model_name) AS models,
                count(*) AS configurations,
                max(throughput_items_per_second) AS best_throughput_items_per_second,
                median(average_latency_ms) AS median_latency_ms,
                max(memory_peak_mb) AS max_memory_peak_mb, bool_or(is_simulated) AS is_simulated
         FROM latest_performance_metrics{where}
-        GROUP BY hardware_type, device_name ORDER BY hardware_type, device_name""", params)
+        GROUP BY ALL ORDER BY hardware_type, device_name, platform_key""", params)
 
 
 def compatibility(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
@@ -126,7 +128,7 @@ def history(con: duckdb.DuckDBPyConnection, metric: Metric, filters: Filters) ->
     where, params = filters.where("h")
     clause = f"{where} AND" if where else " WHERE"
     return _run(con, f"""
-        SELECT measured_at, model_name, hardware_type, device_name, test_case, batch_size,
+        SELECT measured_at, model_name, hardware_type, device_name, platform_key, test_case, batch_size,
                precision, {metric.column} AS value, latency_p50_ms, latency_p90_ms,
                latency_p99_ms, git_commit, is_simulated
         FROM ({HISTORY}) h{clause} h.measured_at IS NOT NULL AND h.{metric.column} IS NOT NULL

@@ -6,6 +6,8 @@ append-only: a released migration is never edited, a change is a new entry.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.errors import SchemaError
+from benchdb_pipeline.warehouse.rekey import drop_unused_platforms, rekey_platforms
 
 DIMENSION_TABLES = ("models", "hardware_platforms", "test_runs")
 FACT_TABLES = (
@@ -141,8 +144,8 @@ CREATE TABLE models (
     created_at         TIMESTAMP NOT NULL
 );
 
--- platform_key = hardware_type || '|' || coalesce(device_name, ''): the natural key, since
--- UNIQUE treats NULL device names as distinct and a missing device name must stay NULL.
+-- platform_key: the natural key, the machine's identity (type|device|cores=…, see
+-- identity.py; migration 5); a missing device name stays NULL in its column.
 CREATE TABLE hardware_platforms (
     hardware_id      BIGINT PRIMARY KEY DEFAULT nextval('seq_hardware_platforms'),
     platform_key     VARCHAR NOT NULL UNIQUE,
@@ -324,6 +327,10 @@ CREATE TABLE performance_regressions (
 # time from the data; rows without one are older than any dated row, in insertion order.
 ORDER_KEY = "coalesce(epoch_us({p}measured_at), {p}result_id - 4611686018427387904)"
 
+# Results a harness marked failed (a command that exited non-zero, a test that failed after
+# its benchmark) are kept, but no latest value, series or baseline is made of them.
+MEASURED = "{p}status IS DISTINCT FROM 'failed'"
+
 # Views are rebuilt after every migration, so they always match the tables.
 VIEWS = {
     # Latest result per configuration, in one pass over the facts: "latest" is the newest
@@ -343,10 +350,11 @@ VIEWS = {
                            {order_key}) AS r,
                    count(*) AS result_count
             FROM performance_results
+            WHERE {measured}
             GROUP BY ALL
         )
         SELECT m.model_name, m.model_family, m.modality, h.hardware_type, h.device_name,
-               l.test_case, l.batch_size, l.sequence_length, l.precision,
+               h.platform_key, l.test_case, l.batch_size, l.sequence_length, l.precision,
                l.r.average_latency_ms, l.r.latency_p50_ms, l.r.latency_p90_ms,
                l.r.latency_p95_ms, l.r.latency_p99_ms, l.r.throughput_items_per_second,
                l.r.memory_peak_mb, l.r.measured_at, t.is_simulated, l.result_count,
@@ -487,11 +495,50 @@ def create_archive_views(con: duckdb.DuckDBPyConnection) -> None:
 ARCHIVE_VIEWS = tuple(f"{kind}_{fact.table}" for fact in ARCHIVED_FACTS for kind in ("archived", "all"))
 
 
+def _rebuilt_performance_results() -> str:
+    """performance_results at version 5: ``iterations`` BIGINT (a cheap loop runs billions
+    of times) and ``status``. DuckDB cannot change the type of a checked column, so the table
+    is rebuilt from its version-1 definition; nothing refers to it by foreign key."""
+    v1 = re.search(r"CREATE TABLE performance_results \(.*?\n\);", _V1_TABLES, re.S)
+    assert v1 is not None
+    changes = {
+        "CREATE TABLE performance_results (": "CREATE TABLE performance_results_v5 (",
+        "iterations                  INTEGER": "iterations                  BIGINT",
+        "created_at                  TIMESTAMP NOT NULL\n);":
+            "created_at                  TIMESTAMP NOT NULL,\n"
+            "    status                      VARCHAR DEFAULT 'ok' CHECK (status IN ('ok', 'failed'))\n);",
+    }
+    ddl = v1.group(0)
+    for before, after in changes.items():
+        assert before in ddl, before
+        ddl = ddl.replace(before, after)
+    return f"""{ddl}
+INSERT INTO performance_results_v5 SELECT *, 'ok' FROM performance_results;
+DROP TABLE performance_results;
+ALTER TABLE performance_results_v5 RENAME TO performance_results;
+"""
+
+
+# Every platform keyed by its identity (see ``identity.py``): the columns that enter it;
+# failed measurements marked, and iteration counts beyond 32 bits.
+_V5_IDENTITY = """
+ALTER TABLE hardware_platforms ADD COLUMN accelerator_count INTEGER;
+ALTER TABLE hardware_platforms ADD COLUMN host_name VARCHAR;
+ALTER TABLE hardware_platforms ADD COLUMN fingerprint VARCHAR;
+""" + _rebuilt_performance_results()
+
+
 @dataclass(frozen=True)
 class Migration:
+    """A schema step: SQL, then an optional data step in the same transaction, then an
+    optional clean-up in a transaction of its own (for deletes DuckDB refuses to make in the
+    transaction that moved the references)."""
+
     version: int
     description: str
     sql: str
+    data: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+    cleanup: Callable[[duckdb.DuckDBPyConnection], object] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -499,6 +546,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "latest_performance_metrics in one pass (views only)", ""),
     Migration(3, "performance_regressions: regressions found, and their triage", _V3_REGRESSIONS),
     Migration(4, "archive_batches and the archived_/all_ views of every fact table", _V4_ARCHIVE),
+    Migration(5, "platforms keyed by machine identity (hosts mixed in one platform split "
+                 "apart); performance_results.status marks failed measurements",
+              _V5_IDENTITY, data=rekey_platforms, cleanup=drop_unused_platforms),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -546,6 +596,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
             )
             if migration.sql:
                 con.execute(migration.sql)
+            if migration.data:
+                migration.data(con)
             _create_views(con)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
@@ -555,13 +607,23 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             raise SchemaError(f"migration {migration.version} failed: {exc}") from exc
+        if migration.cleanup:
+            con.execute("BEGIN TRANSACTION")
+            migration.cleanup(con)
+            con.execute("COMMIT")
         applied += 1
     return applied
 
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    # Views are built at every version on the way up; status arrives with version 5.
+    has_status = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND table_name = 'performance_results' AND column_name = 'status'").fetchone()[0]
+    measured = MEASURED.format(p="") if has_status else "true"
     for name, body in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body.replace('{order_key}', ORDER_KEY.format(p=''))}")
+        body = body.replace("{order_key}", ORDER_KEY.format(p="")).replace("{measured}", measured)
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
     if "archive_batches" in existing_tables(con):
         create_archive_views(con)
 

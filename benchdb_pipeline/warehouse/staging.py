@@ -59,6 +59,9 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
             ("driver_version", _STR),
             ("memory_gb", _F64),
             ("compute_units", _I32),
+            ("accelerator_count", _I32),
+            ("host_name", _STR),
+            ("fingerprint", _STR),
             ("metadata", _STR),
         ]
     ),
@@ -99,9 +102,10 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
             ("latency_p99_ms", _F64),
             ("throughput_items_per_second", _F64),
             ("memory_peak_mb", _F64),
-            ("iterations", _I32),
+            ("iterations", _I64),
             ("warmup_iterations", _I32),
             ("metrics", _STR),
+            ("status", _STR),
             ("measured_at", _TS),
         ]
     ),
@@ -180,11 +184,6 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-
-
-def platform_key(hardware_type: str, device_name: str | None) -> str:
-    """The natural key of a hardware platform (see ``hardware_platforms``)."""
-    return f"{hardware_type}|{device_name or ''}"
 
 
 @dataclass

@@ -18,13 +18,14 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
+from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
 from benchdb_pipeline.warehouse.schema import (
     FILE_FACT_TABLES,
     LIVE_FILE_STATUSES,
     ensure_schema,
     utc_now,
 )
-from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, platform_key
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 
 CONNECTION_CONFIG = {
     # Halves bulk-insert time and memory; no query here relies on insertion order.
@@ -260,7 +261,8 @@ def _load(
     _upsert_dimension(
         con, "hardware_platforms", "platform_key",
         ["hardware_type", "device_name", "platform", "platform_version", "driver_version",
-         "memory_gb", "compute_units", "metadata"], now,
+         "memory_gb", "compute_units", "accelerator_count", "host_name", "fingerprint", "metadata"],
+        now,
     )
     # 5. Runs, by natural key: a revived file finds the run rows it had before.
     con.execute(
@@ -402,10 +404,10 @@ def ensure_model(con: duckdb.DuckDBPyConnection, model_name: str, **attributes) 
 
 def ensure_hardware(con: duckdb.DuckDBPyConnection, hardware_type: str, device_name: str | None,
                     **attributes) -> int:
-    """The id of a hardware platform by type and device, adding it when new."""
-    key = platform_key(hardware_type, device_name)
-    columns = ["platform_key", "hardware_type", "device_name", *attributes, "created_at"]
+    """The id of a hardware platform by its identity (see ``identity``), adding it when new."""
+    key = platform_key({"hardware_type": hardware_type, "device_name": device_name, **attributes})
+    columns = ["platform_key", "fingerprint", "hardware_type", "device_name", *attributes, "created_at"]
     con.execute(f"INSERT INTO hardware_platforms ({', '.join(columns)}) VALUES "
                 f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
-                [key, hardware_type, device_name, *attributes.values(), utc_now()])
+                [key, fingerprint(key), hardware_type, device_name, *attributes.values(), utc_now()])
     return con.execute("SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key]).fetchone()[0]

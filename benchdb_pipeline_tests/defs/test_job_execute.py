@@ -61,3 +61,32 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
     assert scalar(db, "SELECT count(*) FROM performance_samples") == 6
     assert scalar(db, "SELECT bool_or(is_simulated) FROM test_runs") is False
     assert (reports / "benchmark_report.html").exists()
+
+
+def _ingest_job(tmp_path: Path, incoming: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    db = tmp_path / "w.duckdb"
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(tmp_path / "reports"))
+    result = subprocess.run(
+        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "ingest_job"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return result, db
+
+
+def test_ingest_job_succeeds_on_the_old_systems_corpus(tmp_path, corpus):
+    """Real files with partial data (types with only latency, one batch size) draw what exists."""
+    result, db = _ingest_job(tmp_path, corpus)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert scalar(db, "SELECT count(*) FROM source_files WHERE status = 'quarantined'") == 0
+    charts = list((tmp_path / "reports" / "hardware").glob("*.png"))
+    assert {p.name.split("_", 1)[0] for p in charts} == {"throughput", "latency"}
+    assert (tmp_path / "reports" / "benchmark_report.html").exists()
+
+
+def test_ingest_job_succeeds_on_an_empty_folder(tmp_path):
+    empty = tmp_path / "incoming"
+    empty.mkdir()
+    result, db = _ingest_job(tmp_path, empty)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert scalar(db, "SELECT count(*) FROM performance_results") == 0
+    assert (tmp_path / "reports" / "benchmark_report.html").stat().st_size > 0

@@ -6,7 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem
+from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem, route_device
+from benchdb_pipeline.ingest.rules import hardware_type_of
 
 SIMULATION_FLAGS = ("is_simulated", "simulated", "is_simulation")
 
@@ -80,6 +81,38 @@ def object_entries(
 
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# The host's CPU, which describes the platform only when the record ran on the CPU.
+HOST_CPU_FIELDS = ("device_name", "compute_units", "hardware_metadata")
+
+
+def on_host(host: Mapping, record: Mapping) -> dict:
+    """``record`` (which may name its own hardware) with the host machine's fields beneath.
+
+    A record that ran on an accelerator (``hardware: cuda``, ``device: cuda:0``, or a
+    ``device`` naming a GPU) keeps the host name but not the host CPU's model or core count:
+    those describe another device.
+    """
+    record = route_device(record)
+    merged = overlay(host, record)
+    hardware = _value_of(record, "hardware_type")
+    kind = hardware_type_of(hardware) if isinstance(hardware, str) else None
+    if kind is not None and kind != host.get("hardware_type"):
+        for name in HOST_CPU_FIELDS:
+            if name in host and _value_of(record, name) is None:
+                merged.pop(name, None)
+    return merged
+
+
+def _value_of(record: Mapping, column: str) -> object:
+    """The value a record gives for a column, under any of its aliases."""
+    lookup = KINDS["performance"].lookup
+    for key, value in record.items():
+        hit = lookup.get(key)
+        if hit is not None and hit[0].column == column:
+            return value
+    return None
 
 
 def overlay(defaults: Mapping, given: Mapping, kind: str = "performance") -> dict:

@@ -4,7 +4,10 @@ Times are wall-clock seconds of each run of a whole command, kept as raw samples
 parameter scan's values (``-P batch_size 1 8``) become fields, so ``model``,
 ``batch_size`` or ``precision`` parameters fill those columns; without a ``model``
 parameter the command is the model. hyperfine records no date and no machine: the
-measured-at time stays NULL and the hardware is the CPU with no device name.
+measured-at time stays NULL and the hardware is the CPU with no device name. A command that
+exited non-zero in any run (``-i``) is stored with status ``failed``: kept, but never a
+latest value, a series point or a baseline. ``memory_usage_byte`` (hyperfine ≥ 1.20, one
+peak RSS per run) gives the peak memory.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class Hyperfine(Adapter):
                 out.problems.append(Problem(locator, "parameters", "expected an object"))
                 continue
             exit_codes = result.get("exit_codes") or []
+            failed_runs = sum(1 for code in exit_codes if code != 0)
+            memory = result.get("memory_usage_byte")
+            if isinstance(memory, list):
+                memory = max(memory, default=None, key=lambda v: v if isinstance(v, (int, float)) else -1)
             record = {
                 "hardware_type": "cpu",
                 "model_name": result.get("command"),
@@ -45,11 +52,13 @@ class Hyperfine(Adapter):
                 "latencies": result.get("times"),
                 "average_latency": result.get("mean"),
                 "latency_p50": result.get("median"),
+                "memory_peak_bytes": memory,
+                "status": "failed" if failed_runs else "ok",
                 "metrics": {
                     "stddev_seconds": result.get("stddev"),
                     "min_seconds": result.get("min"), "max_seconds": result.get("max"),
                     "user_seconds": result.get("user"), "system_seconds": result.get("system"),
-                    "failed_runs": sum(1 for code in exit_codes if code != 0),
+                    "failed_runs": failed_runs,
                     "exit_codes": sorted(set(exit_codes)),
                     "sample_kind": "wall-clock time of each run of the command",
                 },
