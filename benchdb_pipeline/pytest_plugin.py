@@ -14,6 +14,7 @@ When the results cannot be stored the run's exit status is 3, so CI notices.
 from __future__ import annotations
 
 import os
+import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -83,7 +84,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not target:
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    say = reporter.write_line if reporter else print
+
+    def say(text: str, *, red: bool = False) -> None:
+        """To the terminal reporter (red for failures), or to stderr without one (-p no:terminal)."""
+        if reporter is not None:
+            reporter.write_line(text, red=red)
+        else:
+            print(text, file=sys.stderr)
     if not config.pluginmanager.hasplugin("benchmark"):
         say("benchdb: --benchdb-store needs pytest-benchmark, which is not installed", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,15 +57,9 @@ def corpus() -> Path:
 
 
 def debian_tool(command: str, package: str) -> str:
-    """The path of a Debian package's command, installed by the test set-up when missing
-    (as root, with apt-get); skips the test where it cannot be had."""
+    """The path of a Debian package's command; the test is skipped where it is missing.
+    Tests never install packages: ``.ci/run`` (and ``make test-deps``) install them."""
     path = shutil.which(command)
-    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", package], env=env, capture_output=True,
-                       timeout=900)
-        path = shutil.which(command)
     if path is None:
-        pytest.skip(f"{command} is not installed and could not be installed with apt-get")
+        pytest.skip(f"{command} is not installed (apt-get install {package}; .ci/run does)")
     return path

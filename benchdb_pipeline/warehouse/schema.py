@@ -502,7 +502,6 @@ def _rebuilt_performance_results() -> str:
     v1 = re.search(r"CREATE TABLE performance_results \(.*?\n\);", _V1_TABLES, re.S)
     assert v1 is not None
     changes = {
-        "CREATE TABLE performance_results (": "CREATE TABLE performance_results_v5 (",
         "iterations                  INTEGER": "iterations                  BIGINT",
         "created_at                  TIMESTAMP NOT NULL\n);":
             "created_at                  TIMESTAMP NOT NULL,\n"
@@ -512,10 +511,12 @@ def _rebuilt_performance_results() -> str:
     for before, after in changes.items():
         assert before in ddl, before
         ddl = ddl.replace(before, after)
-    return f"""{ddl}
-INSERT INTO performance_results_v5 SELECT *, 'ok' FROM performance_results;
-DROP TABLE performance_results;
-ALTER TABLE performance_results_v5 RENAME TO performance_results;
+    # The old table is renamed away, not the new one into place: DuckDB's foreign keys keep
+    # the name a referencing table was created with.
+    return f"""ALTER TABLE performance_results RENAME TO performance_results_v4;
+{ddl}
+INSERT INTO performance_results SELECT *, 'ok' FROM performance_results_v4;
+DROP TABLE performance_results_v4;
 """
 
 

@@ -55,3 +55,18 @@ def test_a_refused_store_fails_the_run(tmp_path, server):
     result = run_benchmarks(tmp_path, "--benchdb-store", server.url, "--benchdb-token", "wrong")
     assert result.returncode == pytest.ExitCode.INTERNAL_ERROR
     assert "could not store the benchmark results" in result.stdout and "401" in result.stdout
+
+
+def test_a_failure_without_a_terminal_reporter_is_still_said(tmp_path):
+    """With ``-p no:terminal`` there is no reporter; the message goes to stderr."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "test_plain.py").write_text("def test_nothing():\n    pass\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:terminal",
+         "-p", "no:benchmark", "-o", "addopts=", "--rootdir", str(folder),
+         "--benchdb-store", str(tmp_path / "out"), str(folder / "test_plain.py")],
+        capture_output=True, text=True, timeout=300)
+    assert "TypeError" not in result.stderr, result.stderr
+    assert "--benchdb-store needs pytest-benchmark" in result.stderr
+    assert result.returncode == pytest.ExitCode.INTERNAL_ERROR
