@@ -8,11 +8,11 @@ export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install demo dev test lint samples bench clean
+.PHONY: help install demo dev test test-fast test-deps lint samples bench clean
 
 help:
 	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
-	@echo "make test   - run the whole test suite"
+	@echo "make test   - run the whole test suite (make test-fast: the quick part)"
 	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
 	@echo "make lint   - ruff over the package, tests and benchmarks"
 	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
@@ -47,6 +47,16 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The quick loop: no subprocess jobs, load tests or browser.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow and not browser"
+
+# What the tests use from Debian (they skip without it): the harnesses' real tools, a
+# C++ compiler for Google Benchmark's library, Chromium and shellcheck. Needs root.
+test-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine libbenchmark-dev g++ chromium shellcheck \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine libbenchmark-dev g++ chromium shellcheck)
 
 lint: $(STAMP)
 	$(BIN)/ruff check benchdb_pipeline benchdb_pipeline_tests benchmarks

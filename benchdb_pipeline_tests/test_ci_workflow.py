@@ -20,6 +20,8 @@ from benchdb_pipeline_tests.conftest import REPO, debian_tool
 WORKFLOW = REPO / ".github" / "workflows" / "benchmark_db_ci.yml"
 SCRIPT = REPO / "scripts" / "run_local_benchmark_with_ci.sh"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def workflow() -> dict:

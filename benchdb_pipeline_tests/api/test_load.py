@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from benchdb_pipeline_tests.api.conftest import hold_database, wait_for
 from benchdb_pipeline_tests.conftest import query
 
 CLIENTS, RESULTS = 8, 10_000
+
+pytestmark = pytest.mark.slow
 
 
 def test_ten_thousand_concurrent_posts_are_all_stored_once(server):

@@ -11,6 +11,8 @@ from benchdb_pipeline_tests.api.conftest import TOKEN, start_server
 schemathesis = pytest.importorskip("schemathesis")
 EXAMPLES = 30  # per operation; bounded so that CI stays quick
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory):

@@ -14,6 +14,8 @@ from benchdb_pipeline_tests.conftest import FIXTURES, REPO, query, scalar
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 
+pytestmark = pytest.mark.slow
+
 
 def test_dagster_job_execute_ingests_configured_paths(tmp_path, fixture_copy):
     folder = fixture_copy("canonical_rows.json", "critical_tests.json", "bad_zero_batch.json")

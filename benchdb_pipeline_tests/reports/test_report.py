@@ -78,6 +78,7 @@ def test_markdown_summary_links_to_the_html(report_html):
     assert "integration tests not passing" in markdown
 
 
+@pytest.mark.browser
 def test_chromium_loads_every_image_and_makes_no_request(report_html, chromium, tmp_path):
     _, path = report_html
     probe = tmp_path / "probe.html"
