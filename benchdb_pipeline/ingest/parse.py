@@ -72,7 +72,8 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
             return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
     adapter = detect(doc)
     if adapter is None:
-        return _quarantine(parsed, Problem(None, None, f"no known result format: {_shape(doc)}"))
+        return _quarantine(parsed, Problem(None, None, f"no known result format: {_shape(doc)}. "
+                                                       f"{_resemblance(doc)}"))
     parsed.format, parsed.category = adapter.name, adapter.category_for(doc)
     out = Extraction()
     try:
@@ -137,6 +138,35 @@ def _note_non_finite(out: Extraction, found: list[str]) -> None:
 def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:
     parsed.status, parsed.problems = "quarantined", [problem]
     return parsed
+
+
+# The keys that mark each harness's document, to say which one a refused file resembles.
+_SIGNATURES = {
+    "pytest-benchmark (--benchmark-json)": {"machine_info", "commit_info", "benchmarks", "datetime", "version"},
+    "Google Benchmark (--benchmark_out_format=json)": {"context", "benchmarks"},
+    "hyperfine (--export-json)": {"results"},
+    "this project's performance document": {"performance_results", "model_name", "hardware_type"},
+}
+SUPPORTED = ("pytest-benchmark, Google Benchmark, hyperfine, and the old system's files "
+             "(performance rows or documents, direct benchmarks, run_model_benchmarks output, "
+             "web-platform results, skill tests, compatibility matrices, critical model tests, "
+             "benchmark summaries)")
+
+
+def _resemblance(doc: object) -> str:
+    """Which supported format a refused document is closest to, and what it lacks."""
+    if isinstance(doc, list):
+        rows = [r for r in doc if isinstance(r, dict)]
+        if rows and not any({"model_name", "model", "model_id"} & set(r) for r in rows):
+            return ("A list of objects, but none has model_name (or model): probably not this "
+                    f"project's row format. Supported: {SUPPORTED}.")
+    if isinstance(doc, dict):
+        keys = set(doc)
+        name, signature = max(_SIGNATURES.items(), key=lambda item: len(item[1] & keys))
+        if signature & keys:
+            return (f"It resembles {name} but lacks {sorted(signature - keys)} or their "
+                    f"expected types. Supported: {SUPPORTED}.")
+    return f"Supported: {SUPPORTED}."
 
 
 def _shape(doc: object) -> str:

@@ -253,3 +253,16 @@ def test_a_device_field_naming_a_gpu_is_a_device_name(tmp_path, db):
     stored = _ingested(db, path)
     row = next(iter(stored.values()))
     assert (row["hardware_type"], row["device_name"]) == ("cuda", "NVIDIA A100-SXM4-80GB")
+
+
+@pytest.mark.parametrize("doc, says", [
+    ([{"name": "a", "value": 1}, {"name": "b", "value": 2}], "none has model_name"),
+    ({"context": {"num_cpus": 2}, "benchmarks": {"not": "a list"}}, "resembles Google Benchmark"),
+    ({"hello": "world"}, "Supported: pytest-benchmark"),
+])
+def test_an_unknown_format_says_what_is_supported_and_what_it_resembles(doc, says, tmp_path, db):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    report = ingest(db, [path], workers=1)
+    error = report.quarantined[0].error
+    assert says in error and error.count("model_name is missing") == 0

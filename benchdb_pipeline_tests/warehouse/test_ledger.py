@@ -75,7 +75,7 @@ def test_a_file_with_one_bad_record_is_quarantined_whole(db):
 
 @pytest.mark.parametrize("name,locator,field,reason", [
     ("bad_not_json.json", None, None, "not valid JSON"),
-    ("bad_unknown_format.json", None, None, "no known result format: an object with keys ['hello', 'answer']"),
+    ("bad_unknown_format.json", None, None, "no known result format: an object with keys ['hello', 'answer']. Supported: pytest-benchmark"),
     ("bad_zero_batch.json", "$[0]", "batch_size", "0 is out of range: batch_size must be ≥ 1"),
     ("bad_non_numeric_throughput.json", "$[0]", "throughput", "'fast' is not a number"),
     ("bad_unknown_unit.json", "$[0]", "latency_unit", "unknown unit 'fortnights'"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, run_record
-from benchdb_pipeline.ingest.normalize import Extraction, Problem
+from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem
 
 _SECTIONS = {
     "performance_results": "performance",
@@ -23,12 +23,18 @@ _SECTIONS = {
 _RUN_KEYS = ("git_commit", "git_branch", "command_line", "started_at", "completed_at")
 
 
+_MODEL_KEYS = {key for key, (rule, *_) in KINDS["performance"].lookup.items() if rule.column == "model_name"}
+
+
 class RowList(Adapter):
     name = "performance_rows"
     category = "performance"
 
     def matches(self, doc: object) -> bool:
-        return isinstance(doc, list) and (not doc or isinstance(doc[0], Mapping))
+        """A list of rows of which at least one names its model (a list where none does is
+        some other tool's output, refused with what it resembles, not row by row)."""
+        return isinstance(doc, list) and (not doc or (isinstance(doc[0], Mapping) and any(
+            isinstance(row, Mapping) and _MODEL_KEYS & row.keys() for row in doc)))
 
     def extract(self, doc: list, out: Extraction, source: Source) -> None:
         run = out.add_run(run_record(source, "performance", {}))
