@@ -164,6 +164,8 @@ def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, ret
     if not dry_run:
         record_in_catalog(db, "benchdb ingest")
     click.echo(report.summary())
+    if files.skipped:
+        click.echo(f"  {files.skipped} files skipped: not *.json, hidden, or still being written")
     quarantined = report.quarantined
     for outcome in quarantined[:QUARANTINE_SHOWN]:
         click.echo(f"  quarantined: {outcome.error}")

@@ -139,3 +139,12 @@ def test_progress_bar_on_a_terminal(db, fixture_copy):
     result = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
                             timeout=120)
     assert "ingest: 100%" in result.stdout and "1/1" in result.stdout
+
+
+def test_ingest_says_how_many_other_files_it_skipped(db, fixture_copy):
+    folder = fixture_copy("canonical_rows.json")
+    (folder / "notes.txt").write_text("not a result")
+    (folder / "half.json.part").write_text("{")
+    done = benchdb("ingest", str(folder), "--db", str(db), "-q")
+    assert done.returncode == 0, done.stderr
+    assert "2 files skipped: not *.json" in done.stdout

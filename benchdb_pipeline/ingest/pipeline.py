@@ -35,13 +35,20 @@ def is_result_file(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".") and not name.endswith(SKIPPED_SUFFIXES)
 
 
-def discover(paths: Iterable[str | Path]) -> list[str]:
+class Discovered(list):
+    """The result files found, and how many other files the folders held (``skipped``)."""
+
+    skipped: int = 0
+
+
+def discover(paths: Iterable[str | Path]) -> Discovered:
     """Result files under the given paths: folders recursively (``*.json``), files as given.
 
     Hidden files and folders and files still being written (``*.tmp``, ``*.part``) are
-    skipped. Paths are absolute and sorted, each once.
+    skipped, and counted. Paths are absolute and sorted, each once.
     """
     found: set[str] = set()
+    skipped = 0
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_file():
@@ -49,10 +56,14 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
         elif path.is_dir():
             for root, dirs, files in os.walk(path.resolve()):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found.update(os.path.join(root, name) for name in files if is_result_file(name))
+                kept = [os.path.join(root, name) for name in files if is_result_file(name)]
+                found.update(kept)
+                skipped += len(files) - len(kept)
         else:
             raise FileNotFoundError(f"no such file or folder: {raw}")
-    return sorted(found)
+    result = Discovered(sorted(found))
+    result.skipped = skipped
+    return result
 
 
 @dataclass
