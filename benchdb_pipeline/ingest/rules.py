@@ -140,12 +140,21 @@ def norm_precision(value: str) -> str:
     return _token(_PRECISIONS.get(token, token), value, "a precision (e.g. fp32, fp16, bf16, int8)")
 
 
-@functools.lru_cache(maxsize=4096)
-def norm_status(value: str) -> str:
-    status = _STATUSES.get(value.strip().lower())
-    if status is None:
-        raise ValueError(f"{value!r} is not a test status (expected pass, fail, error or skip)")
-    return status
+def _vocabulary(words: dict[str, str], what: str):
+    """A normaliser of a closed vocabulary: its words map to their canonical word, anything
+    else is refused, naming what was expected."""
+
+    @functools.lru_cache(maxsize=4096)
+    def normalise(value: str) -> str:
+        found = words.get(value.strip().lower())
+        if found is None:
+            raise ValueError(f"{value!r} is not {what}")
+        return found
+
+    return normalise
+
+
+norm_status = _vocabulary(_STATUSES, "a test status (expected pass, fail, error or skip)")
 
 
 _MEASUREMENT_STATUSES = {
@@ -153,15 +162,8 @@ _MEASUREMENT_STATUSES = {
                      "done", "finished"), "ok"),
     **dict.fromkeys(("failed", "fail", "failure", "error", "errored", "crashed", "timeout"), "failed"),
 }
-
-
-@functools.lru_cache(maxsize=4096)
-def norm_measurement_status(value: str) -> str:
-    """ok or failed: a failed measurement is kept but makes no latest value or baseline."""
-    status = _MEASUREMENT_STATUSES.get(value.strip().lower())
-    if status is None:
-        raise ValueError(f"{value!r} is not a measurement status (expected ok or failed)")
-    return status
+# ok or failed: a failed measurement is kept but makes no latest value or baseline.
+norm_measurement_status = _vocabulary(_MEASUREMENT_STATUSES, "a measurement status (expected ok or failed)")
 
 
 @functools.lru_cache(maxsize=4096)
