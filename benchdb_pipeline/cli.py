@@ -43,12 +43,18 @@ REPORT_QUERIES = {
 QUARANTINE_SHOWN = 20
 
 db_option = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=lambda: str(db_path()),
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: str(db_path()),
     show_default="$BENCHDB_DB or data/warehouse/benchmarks.duckdb",
     help="The DuckDB warehouse file.",
 )
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="Output format.",
 )
 
@@ -88,15 +94,18 @@ def reports_errors(command):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog="Exit status: 0 ok, 1 some input quarantined, 2 usage or database error.")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Exit status: 0 ok, 1 some input quarantined, 2 usage or database error.",
+)
 @click.version_option(__version__, prog_name="benchdb")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
     """benchdb: a benchmark-results database for ML performance engineering."""
     logging.basicConfig(
         level=max(logging.DEBUG, logging.WARNING - 10 * verbose),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 
@@ -107,17 +116,22 @@ def schema() -> None:
 
 @schema.command("create")
 @db_option
-@click.option("--sample-data", is_flag=True,
-              help="Also write the bundled (simulated) sample files and ingest them.")
-@click.option("--samples-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where --sample-data writes the files [default: beside the database].")
+@click.option(
+    "--sample-data", is_flag=True, help="Also write the bundled (simulated) sample files and ingest them."
+)
+@click.option(
+    "--samples-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --sample-data writes the files [default: beside the database].",
+)
 @reports_errors
 def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None:
     """Create the schema, or migrate it to this version; safe to run again."""
     with session(db) as con:
         applied = ensure_schema(con)
-    click.echo(f"{db}: schema at version {SCHEMA_VERSION} "
-               f"({applied} migration{'s' * (applied != 1)} applied)")
+    click.echo(
+        f"{db}: schema at version {SCHEMA_VERSION} ({applied} migration{'s' * (applied != 1)} applied)"
+    )
     if sample_data:
         target = samples_dir or db.parent / "samples"
         write_samples(target)
@@ -128,23 +142,39 @@ def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None
 @main.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @db_option
-@click.option("--input-dir", "--scan-dir", "input_dirs", multiple=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="A folder to scan recursively for *.json (old spellings; repeatable).")
-@click.option("--input-file", "input_files", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="One file (repeatable).")
-@click.option("--incremental", is_flag=True,
-              help="Accepted for the old tools; ingestion is always incremental by content hash.")
+@click.option(
+    "--input-dir",
+    "--scan-dir",
+    "input_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder to scan recursively for *.json (old spellings; repeatable).",
+)
+@click.option(
+    "--input-file",
+    "input_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="One file (repeatable).",
+)
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Accepted for the old tools; ingestion is always incremental by content hash.",
+)
 @click.option("--dry-run", is_flag=True, help="Parse and validate only; write nothing.")
-@click.option("--retry-quarantined", is_flag=True,
-              help="Read files again whose content was quarantined before.")
+@click.option(
+    "--retry-quarantined", is_flag=True, help="Read files again whose content was quarantined before."
+)
 @click.option("--workers", type=click.IntRange(1), help="Parser processes [default: one per core].")
-@click.option("--batch-files", type=click.IntRange(1), default=20_000, show_default=True,
-              help="Files per transaction.")
+@click.option(
+    "--batch-files", type=click.IntRange(1), default=20_000, show_default=True, help="Files per transaction."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @reports_errors
-def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, retry_quarantined,
-                   workers, batch_files, quiet) -> None:
+def ingest_command(
+    paths, db, input_dirs, input_files, incremental, dry_run, retry_quarantined, workers, batch_files, quiet
+) -> None:
     """Ingest result files and folders (recursively) into the warehouse.
 
     Every file is recorded in the ledger by content hash: the same content is never read
@@ -157,10 +187,22 @@ def ingest_command(paths, db, input_dirs, input_files, incremental, dry_run, ret
     if not everything:
         raise click.UsageError("give at least one PATH (or --input-dir / --input-file)")
     files = discover(everything)
-    with tqdm(total=len(files), unit="file", disable=True if quiet else None,
-              desc="dry run" if dry_run else "ingest", file=sys.stderr) as bar:
-        report = ingest_files(db, files, dry_run=dry_run, retry_quarantined=retry_quarantined,
-                              workers=workers, batch_files=batch_files, progress=bar.update)
+    with tqdm(
+        total=len(files),
+        unit="file",
+        disable=True if quiet else None,
+        desc="dry run" if dry_run else "ingest",
+        file=sys.stderr,
+    ) as bar:
+        report = ingest_files(
+            db,
+            files,
+            dry_run=dry_run,
+            retry_quarantined=retry_quarantined,
+            workers=workers,
+            batch_files=batch_files,
+            progress=bar.update,
+        )
     if not dry_run:
         record_in_catalog(db, "benchdb ingest")
     click.echo(report.summary())
@@ -188,30 +230,76 @@ def _csv(kind: type = str):
 
 
 @main.command("run")
-@click.option("--models", multiple=True, callback=_csv(),
-              help="Models, comma-separated (e.g. bert-base-uncased,t5-small,vit-base).")
-@click.option("--models-set", type=click.Choice(("small", "key")),
-              help="A named set of models instead of --models.")
-@click.option("--hardware", multiple=True, callback=_csv(), show_default=True,
-              help="cpu, cuda, rocm, mps, openvino; comma-separated or repeated [default: cpu].")
+@click.option(
+    "--models",
+    multiple=True,
+    callback=_csv(),
+    help="Models, comma-separated (e.g. bert-base-uncased,t5-small,vit-base).",
+)
+@click.option(
+    "--models-set", type=click.Choice(("small", "key")), help="A named set of models instead of --models."
+)
+@click.option(
+    "--hardware",
+    multiple=True,
+    callback=_csv(),
+    show_default=True,
+    help="cpu, cuda, rocm, mps, openvino; comma-separated or repeated [default: cpu].",
+)
 @click.option("--batch-sizes", multiple=True, callback=_csv(int), help="[default: 1,2,4,8]")
-@click.option("--precision", "precisions", multiple=True, callback=_csv(),
-              help="fp32, fp16, bf16; comma-separated [default: fp32].")
-@click.option("--iterations", type=click.IntRange(1), default=20, show_default=True,
-              help="Timed iterations per configuration.")
-@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True,
-              help="Untimed warm-up iterations per configuration.")
-@click.option("--sequence-length", type=click.IntRange(1), default=128, show_default=True,
-              help="Tokens per input of text models.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Store the run in this warehouse [default: $BENCHDB_DB, unless only "
-                   "--output-dir is given].")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the result file here (the canonical format, for CI artifacts).")
+@click.option(
+    "--precision",
+    "precisions",
+    multiple=True,
+    callback=_csv(),
+    help="fp32, fp16, bf16; comma-separated [default: fp32].",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Timed iterations per configuration.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    help="Untimed warm-up iterations per configuration.",
+)
+@click.option(
+    "--sequence-length",
+    type=click.IntRange(1),
+    default=128,
+    show_default=True,
+    help="Tokens per input of text models.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Store the run in this warehouse [default: $BENCHDB_DB, unless only --output-dir is given].",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the result file here (the canonical format, for CI artifacts).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @reports_errors
-def run_command(models, models_set, hardware, batch_sizes, precisions, iterations, warmup,
-                sequence_length, db, output_dir, quiet) -> None:
+def run_command(
+    models,
+    models_set,
+    hardware,
+    batch_sizes,
+    precisions,
+    iterations,
+    warmup,
+    sequence_length,
+    db,
+    output_dir,
+    quiet,
+) -> None:
     """Measure models on this machine's hardware with PyTorch, and store the results.
 
     Every model × hardware × precision × batch size is measured for real: per-iteration
@@ -227,8 +315,9 @@ def run_command(models, models_set, hardware, batch_sizes, precisions, iteration
     from benchdb_pipeline.runner.run import RunnerUnavailable, make_plan, require_runtime, run_and_store
 
     try:
-        plan = make_plan(list(models), models_set, hardware, batch_sizes, precisions, iterations,
-                         warmup, sequence_length)
+        plan = make_plan(
+            list(models), models_set, hardware, batch_sizes, precisions, iterations, warmup, sequence_length
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
@@ -240,8 +329,14 @@ def run_command(models, models_set, hardware, batch_sizes, precisions, iteration
     def progress(description: str, total: int):
         if bars:
             bars.pop().close()
-        bar = tqdm(total=total, desc=description, unit="it", disable=True if quiet else None,
-                   file=sys.stderr, leave=not quiet)
+        bar = tqdm(
+            total=total,
+            desc=description,
+            unit="it",
+            disable=True if quiet else None,
+            file=sys.stderr,
+            leave=not quiet,
+        )
         bars.append(bar)
         return bar.update
 
@@ -265,18 +360,32 @@ def run_command(models, models_set, hardware, batch_sizes, precisions, iteration
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind (loopback by default; reads need a token elsewhere).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback by default; reads need a token elsewhere).",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @db_option
 @click.option("--auth-reads", is_flag=True, help="Require a bearer token for reads too.")
-@click.option("--cors-origin", "cors_origins", multiple=True,
-              help="Allow browser requests from this origin (repeatable; none by default).")
-@click.option("--snapshot-interval", type=click.FloatRange(0.1), default=1.0, show_default=True,
-              help="Seconds between read snapshots at most.")
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="Allow browser requests from this origin (repeatable; none by default).",
+)
+@click.option(
+    "--snapshot-interval",
+    type=click.FloatRange(0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between read snapshots at most.",
+)
 @reports_errors
-def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins: tuple[str, ...],
-                  snapshot_interval: float) -> None:
+def serve_command(
+    host: str, port: int, db: Path, auth_reads: bool, cors_origins: tuple[str, ...], snapshot_interval: float
+) -> None:
     """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
 
     Writes need a bearer token from BENCHDB_API_TOKENS (comma-separated). Reads are open
@@ -296,9 +405,14 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
         loopback = host == "localhost"
     if not tokens:
         click.echo("warning: BENCHDB_API_TOKENS is not set: every write will be refused (403)", err=True)
-    settings = Settings(db=db, tokens=tokens, auth_reads=auth_reads or not loopback,
-                        cors_origins=cors_origins, snapshot_interval=snapshot_interval,
-                        after_write=functools.partial(record_in_catalog, db, "benchdb serve"))
+    settings = Settings(
+        db=db,
+        tokens=tokens,
+        auth_reads=auth_reads or not loopback,
+        cors_origins=cors_origins,
+        snapshot_interval=snapshot_interval,
+        after_write=functools.partial(record_in_catalog, db, "benchdb serve"),
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -306,41 +420,95 @@ def serve_command(host: str, port: int, db: Path, auth_reads: bool, cors_origins
 @db_option
 @click.option("--optimize-db", is_flag=True, help="ANALYZE and CHECKPOINT.")
 @click.option("--vacuum", is_flag=True, help="Reclaim space from deleted rows.")
-@click.option("--check-integrity", is_flag=True,
-              help="References, natural keys, ledger vs facts, value ranges, views.")
+@click.option(
+    "--check-integrity", is_flag=True, help="References, natural keys, ledger vs facts, value ranges, views."
+)
 @click.option("--backup", "take_backup", is_flag=True, help="A consistent, checksummed backup.")
-@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where backups live (for --backup and --purge-backups).")
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where backups live (for --backup and --purge-backups).",
+)
 @click.option("--backup-compress", is_flag=True, help="gzip the backed-up file.")
-@click.option("--verify-backup", type=click.Path(file_okay=False, path_type=Path),
-              help="Check a backup folder's checksums, open it, compare row counts.")
-@click.option("--restore", type=click.Path(file_okay=False, path_type=Path),
-              help="Restore a backup folder to --db (a path that must not exist yet).")
+@click.option(
+    "--verify-backup",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Check a backup folder's checksums, open it, compare row counts.",
+)
+@click.option(
+    "--restore",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Restore a backup folder to --db (a path that must not exist yet).",
+)
 @click.option("--purge-backups", is_flag=True, help="Delete backups older than --backup-retention.")
-@click.option("--backup-retention", type=click.FloatRange(0), default=30, show_default=True,
-              help="Days to keep backups (the newest is always kept).")
-@click.option("--migration-stats", is_flag=True,
-              help="Files by category and status, rates, a timeline by day, table sizes.")
-@click.option("--clean-json", is_flag=True,
-              help="Archive or remove result files whose content the warehouse holds.")
-@click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: str(incoming_dir()), show_default="$BENCHDB_INCOMING",
-              help="The folder --clean-json cleans.")
-@click.option("--archive-data", is_flag=True,
-              help="Move fact rows older than --older-than to Parquet under --archive-dir "
-                   "(partitioned by table, year, month); the all_* views still read them.")
-@click.option("--older-than", type=click.FloatRange(0), default=30, show_default=True,
-              help="Days: --clean-json and --archive-data touch only what is older than this "
-                   "(rows by their measured time, else their ingestion time).")
+@click.option(
+    "--backup-retention",
+    type=click.FloatRange(0),
+    default=30,
+    show_default=True,
+    help="Days to keep backups (the newest is always kept).",
+)
+@click.option(
+    "--migration-stats",
+    is_flag=True,
+    help="Files by category and status, rates, a timeline by day, table sizes.",
+)
+@click.option(
+    "--clean-json", is_flag=True, help="Archive or remove result files whose content the warehouse holds."
+)
+@click.option(
+    "--json-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: str(incoming_dir()),
+    show_default="$BENCHDB_INCOMING",
+    help="The folder --clean-json cleans.",
+)
+@click.option(
+    "--archive-data",
+    is_flag=True,
+    help="Move fact rows older than --older-than to Parquet under --archive-dir "
+    "(partitioned by table, year, month); the all_* views still read them.",
+)
+@click.option(
+    "--older-than",
+    type=click.FloatRange(0),
+    default=30,
+    show_default=True,
+    help="Days: --clean-json and --archive-data touch only what is older than this "
+    "(rows by their measured time, else their ingestion time).",
+)
 @click.option("--action", type=click.Choice(("archive", "remove")), default="archive", show_default=True)
-@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where --archive-data writes Parquet, and --clean-json --action archive moves "
-                   "files (keeping their folders).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@click.option(
+    "--archive-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --archive-data writes Parquet, and --clean-json --action archive moves "
+    "files (keeping their folders).",
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here."
+)
 @reports_errors
-def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, backup_dir, backup_compress,
-                        verify_backup, restore, purge_backups, backup_retention, migration_stats, clean_json,
-                        json_dir, archive_data, older_than, action, archive_dir, output) -> None:
+def maintenance_command(
+    db,
+    optimize_db,
+    vacuum,
+    check_integrity,
+    take_backup,
+    backup_dir,
+    backup_compress,
+    verify_backup,
+    restore,
+    purge_backups,
+    backup_retention,
+    migration_stats,
+    clean_json,
+    json_dir,
+    archive_data,
+    older_than,
+    action,
+    archive_dir,
+    output,
+) -> None:
     """Maintain the warehouse; several operations in one call, one JSON report of them all.
 
     Exit status: 0 when every operation succeeded, 1 when a check found problems or a
@@ -363,8 +531,10 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
         (take_backup, lambda: ops.take_backup(db, backup_dir, backup_compress)),
         (verify_backup, lambda: ops.verify_backup(verify_backup)),
         (purge_backups, lambda: ops.purge_backups(backup_dir, backup_retention)),
-        (migration_stats, lambda: {"operation": "migration-stats", "ok": True,
-                                   **housekeeping.migration_stats(db)}),
+        (
+            migration_stats,
+            lambda: {"operation": "migration-stats", "ok": True, **housekeeping.migration_stats(db)},
+        ),
         (clean_json, lambda: housekeeping.clean_json(db, json_dir, older_than, action, archive_dir)),
         (archive_data, lambda: ops.archive_old_rows(db, archive_dir, older_than)),
     ]
@@ -383,25 +553,52 @@ def maintenance_command(db, optimize_db, vacuum, check_integrity, take_backup, b
 
 
 @main.command("ci-integrate")
-@click.option("--artifacts-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The folder CI downloaded: one sub-folder per job.")
+@click.option(
+    "--artifacts-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder CI downloaded: one sub-folder per job.",
+)
 @db_option
 @click.option("--commit", help="The commit the artifacts belong to [default: sha in the CI metadata].")
 @click.option("--branch", help="The branch [default: from ref in the CI metadata].")
-@click.option("--build-id", help="The CI run [default: run_id in the CI metadata]; files are recorded "
-                                 "under ci/<platform>/<build-id>/ in the ledger.")
+@click.option(
+    "--build-id",
+    help="The CI run [default: run_id in the CI metadata]; files are recorded "
+    "under ci/<platform>/<build-id>/ in the ledger.",
+)
 @click.option("--ci-platform", help="github-actions, gitlab, jenkins, … [default: from the CI metadata].")
-@click.option("--ci-metadata", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="CI metadata JSON [default: ci_metadata.json in --artifacts-dir, if any].")
-@click.option("--archive-artifacts", is_flag=True,
-              help="Afterwards, move the artifacts under --archive-dir/<date>/.")
-@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where --archive-artifacts moves them.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@click.option(
+    "--ci-metadata",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CI metadata JSON [default: ci_metadata.json in --artifacts-dir, if any].",
+)
+@click.option(
+    "--archive-artifacts", is_flag=True, help="Afterwards, move the artifacts under --archive-dir/<date>/."
+)
+@click.option(
+    "--archive-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --archive-artifacts moves them.",
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @reports_errors
-def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platform, ci_metadata,
-                         archive_artifacts, archive_dir, output, quiet) -> None:
+def ci_integrate_command(
+    artifacts_dir,
+    db,
+    commit,
+    branch,
+    build_id,
+    ci_platform,
+    ci_metadata,
+    archive_artifacts,
+    archive_dir,
+    output,
+    quiet,
+) -> None:
     """Integrate CI artifacts: every job's result files (all formats), per-job warehouses
     (*.duckdb) and Parquet exports, merged by content and natural keys, with the commit,
     branch and CI metadata stored on each run.
@@ -415,13 +612,16 @@ def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platfor
 
     if archive_artifacts and archive_dir is None:
         raise click.UsageError("--archive-artifacts needs --archive-dir")
-    ci = CIContext.resolve(artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id,
-                           platform=ci_platform)
+    ci = CIContext.resolve(
+        artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id, platform=ci_platform
+    )
     found = find_artifacts(artifacts_dir)
-    with tqdm(total=found.items, unit="item", desc="integrate", disable=True if quiet else None,
-              file=sys.stderr) as bar:
-        report = integrate(db, found, ci, archive_dir=archive_dir if archive_artifacts else None,
-                           progress=bar.update)
+    with tqdm(
+        total=found.items, unit="item", desc="integrate", disable=True if quiet else None, file=sys.stderr
+    ) as bar:
+        report = integrate(
+            db, found, ci, archive_dir=archive_dir if archive_artifacts else None, progress=bar.update
+        )
     record_in_catalog(db, "benchdb ci-integrate")
     text = orjson.dumps(report.record(), option=orjson.OPT_INDENT_2).decode()
     if output:
@@ -432,10 +632,18 @@ def ci_integrate_command(artifacts_dir, db, commit, branch, build_id, ci_platfor
 
 @main.command("export")
 @db_option
-@click.option("--parquet-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Write one Parquet dataset per table here (replacing an earlier export).")
-@click.option("--partition-by", multiple=True, callback=_csv(),
-              help="Columns to partition by, in tables that have them (e.g. hardware_id).")
+@click.option(
+    "--parquet-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one Parquet dataset per table here (replacing an earlier export).",
+)
+@click.option(
+    "--partition-by",
+    multiple=True,
+    callback=_csv(),
+    help="Columns to partition by, in tables that have them (e.g. hardware_id).",
+)
 @reports_errors
 def export_command(db: Path, parquet_dir: Path, partition_by: list[str]) -> None:
     """Export the warehouse to Parquet (the old converter's --parquet-dir): one dataset per
@@ -459,10 +667,19 @@ def filter_options(command):
         click.option("--test-case", help="Only this test case."),
         click.option("--since", type=click.DateTime(), help="Only results measured since (YYYY-MM-DD)."),
         click.option("--last-days", type=click.IntRange(1), help="Only results of the last N days."),
-        click.option("--include-simulated/--exclude-simulated", default=True, show_default=True,
-                     help="Whether simulated results count."),
-        click.option("--metric", type=click.Choice(sorted(METRICS)), default="throughput",
-                     show_default=True, help="The metric compared or plotted."),
+        click.option(
+            "--include-simulated/--exclude-simulated",
+            default=True,
+            show_default=True,
+            help="Whether simulated results count.",
+        ),
+        click.option(
+            "--metric",
+            type=click.Choice(sorted(METRICS)),
+            default="throughput",
+            show_default=True,
+            help="The metric compared or plotted.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -475,17 +692,44 @@ def regression_options(command, baseline_days: bool = True):
     options = [
         click.option("--run", "run_id", type=int, help="Check this run [default: the newest]."),
         click.option("--commit", help="Check the newest run of this commit (prefix)."),
-        click.option("--window", type=click.IntRange(1), default=10, show_default=True,
-                     help="Baseline: the previous N results of each series."),
-        *([click.option("--last-days", "baseline_days", type=click.IntRange(1),
-                        help="Baseline: results of the last D days before the candidate.")]
-          if baseline_days else []),
-        click.option("--reference-db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Baseline: the same series in another warehouse (e.g. main's)."),
-        click.option("--threshold", type=click.FloatRange(0, min_open=True), default=10.0,
-                     show_default=True, help="Smallest change that counts, in percent."),
-        click.option("--check-metric", "check_metrics", multiple=True,
-                     type=click.Choice(sorted(METRICS)), help="Metrics to check [default: all]."),
+        click.option(
+            "--window",
+            type=click.IntRange(1),
+            default=10,
+            show_default=True,
+            help="Baseline: the previous N results of each series.",
+        ),
+        *(
+            [
+                click.option(
+                    "--last-days",
+                    "baseline_days",
+                    type=click.IntRange(1),
+                    help="Baseline: results of the last D days before the candidate.",
+                )
+            ]
+            if baseline_days
+            else []
+        ),
+        click.option(
+            "--reference-db",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Baseline: the same series in another warehouse (e.g. main's).",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, min_open=True),
+            default=10.0,
+            show_default=True,
+            help="Smallest change that counts, in percent.",
+        ),
+        click.option(
+            "--check-metric",
+            "check_metrics",
+            multiple=True,
+            type=click.Choice(sorted(METRICS)),
+            help="Metrics to check [default: all].",
+        ),
         click.option("--no-store", is_flag=True, help="Do not record the findings (read-only)."),
     ]
     for option in reversed(options):
@@ -495,9 +739,14 @@ def regression_options(command, baseline_days: bool = True):
 
 def _filters(options: dict) -> Filters:
     return Filters(
-        model=options["model"], hardware=options["hardware"], batch_size=options["batch_size"],
-        precision=options["precision"], test_case=options["test_case"], since=options["since"],
-        last_days=options["last_days"], include_simulated=options["include_simulated"],
+        model=options["model"],
+        hardware=options["hardware"],
+        batch_size=options["batch_size"],
+        precision=options["precision"],
+        test_case=options["test_case"],
+        since=options["since"],
+        last_days=options["last_days"],
+        include_simulated=options["include_simulated"],
     )
 
 
@@ -519,14 +768,38 @@ def _emit(text: str, output: Path | None, what: str) -> None:
 @functools.partial(regression_options, baseline_days=False)
 @filter_options
 @db_option
-@click.option("--format", "fmt", type=click.Choice((*FORMATS, "html")), default="table",
-              show_default=True, help="Output format (html: a self-contained page with charts).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice((*FORMATS, "html")),
+    default="table",
+    show_default=True,
+    help="Output format (html: a self-contained page with charts).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @reports_errors
-def query_command(sql, report, compare_hardware, compare_models, regression_check, db, fmt, output,
-                  run_id, commit, window, reference_db, threshold, check_metrics, no_store,
-                  **options) -> None:
+def query_command(
+    sql,
+    report,
+    compare_hardware,
+    compare_models,
+    regression_check,
+    db,
+    fmt,
+    output,
+    run_id,
+    commit,
+    window,
+    reference_db,
+    threshold,
+    check_metrics,
+    no_store,
+    **options,
+) -> None:
     """Query the warehouse: raw SQL, a report, or a comparison.
 
     \b
@@ -535,15 +808,35 @@ def query_command(sql, report, compare_hardware, compare_models, regression_chec
     benchdb query --model bert-base-uncased --metric latency --compare-hardware
     benchdb query --hardware cuda --compare-models --format markdown
     """
-    chosen = [name for name, on in (("--sql", sql), ("--report", report),
-              ("--compare-hardware", compare_hardware), ("--compare-models", compare_models),
-              ("--regression-check", regression_check)) if on]
+    chosen = [
+        name
+        for name, on in (
+            ("--sql", sql),
+            ("--report", report),
+            ("--compare-hardware", compare_hardware),
+            ("--compare-models", compare_models),
+            ("--regression-check", regression_check),
+        )
+        if on
+    ]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --sql, --report, --compare-hardware, "
-                               "--compare-models, --regression-check")
+        raise click.UsageError(
+            "give exactly one of --sql, --report, --compare-hardware, --compare-models, --regression-check"
+        )
     if regression_check:
-        _regression_check(db, fmt, output, run_id, commit, window, options["last_days"],
-                          reference_db, threshold, check_metrics, no_store)
+        _regression_check(
+            db,
+            fmt,
+            output,
+            run_id,
+            commit,
+            window,
+            options["last_days"],
+            reference_db,
+            threshold,
+            check_metrics,
+            no_store,
+        )
     if compare_hardware and not options["model"]:
         raise click.UsageError("--compare-hardware needs --model")
     if compare_models and not options["hardware"]:
@@ -558,16 +851,22 @@ def query_command(sql, report, compare_hardware, compare_models, regression_chec
             from benchdb_pipeline.reports.report import SECTIONS
             from benchdb_pipeline.reports.report import build as build_report
 
-            sections = SECTIONS if report == "summary" else (
-                (report,) if report else ("performance",) if compare_hardware else ("hardware",))
+            sections = (
+                SECTIONS
+                if report == "summary"
+                else ((report,) if report else ("performance",) if compare_hardware else ("hardware",))
+            )
             page = build_report(con, filters, source=str(db), sections=sections)
             _emit(page.html(), output, "HTML report")
             return
         elif report == "summary" and fmt == "markdown":
             from benchdb_pipeline.reports.report import build as build_report
 
-            _emit(build_report(con, filters, source=str(db), with_charts=False).markdown(), output,
-                  "Markdown summary")
+            _emit(
+                build_report(con, filters, source=str(db), with_charts=False).markdown(),
+                output,
+                "Markdown summary",
+            )
             return
         elif report:
             result = REPORT_QUERIES[report](con, filters)
@@ -577,30 +876,58 @@ def query_command(sql, report, compare_hardware, compare_models, regression_chec
 
 
 @main.command("visualize")
-@click.option("--compare-hardware", "chart", flag_value="compare-hardware",
-              help="A model's metric on every platform, by batch size (needs --model).")
-@click.option("--compare-models", "chart", flag_value="compare-models",
-              help="Every model's metric on a hardware type (needs --hardware).")
-@click.option("--plot-trend", "chart", flag_value="trend",
-              help="A metric over time (needs --model and --hardware).")
-@click.option("--batch-scaling", "chart", flag_value="batch-scaling",
-              help="A metric against batch size, per platform (needs --model).")
-@click.option("--compatibility-matrix", "chart", flag_value="compatibility",
-              help="Model × hardware compatibility heatmap.")
+@click.option(
+    "--compare-hardware",
+    "chart",
+    flag_value="compare-hardware",
+    help="A model's metric on every platform, by batch size (needs --model).",
+)
+@click.option(
+    "--compare-models",
+    "chart",
+    flag_value="compare-models",
+    help="Every model's metric on a hardware type (needs --hardware).",
+)
+@click.option(
+    "--plot-trend", "chart", flag_value="trend", help="A metric over time (needs --model and --hardware)."
+)
+@click.option(
+    "--batch-scaling",
+    "chart",
+    flag_value="batch-scaling",
+    help="A metric against batch size, per platform (needs --model).",
+)
+@click.option(
+    "--compatibility-matrix",
+    "chart",
+    flag_value="compatibility",
+    help="Model × hardware compatibility heatmap.",
+)
 @filter_options
 @db_option
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The chart file; .png, .svg or .pdf decides the format.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The chart file; .png, .svg or .pdf decides the format.",
+)
 @reports_errors
 def visualize_command(chart, db, output, **options) -> None:
     """Draw a chart of warehouse data (headless; png, svg or pdf)."""
     from benchdb_pipeline.reports import charts
 
     if chart is None:
-        raise click.UsageError("choose a chart: --compare-hardware, --compare-models, --plot-trend, "
-                               "--batch-scaling or --compatibility-matrix")
-    needs = {"compare-hardware": ("model",), "compare-models": ("hardware",),
-             "trend": ("model", "hardware"), "batch-scaling": ("model",), "compatibility": ()}
+        raise click.UsageError(
+            "choose a chart: --compare-hardware, --compare-models, --plot-trend, "
+            "--batch-scaling or --compatibility-matrix"
+        )
+    needs = {
+        "compare-hardware": ("model",),
+        "compare-models": ("hardware",),
+        "trend": ("model", "hardware"),
+        "batch-scaling": ("model",),
+        "compatibility": (),
+    }
     missing = [f"--{n}" for n in needs[chart] if not options[n]]
     if missing:
         raise click.UsageError(f"this chart needs {' and '.join(missing)}")
@@ -612,12 +939,15 @@ def visualize_command(chart, db, output, **options) -> None:
         try:
             figure = {
                 "compare-hardware": lambda: charts.compare_hardware(
-                    queries.compare(con, metric, filters), metric, model),
+                    queries.compare(con, metric, filters), metric, model
+                ),
                 "compare-models": lambda: charts.compare_models(
-                    queries.compare(con, metric, filters), metric, hardware),
+                    queries.compare(con, metric, filters), metric, hardware
+                ),
                 "trend": lambda: charts.trend(queries.history(con, metric, filters), metric, model, hardware),
                 "batch-scaling": lambda: charts.batch_scaling(
-                    queries.compare(con, metric, filters), metric, model),
+                    queries.compare(con, metric, filters), metric, model
+                ),
                 "compatibility": lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
             }[chart]()
         except charts.NoData as exc:
@@ -627,38 +957,64 @@ def visualize_command(chart, db, output, **options) -> None:
     click.echo(f"chart written to {charts.save(figure, output)}")
 
 
-def _regression_check(db: Path, fmt: str, output: Path | None, run_id, commit, window,
-                      baseline_days, reference_db, threshold, check_metrics, no_store,
-                      build: str | None = None) -> None:
+def _regression_check(
+    db: Path,
+    fmt: str,
+    output: Path | None,
+    run_id,
+    commit,
+    window,
+    baseline_days,
+    reference_db,
+    threshold,
+    check_metrics,
+    no_store,
+    build: str | None = None,
+) -> None:
     from benchdb_pipeline.analytics import regressions
     from benchdb_pipeline.analytics.output import format_report
 
-    settings = regressions.Settings(threshold_percent=threshold, window=window,
-                                    last_days=baseline_days,
-                                    metrics=tuple(check_metrics) or regressions.Settings().metrics)
+    settings = regressions.Settings(
+        threshold_percent=threshold,
+        window=window,
+        last_days=baseline_days,
+        metrics=tuple(check_metrics) or regressions.Settings().metrics,
+    )
     with session(db, read_only=no_store) as con:
         if not no_store:
             ensure_schema(con)
         runs = regressions.runs_of_build(con, build) if build else [run_id]
-        reports = [regressions.check(con, settings, run_id=run, commit=commit, reference_db=reference_db)
-                   for run in runs]
+        reports = [
+            regressions.check(con, settings, run_id=run, commit=commit, reference_db=reference_db)
+            for run in runs
+        ]
         if not no_store:
             for report in reports:
                 regressions.store(con, report)
     texts = [format_report(report, fmt if fmt in ("json", "markdown") else "table") for report in reports]
-    _emit(f"[{', '.join(texts)}]" if build and fmt == "json" else "\n\n".join(texts), output,
-          "regression check")
+    _emit(
+        f"[{', '.join(texts)}]" if build and fmt == "json" else "\n\n".join(texts), output, "regression check"
+    )
     sys.exit(EXIT_QUARANTINED if any(report.regressions for report in reports) else EXIT_OK)
 
 
 @main.command("regression-check")
 @regression_options
 @db_option
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
-              show_default=True, help="Output format (markdown: for a pull-request comment).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "markdown")),
+    default="table",
+    show_default=True,
+    help="Output format (markdown: for a pull-request comment).",
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
-@click.option("--build", help="Check every run of this CI build (its build id, as `ci-integrate` "
-                              "recorded it): one report per run, e.g. each matrix job's.")
+@click.option(
+    "--build",
+    help="Check every run of this CI build (its build id, as `ci-integrate` "
+    "recorded it): one report per run, e.g. each matrix job's.",
+)
 @reports_errors
 def regression_check_command(db, fmt, output, **options) -> None:
     """Check a run (or every run of a CI build) for performance regressions against each
@@ -679,27 +1035,38 @@ def regressions() -> None:
 
 @regressions.command("list")
 @db_option
-@click.option("--status", type=click.Choice(("untriaged", "acknowledged", "expected", "fixed")),
-              help="Only regressions with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(("untriaged", "acknowledged", "expected", "fixed")),
+    help="Only regressions with this status.",
+)
 @format_option
 @reports_errors
 def regressions_list(db: Path, status: str | None, fmt: str) -> None:
     """Recorded regressions and improvements, newest first."""
     with session(db, read_only=True) as con:
-        result = queries.run_sql(con, """
+        result = queries.run_sql(
+            con,
+            """
             SELECT regression_id AS id, model_name, platform_key, test_case, batch_size, precision,
                    metric, round(change_percent, 1) AS change_percent, direction, severity,
                    method, status, note, detected_at
             FROM performance_regressions WHERE ? IS NULL OR status = ?
-            ORDER BY detected_at DESC, regression_id DESC""", [status, status])
+            ORDER BY detected_at DESC, regression_id DESC""",
+            [status, status],
+        )
     click.echo(render(result.columns, result.rows, fmt))
 
 
 @regressions.command("ack")
 @click.argument("regression_id", type=int)
-@click.option("--status", type=click.Choice(("acknowledged", "expected", "fixed", "untriaged")),
-              default="acknowledged", show_default=True,
-              help="expected: the change is intended; the series' baseline restarts there.")
+@click.option(
+    "--status",
+    type=click.Choice(("acknowledged", "expected", "fixed", "untriaged")),
+    default="acknowledged",
+    show_default=True,
+    help="expected: the change is intended; the series' baseline restarts there.",
+)
 @click.option("--note", help="Why (kept with the regression).")
 @db_option
 @reports_errors
@@ -713,23 +1080,56 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 
 
 @main.command("analyze")
-@click.option("--analysis", "analysis", type=click.Choice((
-    "change-points", "anomaly-detection", "performance-trends", "hardware-comparison",
-    "model-comparison", "batch-scaling", "correlation-analysis", "performance-prediction", "all")),
-    required=True, help="Which analysis (all: every one).")
+@click.option(
+    "--analysis",
+    "analysis",
+    type=click.Choice(
+        (
+            "change-points",
+            "anomaly-detection",
+            "performance-trends",
+            "hardware-comparison",
+            "model-comparison",
+            "batch-scaling",
+            "correlation-analysis",
+            "performance-prediction",
+            "all",
+        )
+    ),
+    required=True,
+    help="Which analysis (all: every one).",
+)
 @click.option("--model-family", help="Only models of this family.")
 @click.option("--hardware-type", help="Only this hardware type (the same as --hardware).")
-@click.option("--interactive", is_flag=True,
-              help="Also write interactive.html: interactive charts in one offline page.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Where the CSV, JSON, charts and summary.md go.")
-@click.option("--check-metric", "check_metrics", multiple=True,
-              type=click.Choice(sorted(METRICS)), help="Metrics to analyse [default: throughput, latency].")
+@click.option(
+    "--interactive", is_flag=True, help="Also write interactive.html: interactive charts in one offline page."
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where the CSV, JSON, charts and summary.md go.",
+)
+@click.option(
+    "--check-metric",
+    "check_metrics",
+    multiple=True,
+    type=click.Choice(sorted(METRICS)),
+    help="Metrics to analyse [default: throughput, latency].",
+)
 @filter_options
 @db_option
 @reports_errors
-def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family, hardware_type,
-                    interactive: bool, db: Path, **options) -> None:
+def analyze_command(
+    analysis: str,
+    output_dir: Path,
+    check_metrics,
+    model_family,
+    hardware_type,
+    interactive: bool,
+    db: Path,
+    **options,
+) -> None:
     """Retrospective analyses of each series' history.
 
     \b
@@ -746,10 +1146,10 @@ def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family
 
     chosen = ANALYSES if analysis == "all" else (analysis,)
     with session(db, read_only=True) as con:
-        filters = replace(_filters(options), model_family=model_family,
-                          hardware=hardware_type or options["hardware"])
-        written = analyze(con, chosen, output_dir, filters,
-                          tuple(check_metrics) or ("throughput", "latency"))
+        filters = replace(
+            _filters(options), model_family=model_family, hardware=hardware_type or options["hardware"]
+        )
+        written = analyze(con, chosen, output_dir, filters, tuple(check_metrics) or ("throughput", "latency"))
         if interactive:
             click.echo(f"interactive charts: {interactive_page(con, output_dir, filters)}")
     click.echo(written[-1].read_text().rstrip())
@@ -766,12 +1166,27 @@ def analyze_command(analysis: str, output_dir: Path, check_metrics, model_family
 @click.option("--metric", type=click.Choice(sorted(METRICS)), default="throughput", show_default=True)
 @click.option("--include-simulated", is_flag=True, help="Train on simulated results too.")
 @click.option("--evaluate", is_flag=True, help="Also report grouped cross-validation vs the naive baseline.")
-@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keep the fitted model (with its version and training-data hash).")
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the fitted model (with its version and training-data hash).",
+)
 @db_option
 @reports_errors
-def predict_command(model_name, hardware, device, batch_size, precision, sequence_length, metric,
-                    include_simulated, evaluate, save_path, db) -> None:
+def predict_command(
+    model_name,
+    hardware,
+    device,
+    batch_size,
+    precision,
+    sequence_length,
+    metric,
+    include_simulated,
+    evaluate,
+    save_path,
+    db,
+) -> None:
     """Predict a metric for a configuration nobody has measured, with an 80 % interval and
     the nearest measured configurations."""
     import pandas as pd
@@ -783,34 +1198,52 @@ def predict_command(model_name, hardware, device, batch_size, precision, sequenc
         frame = prediction.training_frame(con, metric, include_simulated)
     if frame.empty:
         raise QueryError("no measured results to learn from (try --include-simulated)")
-    model_name, hardware, precision = (norm_model_name(model_name), norm_hardware_type(hardware),
-                                       norm_precision(precision))
+    model_name, hardware, precision = (
+        norm_model_name(model_name),
+        norm_hardware_type(hardware),
+        norm_precision(precision),
+    )
     models = frame[frame["model_name"] == model_name]
-    platforms = frame[(frame["hardware_type"] == hardware)
-                      & ((frame["device_name"] == device) if device else True)]
+    platforms = frame[
+        (frame["hardware_type"] == hardware) & ((frame["device_name"] == device) if device else True)
+    ]
     if models.empty or platforms.empty:
         missing = f"model {model_name}" if models.empty else f"hardware {hardware}"
-        raise QueryError(f"{missing} has no measured results to describe it; predictions need "
-                         "its family and size, or the platform's")
-    query = pd.DataFrame([{
-        **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
-        **platforms.iloc[0][["hardware_type", "device_name", "memory_gb"]].to_dict(),
-        "batch_size": batch_size, "precision": precision, "test_case": "",
-        "sequence_length": sequence_length or frame["sequence_length"].median(),
-    }])
+        raise QueryError(
+            f"{missing} has no measured results to describe it; predictions need "
+            "its family and size, or the platform's"
+        )
+    query = pd.DataFrame(
+        [
+            {
+                **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
+                **platforms.iloc[0][["hardware_type", "device_name", "memory_gb"]].to_dict(),
+                "batch_size": batch_size,
+                "precision": precision,
+                "test_case": "",
+                "sequence_length": sequence_length or frame["sequence_length"].median(),
+            }
+        ]
+    )
     fitted = prediction.fit(frame, metric)
     row = fitted.predict(query).iloc[0]
     unit = METRICS[metric].unit
-    click.echo(f"{model_name} on {hardware}{' · ' + row['device_name'] if row['device_name'] else ''}, "
-               f"batch {batch_size}, {precision}: predicted {METRICS[metric].label.lower()} "
-               f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
-               f"{row['interval_high']:.4g} {unit})")
+    click.echo(
+        f"{model_name} on {hardware}{' · ' + row['device_name'] if row['device_name'] else ''}, "
+        f"batch {batch_size}, {precision}: predicted {METRICS[metric].label.lower()} "
+        f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
+        f"{row['interval_high']:.4g} {unit})"
+    )
     low, high = frame["batch_size"].min(), frame["batch_size"].max()
     if not low <= batch_size <= high:
-        click.echo(f"note: batch size {batch_size} is outside the measured range ({low:g}–{high:g}); "
-                   "the model does not extrapolate, it stays near the edge value")
-    click.echo(f"trained on {len(frame)} measured configurations; benchdb {fitted.version}; "
-               f"training data sha256 {fitted.data_hash[:16]}…")
+        click.echo(
+            f"note: batch size {batch_size} is outside the measured range ({low:g}–{high:g}); "
+            "the model does not extrapolate, it stays near the edge value"
+        )
+    click.echo(
+        f"trained on {len(frame)} measured configurations; benchdb {fitted.version}; "
+        f"training data sha256 {fitted.data_hash[:16]}…"
+    )
     near = fitted.neighbours(query.iloc[0])
     click.echo("nearest measured configurations:")
     click.echo(render(list(near.columns[:-1]) + [f"measured ({unit})"], near.values.tolist(), "table"))
@@ -822,8 +1255,14 @@ def predict_command(model_name, hardware, device, batch_size, precision, sequenc
 
 @main.command("status")
 @db_option
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @reports_errors
 def status_command(db: Path, fmt: str) -> None:
     """Rows per table (and in the Parquet archive), files by ledger status, runs."""
@@ -833,14 +1272,24 @@ def status_command(db: Path, fmt: str) -> None:
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode())
         return
     version = report["schema_version"]
-    older = f"; this benchdb migrates it to {SCHEMA_VERSION} on its next write" if version < SCHEMA_VERSION else ""
+    older = (
+        f"; this benchdb migrates it to {SCHEMA_VERSION} on its next write"
+        if version < SCHEMA_VERSION
+        else ""
+    )
     click.echo(f"{db} (schema version {version}{older})")
-    click.echo(render(["table", "rows", "archived rows"],
-                      [(t, n, report["archived"].get(t, "")) for t, n in report["tables"].items()]))
+    click.echo(
+        render(
+            ["table", "rows", "archived rows"],
+            [(t, n, report["archived"].get(t, "")) for t, n in report["tables"].items()],
+        )
+    )
     click.echo(render(["file status", "files"], list(report["files_by_status"].items())))
     runs = report["runs"]
-    click.echo(f"runs: {runs['measured']} measured, {runs['simulated']} simulated; "
-               f"started between {runs['first_started_at']} and {runs['last_started_at']}")
+    click.echo(
+        f"runs: {runs['measured']} measured, {runs['simulated']} simulated; "
+        f"started between {runs['first_started_at']} and {runs['last_started_at']}"
+    )
 
 
 @main.command("quarantine")
@@ -856,8 +1305,13 @@ def quarantine_command(db: Path, fmt: str, limit: int | None) -> None:
 
 
 @main.command("samples")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=DEFAULT_SAMPLES, show_default=True, help="Where to write the files.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SAMPLES,
+    show_default=True,
+    help="Where to write the files.",
+)
 def samples_command(output_dir: Path) -> None:
     """Write the bundled sample files (simulated data, every supported format)."""
     written = write_samples(output_dir)

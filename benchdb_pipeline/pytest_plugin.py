@@ -25,11 +25,18 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("benchdb", "benchdb: store benchmark results")
-    group.addoption("--benchdb-store", metavar="DIR_OR_URL", default=None,
-                    help="Store pytest-benchmark results in a folder, a *.duckdb warehouse or a "
-                         "benchdb server URL.")
-    group.addoption("--benchdb-token", metavar="TOKEN", default=None,
-                    help="Bearer token for a server URL [default: $BENCHDB_API_TOKEN].")
+    group.addoption(
+        "--benchdb-store",
+        metavar="DIR_OR_URL",
+        default=None,
+        help="Store pytest-benchmark results in a folder, a *.duckdb warehouse or a benchdb server URL.",
+    )
+    group.addoption(
+        "--benchdb-token",
+        metavar="TOKEN",
+        default=None,
+        help="Bearer token for a server URL [default: $BENCHDB_API_TOKEN].",
+    )
 
 
 def benchmark_json(config: pytest.Config) -> dict | None:
@@ -40,9 +47,13 @@ def benchmark_json(config: pytest.Config) -> dict | None:
     hook = config.hook
     commit_info = hook.pytest_benchmark_generate_commit_info(config=config)
     hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
-    output = hook.pytest_benchmark_generate_json(config=config, benchmarks=session.benchmarks,
-                                                 include_data=True, machine_info=session.get_machine_info(),
-                                                 commit_info=commit_info)
+    output = hook.pytest_benchmark_generate_json(
+        config=config,
+        benchmarks=session.benchmarks,
+        include_data=True,
+        machine_info=session.get_machine_info(),
+        commit_info=commit_info,
+    )
     hook.pytest_benchmark_update_json(config=config, benchmarks=session.benchmarks, output_json=output)
     return output
 
@@ -51,8 +62,14 @@ def store(target: str, data: bytes, token: str | None) -> str:
     """Store the JSON at ``target``; returns what was done, raises OSError when it failed."""
     if target.startswith(("http://", "https://")):
         request = urllib.request.Request(
-            target.rstrip("/") + "/results", data=data, method="POST",
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+            target.rstrip("/") + "/results",
+            data=data,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
                 return f"sent to {target}: {answer.status} {answer.read().decode()[:200]}"
@@ -91,6 +108,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(text, red=red)
         else:
             print(text, file=sys.stderr)
+
     if not config.pluginmanager.hasplugin("benchmark"):
         say("benchdb: --benchdb-store needs pytest-benchmark, which is not installed", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -103,8 +121,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     token = config.getoption("benchdb_token") or os.environ.get("BENCHDB_API_TOKEN")
     try:
-        say(f"benchdb: {len(output['benchmarks'])} benchmark results "
-            f"{store(target, orjson.dumps(output, default=str), token)}")
+        say(
+            f"benchdb: {len(output['benchmarks'])} benchmark results "
+            f"{store(target, orjson.dumps(output, default=str), token)}"
+        )
     except Exception as exc:  # noqa: BLE001 — any failure to store must show and fail the run
         say(f"benchdb: could not store the benchmark results: {exc}", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR

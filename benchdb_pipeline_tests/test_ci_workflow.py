@@ -50,7 +50,9 @@ def test_actionlint_finds_nothing_where_it_is_installed():
 
 
 def test_the_local_script_passes_shellcheck():
-    result = subprocess.run([debian_tool("shellcheck", "shellcheck"), str(SCRIPT)], capture_output=True, text=True)
+    result = subprocess.run(
+        [debian_tool("shellcheck", "shellcheck"), str(SCRIPT)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -64,13 +66,19 @@ def test_the_stages_run_in_order(workflow):
     matrix = jobs["benchmark"]["strategy"]["matrix"]
     assert matrix["runner"] == ["ubuntu-latest"] and matrix["hardware"] == ["cpu"]
     assert {tuple(i["runner"]) for i in matrix["include"] if i["hardware"] == "cuda"} == {
-        ("self-hosted", "linux", "gpu")}
+        ("self-hosted", "linux", "gpu")
+    }
     for job in jobs.values():
         for step in job["steps"]:
             if "uses" in step:
                 assert re.fullmatch(r"[\w-]+/[\w/-]+@v\d+", step["uses"]), step["uses"]
     names = [step.get("name", "") for step in jobs["consolidate"]["steps"]]
-    order = ["Consolidate (ci_consolidate_job)", "Reports", "Regression gate", "Archive the consolidated warehouse"]
+    order = [
+        "Consolidate (ci_consolidate_job)",
+        "Reports",
+        "Regression gate",
+        "Archive the consolidated warehouse",
+    ]
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
 
 
@@ -78,7 +86,12 @@ def test_every_command_exists_with_the_options_it_is_given(workflow):
     from benchdb_pipeline.definitions import defs
 
     lines = commands(workflow)
-    assert {words[1] for words in lines if words[0] == "benchdb"} >= {"run", "query", "regression-check", "status"}
+    assert {words[1] for words in lines if words[0] == "benchdb"} >= {
+        "run",
+        "query",
+        "regression-check",
+        "status",
+    }
     for words in lines:
         if words[0] == "dagster":
             assert words[1:3] == ["job", "execute"]
@@ -87,8 +100,12 @@ def test_every_command_exists_with_the_options_it_is_given(workflow):
         if words[1:] == ["--version"]:
             continue
         command = main.commands[words[1]]
-        options = {opt for param in command.params if isinstance(param, click.Option)
-                   for opt in (*param.opts, *param.secondary_opts)}
+        options = {
+            opt
+            for param in command.params
+            if isinstance(param, click.Option)
+            for opt in (*param.opts, *param.secondary_opts)
+        }
         assert {w for w in words[2:] if w.startswith("-")} <= options, words
 
 
@@ -115,4 +132,6 @@ def test_the_local_twin_runs_every_stage_and_its_gate_fails_on_a_regression(tmp_
     con = duckdb.connect(str(runs[-1] / "consolidated.duckdb"), read_only=True)
     jobs = {j for (j,) in con.execute("SELECT DISTINCT metadata->'ci'->>'job' FROM test_runs").fetchall()}
     assert jobs == {"cpu-results", "cpu-warehouse", "cuda-export"}
-    assert con.execute("SELECT count(*) FROM source_files WHERE path NOT LIKE 'ci/local/local-%'").fetchone() == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM source_files WHERE path NOT LIKE 'ci/local/local-%'"
+    ).fetchone() == (0,)

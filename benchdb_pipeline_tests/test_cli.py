@@ -16,9 +16,20 @@ from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION
 from benchdb_pipeline_tests.conftest import scalar
 
 SCRIPT = Path(sys.executable).parent / "benchdb"
-COMMANDS = (["schema"], ["schema", "create"], ["ingest"], ["query"], ["status"],
-            ["quarantine"], ["samples"], ["run"], ["serve"], ["maintenance"], ["ci-integrate"],
-            ["export"])
+COMMANDS = (
+    ["schema"],
+    ["schema", "create"],
+    ["ingest"],
+    ["query"],
+    ["status"],
+    ["quarantine"],
+    ["samples"],
+    ["run"],
+    ["serve"],
+    ["maintenance"],
+    ["ci-integrate"],
+    ["export"],
+)
 
 
 def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -26,8 +37,7 @@ def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subp
     env = {**os.environ, "BENCHDB_LOCK_TIMEOUT": "5"}
     if db is not None:
         env["BENCHDB_DB"] = str(db)
-    return subprocess.run(command + list(args), capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(command + list(args), capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
 
 def test_help_on_every_command():
@@ -110,7 +120,9 @@ def test_quarantine_lists_reasons(db, fixture_copy):
     listing = benchdb("quarantine", "--format", "json", db=db)
     problems = json.loads(listing.stdout)
     assert {(Path(p["path"]).name, p["record"], p["field"]) for p in problems} == {
-        ("bad_negative_throughput.json", "$[1]", "throughput"), ("bad_not_json.json", None, None)}
+        ("bad_negative_throughput.json", "$[1]", "throughput"),
+        ("bad_not_json.json", None, None),
+    }
     table = benchdb("quarantine", db=db).stdout
     longest = max((p["reason"] for p in problems), key=len)
     assert len(longest) > 60 and longest in table  # reasons are never cut
@@ -136,8 +148,9 @@ def test_samples_command_writes_the_generator_output(tmp_path):
 def test_progress_bar_on_a_terminal(db, fixture_copy):
     folder = fixture_copy("canonical_rows.json")
     command = f"stty cols 120 rows 40; {SCRIPT} ingest {folder} --db {db}"
-    result = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        ["script", "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=120
+    )
     assert "ingest: 100%" in result.stdout and "1/1" in result.stdout
 
 

@@ -16,7 +16,8 @@ def test_bundled_samples_are_what_the_generator_writes(tmp_path):
         relative = path.relative_to(tmp_path / "a")
         assert path.read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
         assert path.read_bytes() == (bundled / relative).read_bytes(), (
-            f"data/samples/{relative} differs from the generator; run `make samples`")
+            f"data/samples/{relative} differs from the generator; run `make samples`"
+        )
     assert len(list(bundled.rglob("*.json"))) == len(written)
 
 

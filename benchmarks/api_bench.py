@@ -33,8 +33,7 @@ from benchdb_pipeline.ingest.normalize import percentile
 from benchdb_pipeline.warehouse import synthetic
 from benchdb_pipeline.warehouse.store import session
 
-SHAPE = dict(models=35, platforms=10, batch_sizes=(1, 2, 4, 8, 16), precisions=("fp32", "fp16"),
-             test_cases=5)
+SHAPE = dict(models=35, platforms=10, batch_sizes=(1, 2, 4, 8, 16), precisions=("fp32", "fp16"), test_cases=5)
 TOKEN = "bench-token"
 
 
@@ -47,10 +46,21 @@ def _port() -> int:
 def _serve(db: Path) -> tuple[subprocess.Popen, str]:
     port = _port()
     script = Path(sys.executable).parent / "benchdb"
-    process = subprocess.Popen([str(script), "serve", "--db", str(db), "--port", str(port),
-                                "--snapshot-interval", os.environ.get("BENCH_SNAPSHOT_INTERVAL", "1")],
-                               env={**os.environ, "BENCHDB_API_TOKENS": TOKEN},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            str(script),
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--snapshot-interval",
+            os.environ.get("BENCH_SNAPSHOT_INTERVAL", "1"),
+        ],
+        env={**os.environ, "BENCHDB_API_TOKENS": TOKEN},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -94,9 +104,11 @@ def _cpu_seconds(pid: int) -> float:
 
 def _report(name: str, wall: float, latencies: list[float], statuses: dict, cpu: float) -> None:
     ordered = sorted(latencies)
-    print(f"{name:<28} {len(latencies) / wall:6.0f} req/s  p50 {percentile(ordered, 0.5):6.1f} ms  "
-          f"p99 {percentile(ordered, 0.99):6.1f} ms  server CPU {cpu / len(latencies) * 1000:5.2f} ms/req  "
-          f"{statuses}")
+    print(
+        f"{name:<28} {len(latencies) / wall:6.0f} req/s  p50 {percentile(ordered, 0.5):6.1f} ms  "
+        f"p99 {percentile(ordered, 0.99):6.1f} ms  server CPU {cpu / len(latencies) * 1000:5.2f} ms/req  "
+        f"{statuses}"
+    )
 
 
 def main() -> None:
@@ -111,30 +123,49 @@ def main() -> None:
         started = time.perf_counter()
         with session(db) as con:
             rows = synthetic.fill(con, synthetic.Shape(**SHAPE, runs=args.runs))
-        print(f"warehouse: {rows:,} simulated rows in {time.perf_counter() - started:.1f} s, "
-              f"{db.stat().st_size / 2**20:.0f} MB")
+        print(
+            f"warehouse: {rows:,} simulated rows in {time.perf_counter() - started:.1f} s, "
+            f"{db.stat().st_size / 2**20:.0f} MB"
+        )
         process, url = _serve(db)
         try:
+
             def post(http: httpx.Client, i: int) -> httpx.Response:
-                return http.post("/performance", json={
-                    "model_name": f"bench-model-{i % 50}", "hardware_type": "cpu", "batch_size": 1 + i % 64,
-                    "test_case": f"api-bench-{i}", "throughput": 100.0 + i % 7, "latency_avg": 9.5})
+                return http.post(
+                    "/performance",
+                    json={
+                        "model_name": f"bench-model-{i % 50}",
+                        "hardware_type": "cpu",
+                        "batch_size": 1 + i % 64,
+                        "test_case": f"api-bench-{i}",
+                        "throughput": 100.0 + i % 7,
+                        "latency_avg": 9.5,
+                    },
+                )
 
             def get(http: httpx.Client, i: int) -> httpx.Response:
-                return http.get("/performance", params={
-                    "latest_only": "true", "model": f"synthetic-model-{i % 35:03d}", "limit": 100})
+                return http.get(
+                    "/performance",
+                    params={"latest_only": "true", "model": f"synthetic-model-{i % 35:03d}", "limit": 100},
+                )
 
             cpu = _cpu_seconds(process.pid)
-            _report(f"POST /performance ×{args.posts}", *_phase(url, args.clients, args.posts, post),
-                    _cpu_seconds(process.pid) - cpu)
+            _report(
+                f"POST /performance ×{args.posts}",
+                *_phase(url, args.clients, args.posts, post),
+                _cpu_seconds(process.pid) - cpu,
+            )
             drained = time.perf_counter()
             while httpx.get(f"{url}/health").json()["pending_writes"]:
                 time.sleep(0.1)
             print(f"backlog stored {time.perf_counter() - drained:.1f} s after the last POST")
             time.sleep(2 * float(os.environ.get("BENCH_SNAPSHOT_INTERVAL", "1")))  # a settled snapshot
             cpu = _cpu_seconds(process.pid)
-            _report(f"GET latest_only ×{args.gets}", *_phase(url, args.clients, args.gets, get),
-                    _cpu_seconds(process.pid) - cpu)
+            _report(
+                f"GET latest_only ×{args.gets}",
+                *_phase(url, args.clients, args.gets, get),
+                _cpu_seconds(process.pid) - cpu,
+            )
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(120)

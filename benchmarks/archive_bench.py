@@ -53,8 +53,11 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": sum(report.r
 
 
 def child(db: Path, archive: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(archive), NOW.isoformat()],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(archive), NOW.isoformat()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout.readline() == "ready\n"
     return process
 
@@ -82,7 +85,9 @@ def history_seconds(db: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--kills", type=int, default=10, help="how many runs to kill")
     parser.add_argument("--db", type=Path, help="keep the source warehouse here (default: a temp folder)")
     args = parser.parse_args()
@@ -105,11 +110,15 @@ def main() -> None:
         runs.append(json.loads(process.stdout.readline()))
         assert process.wait() == 0
     best = min(runs, key=lambda r: r["seconds"])
-    print(f"archive: {best['rows']:,} rows in {best['seconds']:.2f} s (best of 3) = "
-          f"{best['rows'] / best['seconds']:,.0f} rows/s; peak {best['peak_mb']:.0f} MB; "
-          f"Parquet {best['size_bytes'] / 2**20:.1f} MB")
-    print(f"history query (all_performance_results): {history_seconds(source):.2f} s live only, "
-          f"{history_seconds(work / 'timed0.duckdb'):.2f} s with {best['rows']:,} rows archived")
+    print(
+        f"archive: {best['rows']:,} rows in {best['seconds']:.2f} s (best of 3) = "
+        f"{best['rows'] / best['seconds']:,.0f} rows/s; peak {best['peak_mb']:.0f} MB; "
+        f"Parquet {best['size_bytes'] / 2**20:.1f} MB"
+    )
+    print(
+        f"history query (all_performance_results): {history_seconds(source):.2f} s live only, "
+        f"{history_seconds(work / 'timed0.duckdb'):.2f} s with {best['rows']:,} rows archived"
+    )
 
     landed: dict[str, int] = {}
     for n in range(args.kills):
@@ -129,9 +138,11 @@ def main() -> None:
         assert not failed, failed
         db.unlink()
         shutil.rmtree(archive)
-    print(f"SIGKILL: {args.kills} runs killed ({', '.join(f'{n} {w}' for w, n in landed.items())}); "
-          f"after each kill and after each rerun every fact table's count and row-hash "
-          f"sum equalled the source's: 0 rows lost, 0 doubled; every integrity check passed")
+    print(
+        f"SIGKILL: {args.kills} runs killed ({', '.join(f'{n} {w}' for w, n in landed.items())}); "
+        f"after each kill and after each rerun every fact table's count and row-hash "
+        f"sum equalled the source's: 0 rows lost, 0 doubled; every integrity check passed"
+    )
     shutil.rmtree(work)
 
 

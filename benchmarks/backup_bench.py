@@ -58,12 +58,15 @@ def timed(action) -> tuple[float, object]:
 def rows_of_files(db: Path, files: list[int]) -> tuple:
     ids = ", ".join(map(str, files)) or "NULL"
     with session(db, read_only=True) as con:
-        return con.execute(f"SELECT count(*), sum(hash(p)) FROM performance_results p "
-                           f"WHERE source_file_id IN ({ids})").fetchone()
+        return con.execute(
+            f"SELECT count(*), sum(hash(p)) FROM performance_results p WHERE source_file_id IN ({ids})"
+        ).fetchone()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=20, help="how long the writer writes")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="benchdb-backup-"))
@@ -75,22 +78,39 @@ def main() -> None:
     print(f"warehouse: {db.stat().st_size / 2**20:.0f} MB")
     for compress in (False, True):
         seconds, (folder, manifest) = timed(lambda c=compress: backups.backup(db, work / "timed", compress=c))
-        (name, file), = manifest.files.items()
+        ((name, file),) = manifest.files.items()
         verify_s, _ = timed(lambda f=folder: backups.verify(f))
         restore_s, _ = timed(lambda f=folder, c=compress: backups.restore(f, work / f"restored-{c}.duckdb"))
-        print(f"backup{' (gzip)' if compress else ''}: {seconds:.2f} s, {file['size'] / 2**20:.0f} MB; "
-              f"verify {verify_s:.2f} s; restore {restore_s:.2f} s")
+        print(
+            f"backup{' (gzip)' if compress else ''}: {seconds:.2f} s, {file['size'] / 2**20:.0f} MB; "
+            f"verify {verify_s:.2f} s; restore {restore_s:.2f} s"
+        )
 
     live = work / "live.duckdb"
     with session(live) as con:
         ensure_schema(con)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(live), str(work / "files"), str(args.seconds)],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "BENCHDB_LOCK_TIMEOUT": "60"})
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(live), str(work / "files"), str(args.seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BENCHDB_LOCK_TIMEOUT": "60"},
+    )
     taken, durations = [], []
     while writer.poll() is None:
         started = time.perf_counter()
-        result = subprocess.run([str(BENCHDB), "maintenance", "--db", str(live), "--backup", "--backup-dir",
-                                 str(work / "live-backups")], capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                str(BENCHDB),
+                "maintenance",
+                "--db",
+                str(live),
+                "--backup",
+                "--backup-dir",
+                str(work / "live-backups"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             sys.exit(result.stderr)
         durations.append(time.perf_counter() - started)
@@ -104,9 +124,11 @@ def main() -> None:
             files = [f for (f,) in con.execute("SELECT file_id FROM source_files").fetchall()]
         assert not failed, (folder, failed)
         assert rows_of_files(restored, files) == rows_of_files(live, files), folder
-    print(f"while a writer ingested {files_written} files in {args.seconds:.0f} s: {len(taken)} backups "
-          f"(each {min(durations):.2f}–{max(durations):.2f} s, process start included); every one "
-          f"restored, passed every integrity check and held exactly the source's rows of its files")
+    print(
+        f"while a writer ingested {files_written} files in {args.seconds:.0f} s: {len(taken)} backups "
+        f"(each {min(durations):.2f}–{max(durations):.2f} s, process start included); every one "
+        f"restored, passed every integrity check and held exactly the source's rows of its files"
+    )
     shutil.rmtree(work)
 
 

@@ -31,8 +31,21 @@ BENCHDB = Path(sys.executable).parent / "benchdb"
 
 def integrate(artifacts: Path, db: Path) -> tuple[float, dict]:
     started = time.perf_counter()
-    result = subprocess.run([str(BENCHDB), "ci-integrate", "--artifacts-dir", str(artifacts), "--db", str(db),
-                             "--build-id", "bench", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(BENCHDB),
+            "ci-integrate",
+            "--artifacts-dir",
+            str(artifacts),
+            "--db",
+            str(db),
+            "--build-id",
+            "bench",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(result.stderr)
@@ -46,7 +59,9 @@ def rows_added(report: dict) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--files", type=int, default=1250, help="result files per job")
     args = parser.parse_args()
@@ -59,8 +74,10 @@ def main() -> None:
         if job % 2:
             ingest(folder / "job.duckdb", [folder / "results"])
             shutil.rmtree(folder / "results")
-    print(f"{args.jobs} jobs, {args.jobs * args.files:,} result files, {results:,} results "
-          f"({args.jobs // 2} jobs as per-job warehouses)")
+    print(
+        f"{args.jobs} jobs, {args.jobs * args.files:,} result files, {results:,} results "
+        f"({args.jobs // 2} jobs as per-job warehouses)"
+    )
     times = []
     for n in range(3):
         seconds, report = integrate(artifacts, work / f"ci{n}.duckdb")

@@ -28,13 +28,27 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-MODELS = ["bert-base-uncased", "BERT-base-uncased", "t5-small", "gpt2", "GPT2",
-          "google/vit-base-patch16-224", "openai/whisper-tiny", "prajjwal1/bert-tiny",
-          "facebook/opt-125m", "microsoft/resnet-50"]
+MODELS = [
+    "bert-base-uncased",
+    "BERT-base-uncased",
+    "t5-small",
+    "gpt2",
+    "GPT2",
+    "google/vit-base-patch16-224",
+    "openai/whisper-tiny",
+    "prajjwal1/bert-tiny",
+    "facebook/opt-125m",
+    "microsoft/resnet-50",
+]
 HARDWARE = ["cpu", "CPU", "cuda", "CUDA", "cuda:0", "rocm", "mps", "openvino"]
 PRECISIONS = ["fp32", "float32", "fp16", "float16", "bf16", "int8"]
-LATENCY_KEYS = [("latency_ms", 1.0), ("latency", 1.0), ("avg_latency_ms", 1.0),
-                ("average_latency_ms", 1.0), ("latency_s", 0.001)]
+LATENCY_KEYS = [
+    ("latency_ms", 1.0),
+    ("latency", 1.0),
+    ("avg_latency_ms", 1.0),
+    ("average_latency_ms", 1.0),
+    ("latency_s", 0.001),
+]
 THROUGHPUT_KEYS = ["throughput", "throughput_items_per_second", "items_per_second"]
 MEMORY_KEYS = [("memory_mb", 1.0), ("memory", 1.0), ("memory_peak_mb", 1.0), ("memory_peak_gb", 1 / 1024)]
 
@@ -52,16 +66,19 @@ def generate(folder: Path, files: int, seed: int = 7) -> int:
             memory_key, memory_scale = bench_rng.choice(MEMORY_KEYS)
             batch = bench_rng.choice([1, 2, 4, 8, 16, 32])
             latency = bench_rng.uniform(1, 200)
-            rows.append({
-                bench_rng.choice(["model_name", "model"]): bench_rng.choice(MODELS),
-                bench_rng.choice(["hardware_type", "hardware"]): bench_rng.choice(HARDWARE),
-                "batch_size": batch, "precision": bench_rng.choice(PRECISIONS),
-                latency_key: round(latency * latency_scale, 6),
-                bench_rng.choice(THROUGHPUT_KEYS): round(batch * 1000 / latency, 3),
-                memory_key: round(bench_rng.uniform(100, 8000) * memory_scale, 4),
-                "timestamp": f"2026-0{1 + i % 9}-1{i % 10}T0{i % 10}:00:00",
-                "is_simulated": True,
-            })
+            rows.append(
+                {
+                    bench_rng.choice(["model_name", "model"]): bench_rng.choice(MODELS),
+                    bench_rng.choice(["hardware_type", "hardware"]): bench_rng.choice(HARDWARE),
+                    "batch_size": batch,
+                    "precision": bench_rng.choice(PRECISIONS),
+                    latency_key: round(latency * latency_scale, 6),
+                    bench_rng.choice(THROUGHPUT_KEYS): round(batch * 1000 / latency, 3),
+                    memory_key: round(bench_rng.uniform(100, 8000) * memory_scale, 4),
+                    "timestamp": f"2026-0{1 + i % 9}-1{i % 10}T0{i % 10}:00:00",
+                    "is_simulated": True,
+                }
+            )
         total += len(rows)
         (sub / f"result_{i:06d}.json").write_text(json.dumps(rows))
     return total
@@ -84,7 +101,7 @@ def floor(folder: Path, db: Path) -> int:
     import pyarrow as pa
 
     paths = sorted(str(p) for p in folder.rglob("*.json"))
-    chunks = [paths[i:i + 500] for i in range(0, len(paths), 500)]
+    chunks = [paths[i : i + 500] for i in range(0, len(paths), 500)]
     with ProcessPoolExecutor(os.cpu_count()) as pool:
         tables = list(pool.map(_parse_chunk, chunks))
     con = duckdb.connect(str(db), config={"preserve_insertion_order": False})
@@ -100,10 +117,12 @@ def row_by_row(folder: Path, db: Path, limit: int) -> int:
     import duckdb
 
     con = duckdb.connect(str(db))
-    con.execute("CREATE SEQUENCE s; CREATE TABLE models (id INT PRIMARY KEY, name VARCHAR UNIQUE);"
-                "CREATE TABLE hw (id INT PRIMARY KEY, name VARCHAR UNIQUE);"
-                "CREATE TABLE results (model_id INT REFERENCES models (id), hw_id INT REFERENCES hw (id),"
-                " batch INT, precision VARCHAR, latency DOUBLE, throughput DOUBLE, memory DOUBLE)")
+    con.execute(
+        "CREATE SEQUENCE s; CREATE TABLE models (id INT PRIMARY KEY, name VARCHAR UNIQUE);"
+        "CREATE TABLE hw (id INT PRIMARY KEY, name VARCHAR UNIQUE);"
+        "CREATE TABLE results (model_id INT REFERENCES models (id), hw_id INT REFERENCES hw (id),"
+        " batch INT, precision VARCHAR, latency DOUBLE, throughput DOUBLE, memory DOUBLE)"
+    )
     ids: dict[tuple[str, str], int] = {}
 
     def dimension(table: str, name: str) -> int:
@@ -115,20 +134,30 @@ def row_by_row(folder: Path, db: Path, limit: int) -> int:
     rows = 0
     for path in sorted(folder.rglob("*.json"))[:limit]:
         for r in json.loads(path.read_text()):
-            latency = next((r[k] * (1000 if k == "latency_s" else 1) for k, _ in LATENCY_KEYS if k in r), None)
-            con.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                dimension("models", r.get("model_name") or r.get("model")),
-                dimension("hw", r.get("hardware_type") or r.get("hardware")),
-                r["batch_size"], r["precision"], latency,
-                next((r[k] for k in THROUGHPUT_KEYS if k in r), None),
-                next((r[k] for k, _ in MEMORY_KEYS if k in r), None)])
+            latency = next(
+                (r[k] * (1000 if k == "latency_s" else 1) for k, _ in LATENCY_KEYS if k in r), None
+            )
+            con.execute(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    dimension("models", r.get("model_name") or r.get("model")),
+                    dimension("hw", r.get("hardware_type") or r.get("hardware")),
+                    r["batch_size"],
+                    r["precision"],
+                    latency,
+                    next((r[k] for k in THROUGHPUT_KEYS if k in r), None),
+                    next((r[k] for k, _ in MEMORY_KEYS if k in r), None),
+                ],
+            )
             rows += 1
     con.close()
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--row-by-row-files", type=int, default=500)
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp folder)")
@@ -165,27 +194,52 @@ def run(args) -> None:
         shutil.rmtree(folder)
     started = time.perf_counter()
     results = generate(folder, args.files)
-    print(f"generated {args.files:,} files, {results:,} results in {time.perf_counter() - started:.1f} s "
-          f"({sum(p.stat().st_size for p in folder.rglob('*.json')) / 1e6:.0f} MB) under {folder}")
+    print(
+        f"generated {args.files:,} files, {results:,} results in {time.perf_counter() - started:.1f} s "
+        f"({sum(p.stat().st_size for p in folder.rglob('*.json')) / 1e6:.0f} MB) under {folder}"
+    )
     for stale in workdir.glob("*.duckdb*"):
         stale.unlink()
     me = [sys.executable, __file__, "--folder", str(folder)]
     figures = {}
     for name, command in (
         ("floor", me + ["--stage", "floor", "--db", str(workdir / "floor.duckdb")]),
-        ("row-by-row", me + ["--stage", "row-by-row", "--db", str(workdir / "rbr.duckdb"),
-                             "--row-by-row-files", str(args.row_by_row_files)]),
-        ("benchdb", [str(Path(sys.executable).parent / "benchdb"), "ingest", str(folder), "-q",
-                     "--db", str(workdir / "benchdb.duckdb")]),
+        (
+            "row-by-row",
+            me
+            + [
+                "--stage",
+                "row-by-row",
+                "--db",
+                str(workdir / "rbr.duckdb"),
+                "--row-by-row-files",
+                str(args.row_by_row_files),
+            ],
+        ),
+        (
+            "benchdb",
+            [
+                str(Path(sys.executable).parent / "benchdb"),
+                "ingest",
+                str(folder),
+                "-q",
+                "--db",
+                str(workdir / "benchdb.duckdb"),
+            ],
+        ),
     ):
         wall, rss, out = timed(command)
         files = args.row_by_row_files if name == "row-by-row" else args.files
         rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
         figures[name] = (files / wall, rows / wall)
-        print(f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
-              f"peak {rss:6.0f} MB" + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else ""))
+        print(
+            f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
+            f"peak {rss:6.0f} MB" + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
+        )
     ours, base, old = figures["benchdb"][0], figures["floor"][0], figures["row-by-row"][0]
-    print(f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  benchdb / row-by-row = {ours / old:.0f}× (goal ≥ 100×)")
+    print(
+        f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  benchdb / row-by-row = {ours / old:.0f}× (goal ≥ 100×)"
+    )
     if not args.workdir:
         shutil.rmtree(workdir)
 

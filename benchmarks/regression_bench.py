@@ -38,7 +38,9 @@ FLOOR = """
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--large", action="store_true", help="about 10,000,000 rows")
     parser.add_argument("--db", type=Path, help="keep the warehouse here (default: a temp folder)")
     args = parser.parse_args()
@@ -61,11 +63,12 @@ def main() -> None:
             check_runs.append(time.perf_counter() - started)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     floor, check = min(floor_runs), min(check_runs)
-    print(f"rows: {shape.rows:,}; series checked: {report.series:,}; comparisons: {report.compared:,}; "
-          f"findings: {len(report.findings)}")
+    print(
+        f"rows: {shape.rows:,}; series checked: {report.series:,}; comparisons: {report.compared:,}; "
+        f"findings: {len(report.findings)}"
+    )
     print(f"floor (11 newest rows per series):  {floor:6.2f} s")
-    print(f"regression check of the newest run: {check:6.2f} s = {check / floor:.2f}× the floor "
-          f"(goal ≤ 2×)")
+    print(f"regression check of the newest run: {check:6.2f} s = {check / floor:.2f}× the floor (goal ≤ 2×)")
     print(f"peak memory of this process: {peak_mb:,.0f} MB")
 
 

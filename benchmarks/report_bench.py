@@ -26,8 +26,7 @@ from benchdb_pipeline.warehouse import synthetic
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.store import session
 
-SHAPE = dict(models=35, platforms=10, batch_sizes=(1, 2, 4, 8, 16), precisions=("fp32", "fp16"),
-             test_cases=5)
+SHAPE = dict(models=35, platforms=10, batch_sizes=(1, 2, 4, 8, 16), precisions=("fp32", "fp16"), test_cases=5)
 
 FLOOR_LATEST = """
     CREATE OR REPLACE TEMP TABLE floor_latest AS
@@ -51,7 +50,9 @@ def best_of(runs: int, work) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--large", action="store_true", help="about 10,000,000 rows instead of 1,000,000")
     parser.add_argument("--db", type=Path, help="keep the warehouse here (default: a temp folder)")
     args = parser.parse_args()
@@ -64,8 +65,10 @@ def main() -> None:
         if rows != shape.rows:
             started = time.perf_counter()
             rows = synthetic.fill(con, shape)
-            print(f"generated {rows:,} rows ({shape.series:,} series × {runs} runs) in "
-                  f"{time.perf_counter() - started:.1f} s at {db}")
+            print(
+                f"generated {rows:,} rows ({shape.series:,} series × {runs} runs) in "
+                f"{time.perf_counter() - started:.1f} s at {db}"
+            )
     with session(db, read_only=True) as con:
         floor_runs, view_runs = [], []
         for _ in range(5):  # interleaved, so both see the same machine
@@ -74,8 +77,9 @@ def main() -> None:
         floor_latest, view_latest = min(floor_runs), min(view_runs)
         floor_average = best_of(3, lambda: con.execute(FLOOR_AVERAGE).fetchall())
         summary = best_of(3, lambda: queries.summary(con, Filters()))
-        compare = best_of(3, lambda: queries.compare(con, METRICS["throughput"],
-                                                     Filters(model="synthetic-model-007")))
+        compare = best_of(
+            3, lambda: queries.compare(con, METRICS["throughput"], Filters(model="synthetic-model-007"))
+        )
         configurations = con.execute("SELECT count(*) FROM view_latest").fetchone()[0]
 
         def html_report() -> None:
@@ -84,8 +88,10 @@ def main() -> None:
         report = best_of(1, html_report)
     print(f"rows: {rows:,}; configurations: {configurations:,}")
     print(f"floor, latest per configuration (arg_max):  {floor_latest:6.2f} s")
-    print(f"latest_performance_metrics (materialised):  {view_latest:6.2f} s  "
-          f"= {view_latest / floor_latest:.2f}× the floor (goal ≤ 1.5× at 10M rows)")
+    print(
+        f"latest_performance_metrics (materialised):  {view_latest:6.2f} s  "
+        f"= {view_latest / floor_latest:.2f}× the floor (goal ≤ 1.5× at 10M rows)"
+    )
     print(f"floor, average throughput by model × hw:    {floor_average:6.2f} s")
     print(f"summary query:                              {summary:6.2f} s")
     print(f"compare hardware for one model:             {compare:6.2f} s")

@@ -37,8 +37,19 @@ def free_port() -> int:
 def drop(folder: Path, name: str, throughput: float) -> Path:
     target = folder / name
     partial = folder / f"{name}.tmp"
-    partial.write_text(json.dumps([{"model": "latency-probe", "hardware": "cpu", "batch_size": 1,
-                                    "throughput": throughput, "is_simulated": True}]))
+    partial.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "latency-probe",
+                    "hardware": "cpu",
+                    "batch_size": 1,
+                    "throughput": throughput,
+                    "is_simulated": True,
+                }
+            ]
+        )
+    )
     partial.rename(target)
     return target
 
@@ -51,8 +62,13 @@ def arrived(db: Path, path: Path) -> bool:
     except duckdb.Error:
         return False  # the run holds the write lock right now
     try:
-        return con.execute("SELECT count(*) FROM source_files WHERE path = ? AND status = 'ingested'",
-                           [str(path.resolve())]).fetchone()[0] > 0
+        return (
+            con.execute(
+                "SELECT count(*) FROM source_files WHERE path = ? AND status = 'ingested'",
+                [str(path.resolve())],
+            ).fetchone()[0]
+            > 0
+        )
     except duckdb.Error:
         return False
     finally:
@@ -69,7 +85,9 @@ def wait_for(db: Path, path: Path, timeout: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=8)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="benchdb-sensor-"))
@@ -77,12 +95,16 @@ def main() -> None:
     home.mkdir()
     incoming.mkdir()
     shutil.copy(REPO / "data" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "BENCHDB_INCOMING": str(incoming),
-           "BENCHDB_DB": str(db)}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "BENCHDB_INCOMING": str(incoming), "BENCHDB_DB": str(db)}
     dagster = Path(sys.executable).parent / "dagster"
-    server = subprocess.Popen([str(dagster), "dev", "-p", str(free_port())], cwd=REPO, env=env,
-                              stdout=open(work / "dagster.log", "w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [str(dagster), "dev", "-p", str(free_port())],
+        cwd=REPO,
+        env=env,
+        stdout=open(work / "dagster.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         started = time.perf_counter()
         wait_for(db, drop(incoming, "warmup.json", 1.0), timeout=180)
@@ -93,8 +115,10 @@ def main() -> None:
             latency = wait_for(db, drop(incoming, f"probe_{i}.json", 2.0 + i), timeout=60)
             latencies.append(latency)
             print(f"file {i}: in the warehouse after {latency:.1f} s")
-        print(f"latency over {len(latencies)} files: median {statistics.median(latencies):.1f} s, "
-              f"max {max(latencies):.1f} s (goal: within 10 s)")
+        print(
+            f"latency over {len(latencies)} files: median {statistics.median(latencies):.1f} s, "
+            f"max {max(latencies):.1f} s (goal: within 10 s)"
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

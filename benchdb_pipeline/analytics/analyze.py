@@ -16,8 +16,16 @@ from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
 from benchdb_pipeline.reports.render import render
 
-ANALYSES = ("change-points", "anomaly-detection", "performance-trends", "hardware-comparison",
-            "model-comparison", "batch-scaling", "correlation-analysis", "performance-prediction")
+ANALYSES = (
+    "change-points",
+    "anomaly-detection",
+    "performance-trends",
+    "hardware-comparison",
+    "model-comparison",
+    "batch-scaling",
+    "correlation-analysis",
+    "performance-prediction",
+)
 CHARTED = 5
 
 
@@ -27,13 +35,19 @@ def _write(result: ResultSet, folder: Path, name: str) -> list[Path]:
         writer = csv.writer(handle)
         writer.writerow(result.columns)
         writer.writerows(result.rows)
-    json_path.write_bytes(orjson.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows],
-                                       option=orjson.OPT_INDENT_2, default=str))
+    json_path.write_bytes(
+        orjson.dumps(
+            [dict(zip(result.columns, r, strict=True)) for r in result.rows],
+            option=orjson.OPT_INDENT_2,
+            default=str,
+        )
+    )
     return [csv_path, json_path]
 
 
-def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.ChangePoint],
-                         folder: Path) -> list[Path]:
+def _chart_change_points(
+    con: duckdb.DuckDBPyConnection, points: list[history.ChangePoint], folder: Path
+) -> list[Path]:
     from benchdb_pipeline.reports import charts
 
     paths = []
@@ -41,9 +55,14 @@ def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.Ch
     for number, point in enumerate(biggest, start=1):
         key = dict(zip(history.SERIES_COLUMNS, point.series, strict=True))
         model, hardware = key["model_name"], key["hardware_type"]
-        series = Filters(model=model, hardware=hardware, platform=key["platform_key"],
-                         batch_size=key["batch_size"], precision=key["precision"],
-                         test_case=key["test_case"])
+        series = Filters(
+            model=model,
+            hardware=hardware,
+            platform=key["platform_key"],
+            batch_size=key["batch_size"],
+            precision=key["precision"],
+            test_case=key["test_case"],
+        )
         metric = METRICS[point.metric]
         try:
             figure = charts.trend(queries.history(con, metric, series), metric, model, hardware)
@@ -58,20 +77,26 @@ def _chart_change_points(con: duckdb.DuckDBPyConnection, points: list[history.Ch
 def _trends(con: duckdb.DuckDBPyConnection, filters: Filters, metric: str) -> ResultSet:
     """Per series: first and last value, change, and the least-squares slope per day."""
     sql, params = history.history_sql(metric, filters)
-    return queries.run_sql(con, f"""
+    return queries.run_sql(
+        con,
+        f"""
         SELECT {", ".join(history.SERIES_COLUMNS)}, '{metric}' AS metric, count(*) AS results,
                min(measured_at) AS first_measured_at, max(measured_at) AS last_measured_at,
                arg_min(value, k) AS first_value, arg_max(value, k) AS last_value,
                round((arg_max(value, k) - arg_min(value, k)) / abs(arg_min(value, k)) * 100, 2)
                    AS change_percent,
                regr_slope(value, epoch(measured_at) / 86400) AS slope_per_day
-        FROM ({sql}) GROUP BY ALL HAVING count(*) >= 3 ORDER BY abs(change_percent) DESC""", params)
+        FROM ({sql}) GROUP BY ALL HAVING count(*) >= 3 ORDER BY abs(change_percent) DESC""",
+        params,
+    )
 
 
 def _scaling(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
     """Throughput per batch size relative to batch 1, and the efficiency of that gain."""
     where, params = filters.where()
-    return queries.run_sql(con, f"""
+    return queries.run_sql(
+        con,
+        f"""
         WITH latest AS (SELECT * FROM latest_performance_metrics{where}),
              one AS (SELECT model_name, hardware_type, device_name, precision, test_case,
                             sequence_length, throughput_items_per_second AS base
@@ -82,17 +107,22 @@ def _scaling(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
         FROM latest l JOIN one USING (model_name, hardware_type, device_name, precision, test_case,
                                       sequence_length)
         WHERE l.throughput_items_per_second IS NOT NULL
-        ORDER BY l.model_name, l.hardware_type, l.device_name, l.precision, l.batch_size""", params)
+        ORDER BY l.model_name, l.hardware_type, l.device_name, l.precision, l.batch_size""",
+        params,
+    )
 
 
 def _correlation(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
     """Spearman rank correlation between the numeric parameters and the metrics."""
     where, params = filters.where("l")
-    frame = con.execute(f"""
+    frame = con.execute(
+        f"""
         SELECT l.batch_size, l.sequence_length, m.parameters_million, h.memory_gb,
                l.throughput_items_per_second, l.average_latency_ms, l.memory_peak_mb
         FROM latest_performance_metrics l JOIN models m USING (model_id)
-        JOIN hardware_platforms h USING (hardware_id){where}""", params).df()
+        JOIN hardware_platforms h USING (hardware_id){where}""",
+        params,
+    ).df()
     frame = frame.loc[:, frame.notna().sum() >= 3]
     matrix = frame.corr(method="spearman").round(3)
     return ResultSet(["parameter", *matrix.columns], [(name, *row) for name, row in matrix.iterrows()])
@@ -116,16 +146,29 @@ def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]
         result = ResultSet(list(predicted.columns), predicted.values.tolist())
         written += _write(result, folder, f"predictions_{metric}")
         path = folder / f"evaluation_{metric}.json"
-        path.write_bytes(orjson.dumps({**evaluation.__dict__, "beats_baseline": evaluation.beats_baseline,
-                                       "training_data_sha256": fitted.data_hash, "version": fitted.version},
-                                      option=orjson.OPT_INDENT_2))
+        path.write_bytes(
+            orjson.dumps(
+                {
+                    **evaluation.__dict__,
+                    "beats_baseline": evaluation.beats_baseline,
+                    "training_data_sha256": fitted.data_hash,
+                    "version": fitted.version,
+                },
+                option=orjson.OPT_INDENT_2,
+            )
+        )
         written.append(path)
         summary += [f"- {evaluation.summary()} {len(gaps)} untested configurations predicted."]
     return written
 
 
-def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: Path,
-            filters: Filters = EVERYTHING, metrics: tuple[str, ...] = ("throughput", "latency")) -> list[Path]:
+def analyze(
+    con: duckdb.DuckDBPyConnection,
+    analyses: tuple[str, ...],
+    folder: Path,
+    filters: Filters = EVERYTHING,
+    metrics: tuple[str, ...] = ("throughput", "latency"),
+) -> list[Path]:
     """Run the analyses; returns the files written (summary.md last)."""
     from benchdb_pipeline.reports import charts
 
@@ -152,41 +195,92 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
     if "change-points" in analyses:
         points = history.change_points(con, filters, metrics)
         worse = sum(p.direction == "regression" for p in points)
-        section(f"Change points: {len(points)} ({worse} for the worse)",
-                history.change_point_table(points), "change_points",
-                ["model_name", "hardware_type", "batch_size", "precision", "metric", "kind",
-                 "run_id", "change_percent", "direction"])
+        section(
+            f"Change points: {len(points)} ({worse} for the worse)",
+            history.change_point_table(points),
+            "change_points",
+            [
+                "model_name",
+                "hardware_type",
+                "batch_size",
+                "precision",
+                "metric",
+                "kind",
+                "run_id",
+                "change_percent",
+                "direction",
+            ],
+        )
         written += _chart_change_points(con, points, folder)
     if "anomaly-detection" in analyses:
         found = [history.anomalies(con, filters, metric) for metric in metrics]
         combined = ResultSet(found[0].columns, [row for result in found for row in result.rows])
-        section(f"Anomalies: {len(combined.rows)} results far from their trailing window", combined,
-                "anomalies", ["model_name", "hardware_type", "batch_size", "metric", "run_id", "value",
-                              "trailing_median", "change_percent", "robust_z"])
+        section(
+            f"Anomalies: {len(combined.rows)} results far from their trailing window",
+            combined,
+            "anomalies",
+            [
+                "model_name",
+                "hardware_type",
+                "batch_size",
+                "metric",
+                "run_id",
+                "value",
+                "trailing_median",
+                "change_percent",
+                "robust_z",
+            ],
+        )
     if "performance-trends" in analyses:
         trends = [_trends(con, filters, metric) for metric in metrics]
         combined = ResultSet(trends[0].columns, [r for t in trends for r in t.rows])
-        section(f"Performance trends: {len(combined.rows)} series", combined, "performance_trends",
-                ["model_name", "hardware_type", "batch_size", "precision", "metric", "results",
-                 "first_value", "last_value", "change_percent", "slope_per_day"])
+        section(
+            f"Performance trends: {len(combined.rows)} series",
+            combined,
+            "performance_trends",
+            [
+                "model_name",
+                "hardware_type",
+                "batch_size",
+                "precision",
+                "metric",
+                "results",
+                "first_value",
+                "last_value",
+                "change_percent",
+                "slope_per_day",
+            ],
+        )
     if "hardware-comparison" in analyses:
         section("Hardware comparison", queries.hardware(con, filters), "hardware_comparison")
-        chart(lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
-              "compatibility_matrix.png")
+        chart(
+            lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
+            "compatibility_matrix.png",
+        )
     if "model-comparison" in analyses:
         compared = queries.compare(con, throughput, filters)
         section("Model comparison (throughput)", compared, "model_comparison")
         hardware = filters.hardware or (compared.column("hardware_type")[0] if compared.rows else None)
         if hardware:
-            chart(lambda: charts.compare_models(queries.compare(con, throughput, replace(filters, hardware=hardware)),
-                                                throughput, hardware), "model_comparison.png")
+            chart(
+                lambda: charts.compare_models(
+                    queries.compare(con, throughput, replace(filters, hardware=hardware)),
+                    throughput,
+                    hardware,
+                ),
+                "model_comparison.png",
+            )
     if "batch-scaling" in analyses:
         scaling = _scaling(con, filters)
         section("Batch scaling (throughput relative to batch 1)", scaling, "batch_scaling")
         model = filters.model or (scaling.column("model_name")[0] if scaling.rows else None)
         if model:
-            chart(lambda: charts.batch_scaling(queries.compare(con, throughput, replace(filters, model=model)),
-                                               throughput, model), "batch_scaling.png")
+            chart(
+                lambda: charts.batch_scaling(
+                    queries.compare(con, throughput, replace(filters, model=model)), throughput, model
+                ),
+                "batch_scaling.png",
+            )
     if "correlation-analysis" in analyses:
         section("Spearman correlation", _correlation(con, filters), "correlation")
     if "performance-prediction" in analyses:
@@ -198,8 +292,9 @@ def analyze(con: duckdb.DuckDBPyConnection, analyses: tuple[str, ...], folder: P
     return [*written, path]
 
 
-def interactive_page(con: duckdb.DuckDBPyConnection, folder: Path, filters: Filters = EVERYTHING,
-                     series: int = 12) -> Path:
+def interactive_page(
+    con: duckdb.DuckDBPyConnection, folder: Path, filters: Filters = EVERYTHING, series: int = 12
+) -> Path:
     """One self-contained HTML page of interactive charts (hover, zoom, legend toggles): the
     series that changed most over time, batch scaling, and the models compared. Plotly's
     script is inlined once, so the page works offline."""
@@ -209,47 +304,101 @@ def interactive_page(con: duckdb.DuckDBPyConnection, folder: Path, filters: Filt
     figures = []
     trends = _trends(con, filters, "throughput")
     if trends.rows:
-        keys = [row[:len(history.SERIES_COLUMNS)] for row in trends.rows[:series]]
+        keys = [row[: len(history.SERIES_COLUMNS)] for row in trends.rows[:series]]
         rows = queries.history(con, throughput, filters).frame()
-        rows["series"] = (rows["model_name"] + " · " + rows["platform_key"].str.rstrip("|") + " · batch "
-                          + rows["batch_size"].astype("string").fillna("n/a") + " · "
-                          + rows["precision"].fillna("n/a"))
-        at = [history.SERIES_COLUMNS.index(c) for c in ("model_name", "platform_key", "batch_size", "precision")]
+        rows["series"] = (
+            rows["model_name"]
+            + " · "
+            + rows["platform_key"].str.rstrip("|")
+            + " · batch "
+            + rows["batch_size"].astype("string").fillna("n/a")
+            + " · "
+            + rows["precision"].fillna("n/a")
+        )
+        at = [
+            history.SERIES_COLUMNS.index(c) for c in ("model_name", "platform_key", "batch_size", "precision")
+        ]
         wanted = {tuple(k[i] for i in at) for k in keys}
-        rows = rows[[(m, h, b, p) in wanted for m, h, b, p in
-                     zip(rows["model_name"], rows["platform_key"], rows["batch_size"], rows["precision"],
-                         strict=True)]]
-        figures.append(px.line(rows, x="measured_at", y="value", color="series", markers=True,
-                               hover_data=["git_commit", "is_simulated"],
-                               labels={"value": throughput.axis_label, "measured_at": "Measured at"},
-                               title=f"Throughput over time: the {len(wanted)} series that changed most"))
+        rows = rows[
+            [
+                (m, h, b, p) in wanted
+                for m, h, b, p in zip(
+                    rows["model_name"],
+                    rows["platform_key"],
+                    rows["batch_size"],
+                    rows["precision"],
+                    strict=True,
+                )
+            ]
+        ]
+        figures.append(
+            px.line(
+                rows,
+                x="measured_at",
+                y="value",
+                color="series",
+                markers=True,
+                hover_data=["git_commit", "is_simulated"],
+                labels={"value": throughput.axis_label, "measured_at": "Measured at"},
+                title=f"Throughput over time: the {len(wanted)} series that changed most",
+            )
+        )
     compared = queries.compare(con, throughput, filters).frame()
     if not compared.empty:
         compared["platform"] = compared["hardware_type"] + " · " + compared["device_name"].fillna("")
         # One line per configuration: precision, sequence length and test case never mix.
-        compared["configuration"] = (compared["model_name"] + "|" + compared["platform"] + "|"
-                                     + compared["precision"].fillna("") + "|"
-                                     + compared["sequence_length"].astype("string").fillna("") + "|"
-                                     + compared["test_case"].fillna(""))
-        figures.append(px.line(compared.sort_values("batch_size"), x="batch_size", y="value",
-                               color="model_name", line_dash="platform", line_group="configuration",
-                               markers=True, log_x=True,
-                               hover_data=["precision", "test_case", "is_simulated"],
-                               labels={"value": throughput.axis_label, "batch_size": "Batch size"},
-                               title="Throughput vs batch size, per model and platform"))
-        figures.append(px.strip(compared, x="value", y="model_name", color="platform",
-                                hover_data=["batch_size", "precision"],
-                                labels={"value": throughput.axis_label, "model_name": "Model"},
-                                title="Throughput of every model, per platform"))
+        compared["configuration"] = (
+            compared["model_name"]
+            + "|"
+            + compared["platform"]
+            + "|"
+            + compared["precision"].fillna("")
+            + "|"
+            + compared["sequence_length"].astype("string").fillna("")
+            + "|"
+            + compared["test_case"].fillna("")
+        )
+        figures.append(
+            px.line(
+                compared.sort_values("batch_size"),
+                x="batch_size",
+                y="value",
+                color="model_name",
+                line_dash="platform",
+                line_group="configuration",
+                markers=True,
+                log_x=True,
+                hover_data=["precision", "test_case", "is_simulated"],
+                labels={"value": throughput.axis_label, "batch_size": "Batch size"},
+                title="Throughput vs batch size, per model and platform",
+            )
+        )
+        figures.append(
+            px.strip(
+                compared,
+                x="value",
+                y="model_name",
+                color="platform",
+                hover_data=["batch_size", "precision"],
+                labels={"value": throughput.axis_label, "model_name": "Model"},
+                title="Throughput of every model, per platform",
+            )
+        )
     simulated = not compared.empty and bool(compared["is_simulated"].any())
-    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-             for i, f in enumerate(figures)]
-    notice = ('<p style="background:#fff3cd;padding:.5em">Includes <b>simulated</b> data '
-              '(not measurements).</p>' if simulated else "")
+    parts = [
+        f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, f in enumerate(figures)
+    ]
+    notice = (
+        '<p style="background:#fff3cd;padding:.5em">Includes <b>simulated</b> data (not measurements).</p>'
+        if simulated
+        else ""
+    )
     path = folder / "interactive.html"
     path.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchdb analysis</title></head>"
         f"<body style='font-family:system-ui;max-width:1200px;margin:auto'><h1>benchdb analysis</h1>"
         f"<p>{filters.describe()}</p>{notice}{''.join(parts) or '<p>No results to chart.</p>'}"
-        "</body></html>")
+        "</body></html>"
+    )
     return path

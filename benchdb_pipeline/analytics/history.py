@@ -21,9 +21,16 @@ from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import HISTORY, ResultSet
 
 # A series is one configuration on one machine (platform_key keeps hosts apart).
-SERIES_COLUMNS = ("model_name", "hardware_type", "device_name", "platform_key", "test_case",
-                  "batch_size", "sequence_length", "precision")
-
+SERIES_COLUMNS = (
+    "model_name",
+    "hardware_type",
+    "device_name",
+    "platform_key",
+    "test_case",
+    "batch_size",
+    "sequence_length",
+    "precision",
+)
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,22 @@ class ChangePoint:
         return "regression" if worse else "improvement"
 
 
-CHANGE_POINT_COLUMNS = [*SERIES_COLUMNS, "metric", "kind", "starts_at_result", "ends_at_result",
-                        "run_id", "git_commit", "measured_at", "level_before", "level_after",
-                        "change_percent", "direction", "points_before", "points_after"]
+CHANGE_POINT_COLUMNS = [
+    *SERIES_COLUMNS,
+    "metric",
+    "kind",
+    "starts_at_result",
+    "ends_at_result",
+    "run_id",
+    "git_commit",
+    "measured_at",
+    "level_before",
+    "level_after",
+    "change_percent",
+    "direction",
+    "points_before",
+    "points_after",
+]
 
 
 def history_sql(metric: str, filters: Filters) -> tuple[str, list]:
@@ -95,23 +115,37 @@ def change_points(
             values = np.array([r[index["value"]] for r in rows], dtype=float)
             scale = np.median(values) or 1.0
             signal = values / scale
-            noise = MAD_TO_SIGMA * np.median(np.abs(np.diff(signal) - np.median(np.diff(signal)))) / math.sqrt(2)
+            noise = (
+                MAD_TO_SIGMA * np.median(np.abs(np.diff(signal) - np.median(np.diff(signal)))) / math.sqrt(2)
+            )
             noise = max(noise, 1e-3)
-            breaks = ruptures.Pelt(model="l2", min_size=3, jump=1).fit(signal.reshape(-1, 1)).predict(
-                pen=penalty * noise ** 2 * math.log(len(signal)))
+            breaks = (
+                ruptures.Pelt(model="l2", min_size=3, jump=1)
+                .fit(signal.reshape(-1, 1))
+                .predict(pen=penalty * noise**2 * math.log(len(signal)))
+            )
             for first, last, (left, right) in _episodes(values, [0, *breaks]):
                 before = float(np.mean(values[left:first]))
                 after = float(np.mean(values[last:right]))
                 if before and abs(after - before) / abs(before) * 100 < min_change_percent:
                     continue
                 row = rows[first]
-                found.append(ChangePoint(
-                    series=series, metric=metric, result_id=row[index["result_id"]],
-                    run_id=row[index["run_id"]], git_commit=row[index["git_commit"]],
-                    measured_at=row[index["measured_at"]], before=before, after=after,
-                    points_before=first - left, points_after=right - last,
-                    kind="drift" if last > first else "step",
-                    ends_at_result=rows[last][index["result_id"]]))
+                found.append(
+                    ChangePoint(
+                        series=series,
+                        metric=metric,
+                        result_id=row[index["result_id"]],
+                        run_id=row[index["run_id"]],
+                        git_commit=row[index["git_commit"]],
+                        measured_at=row[index["measured_at"]],
+                        before=before,
+                        after=after,
+                        points_before=first - left,
+                        points_after=right - last,
+                        kind="drift" if last > first else "step",
+                        ends_at_result=rows[last][index["result_id"]],
+                    )
+                )
     return found
 
 
@@ -148,11 +182,28 @@ def _grouped(result: duckdb.DuckDBPyConnection, index: dict[str, int], batch: in
 
 
 def change_point_table(points: list[ChangePoint]) -> ResultSet:
-    return ResultSet(CHANGE_POINT_COLUMNS, [
-        (*p.series, p.metric, p.kind, p.result_id, p.ends_at_result, p.run_id, p.git_commit,
-         p.measured_at, p.before, p.after, round(p.change_percent, 2), p.direction,
-         p.points_before, p.points_after)
-        for p in points])
+    return ResultSet(
+        CHANGE_POINT_COLUMNS,
+        [
+            (
+                *p.series,
+                p.metric,
+                p.kind,
+                p.result_id,
+                p.ends_at_result,
+                p.run_id,
+                p.git_commit,
+                p.measured_at,
+                p.before,
+                p.after,
+                round(p.change_percent, 2),
+                p.direction,
+                p.points_before,
+                p.points_after,
+            )
+            for p in points
+        ],
+    )
 
 
 def anomalies(
@@ -166,9 +217,14 @@ def anomalies(
 ) -> ResultSet:
     """Results far from the trailing window of their series (the point itself excluded)."""
     sql, params = history_sql(metric, filters)
-    frame = (f"PARTITION BY {', '.join(SERIES_COLUMNS)} ORDER BY k "
-             f"ROWS BETWEEN {int(window)} PRECEDING AND 1 PRECEDING")
-    return ResultSet(*_fetch(con, f"""
+    frame = (
+        f"PARTITION BY {', '.join(SERIES_COLUMNS)} ORDER BY k "
+        f"ROWS BETWEEN {int(window)} PRECEDING AND 1 PRECEDING"
+    )
+    return ResultSet(
+        *_fetch(
+            con,
+            f"""
         WITH scored AS (
             SELECT *, median(value) OVER w AS trailing_median, mad(value) OVER w AS trailing_mad,
                    count(value) OVER w AS trailing_points
@@ -183,7 +239,10 @@ def anomalies(
         WHERE trailing_points >= {max(3, window // 2)}
           AND abs(value - trailing_median) / abs(trailing_median) * 100 >= ?
           AND (trailing_mad = 0 OR abs(value - trailing_median) / ({MAD_TO_SIGMA} * trailing_mad) >= ?)
-        ORDER BY measured_at DESC NULLS LAST""", [*params, min_change_percent, z_score]))
+        ORDER BY measured_at DESC NULLS LAST""",
+            [*params, min_change_percent, z_score],
+        )
+    )
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple[list[str], list[tuple]]:

@@ -25,12 +25,19 @@ def _rows(report: CheckReport) -> list[list[object]]:
     rows = []
     for f in report.findings:
         unit = METRICS[f.metric].unit
-        rows.append([
-            f.regression_id, f.series, f.metric,
-            f"{f.baseline_median:.4g} {unit} (n={f.baseline_points})",
-            f"{f.candidate_value:.4g} {unit}", f"{f.change_percent:+.1f}%",
-            f"{f.severity} {f.direction}", _evidence(f), f.status,
-        ])
+        rows.append(
+            [
+                f.regression_id,
+                f.series,
+                f.metric,
+                f"{f.baseline_median:.4g} {unit} (n={f.baseline_points})",
+                f"{f.candidate_value:.4g} {unit}",
+                f"{f.change_percent:+.1f}%",
+                f"{f.severity} {f.direction}",
+                _evidence(f),
+                f.status,
+            ]
+        )
     return rows
 
 
@@ -39,26 +46,37 @@ def headline(report: CheckReport) -> str:
     improvements = sum(f.direction == "improvement" and f.confident for f in report.findings)
     unsure = sum(not f.confident for f in report.findings)
     commit = f" (commit {report.git_commit})" if report.git_commit else ""
-    return (f"Run {report.run_id} '{report.run_name}'{commit}: {report.series} results checked "
-            f"against {report.baseline}; {regressions} regression{'s' * (regressions != 1)}, "
-            f"{improvements} improvement{'s' * (improvements != 1)}, {unsure} low-confidence change"
-            f"{'s' * (unsure != 1)}.")
+    return (
+        f"Run {report.run_id} '{report.run_name}'{commit}: {report.series} results checked "
+        f"against {report.baseline}; {regressions} regression{'s' * (regressions != 1)}, "
+        f"{improvements} improvement{'s' * (improvements != 1)}, {unsure} low-confidence change"
+        f"{'s' * (unsure != 1)}."
+    )
 
 
 def format_report(report: CheckReport, fmt: str) -> str:
     if fmt == "json":
-        return orjson.dumps({
-            "run_id": report.run_id, "run_name": report.run_name, "git_commit": report.git_commit,
-            "started_at": report.started_at, "baseline": report.baseline,
-            "series_checked": report.series, "comparisons": report.compared,
-            "regressions": len(report.regressions),
-            "findings": [{**asdict(f), "confident": f.confident} for f in report.findings],
-        }, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode()
+        return orjson.dumps(
+            {
+                "run_id": report.run_id,
+                "run_name": report.run_name,
+                "git_commit": report.git_commit,
+                "started_at": report.started_at,
+                "baseline": report.baseline,
+                "series_checked": report.series,
+                "comparisons": report.compared,
+                "regressions": len(report.regressions),
+                "findings": [{**asdict(f), "confident": f.confident} for f in report.findings],
+            },
+            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+            default=str,
+        ).decode()
     if fmt == "markdown":
         verdict = "❌ regressions found" if report.regressions else "✅ no regressions"
         lines = [f"### Benchmark regression check: {verdict}", "", headline(report), ""]
         if report.findings:
             lines.append(render(COLUMNS, _rows(report), "markdown", max_cell=None))
         return "\n".join(lines)
-    return headline(report) + ("\n" + render(COLUMNS, _rows(report), "table", max_cell=None)
-                               if report.findings else "")
+    return headline(report) + (
+        "\n" + render(COLUMNS, _rows(report), "table", max_cell=None) if report.findings else ""
+    )

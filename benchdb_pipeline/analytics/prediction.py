@@ -27,15 +27,25 @@ from benchdb_pipeline.reports.filters import METRICS
 
 CATEGORICAL = ["model_name", "model_family", "modality", "hardware_type", "device_name", "precision"]
 NUMERIC = ["parameters_million", "memory_gb", "batch_size", "sequence_length"]
-CONFIGURATION = ["model_name", "hardware_type", "device_name", "batch_size", "sequence_length",
-                 "precision", "test_case"]
+CONFIGURATION = [
+    "model_name",
+    "hardware_type",
+    "device_name",
+    "batch_size",
+    "sequence_length",
+    "precision",
+    "test_case",
+]
 QUANTILES = (0.1, 0.9)
 
 
-def training_frame(con: duckdb.DuckDBPyConnection, metric: str, include_simulated: bool = False) -> pd.DataFrame:
+def training_frame(
+    con: duckdb.DuckDBPyConnection, metric: str, include_simulated: bool = False
+) -> pd.DataFrame:
     """One row per measured configuration: its features and the median of the metric."""
     column = METRICS[metric].column
-    return con.execute(f"""
+    return con.execute(
+        f"""
         SELECT m.model_name, m.model_family, m.modality, m.parameters_million,
                h.hardware_type, coalesce(h.device_name, '') AS device_name, h.memory_gb,
                p.batch_size, p.sequence_length, coalesce(p.precision, '') AS precision,
@@ -44,7 +54,9 @@ def training_frame(con: duckdb.DuckDBPyConnection, metric: str, include_simulate
         FROM performance_results p JOIN models m USING (model_id)
         JOIN hardware_platforms h USING (hardware_id) JOIN test_runs r USING (run_id)
         WHERE p.{column} > 0 AND (? OR NOT r.is_simulated)
-        GROUP BY ALL""", [include_simulated]).df()
+        GROUP BY ALL""",
+        [include_simulated],
+    ).df()
 
 
 def usable_numeric(frame: pd.DataFrame) -> list[str]:
@@ -58,13 +70,17 @@ def _pipeline(numeric: list[str], loss: str = "squared_error", quantile: float |
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    features = ColumnTransformer([
-        ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False, min_frequency=1),
-         CATEGORICAL),
-        ("numbers", "passthrough", numeric),
-    ])
-    options = {"loss": loss, "max_iter": 300, "learning_rate": 0.08, "min_samples_leaf": 5,
-               "random_state": 0}
+    features = ColumnTransformer(
+        [
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False, min_frequency=1),
+                CATEGORICAL,
+            ),
+            ("numbers", "passthrough", numeric),
+        ]
+    )
+    options = {"loss": loss, "max_iter": 300, "learning_rate": 0.08, "min_samples_leaf": 5, "random_state": 0}
     if quantile is not None:
         options["quantile"] = quantile
     return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**options))])
@@ -114,11 +130,16 @@ class Evaluation:
         return self.mape < self.naive_mape
 
     def summary(self) -> str:
-        verdict = ("beats the naive baseline" if self.beats_baseline else
-                   "does NOT beat the naive baseline: prefer measured neighbours")
-        return (f"{self.metric}: {self.configurations} configurations, {self.folds}-fold grouped "
-                f"cross-validation: MAPE {self.mape:.1f} % (naive {self.naive_mape:.1f} %), "
-                f"R² {self.r2:.3f} (naive {self.naive_r2:.3f}); the model {verdict}.")
+        verdict = (
+            "beats the naive baseline"
+            if self.beats_baseline
+            else "does NOT beat the naive baseline: prefer measured neighbours"
+        )
+        return (
+            f"{self.metric}: {self.configurations} configurations, {self.folds}-fold grouped "
+            f"cross-validation: MAPE {self.mape:.1f} % (naive {self.naive_mape:.1f} %), "
+            f"R² {self.r2:.3f} (naive {self.naive_r2:.3f}); the model {verdict}."
+        )
 
 
 def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
@@ -139,14 +160,19 @@ def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
         truth.append(test["target"].to_numpy())
         predicted.append(np.exp(model.predict(_log_features(test, numeric))))
         naive.append(naive_baseline(train, test, metric))
-        scores = permutation_importance(model, _log_features(test, numeric), np.log(test["target"]),
-                                        n_repeats=3, random_state=0)
+        scores = permutation_importance(
+            model, _log_features(test, numeric), np.log(test["target"]), n_repeats=3, random_state=0
+        )
         importance += pd.Series(scores.importances_mean, index=CATEGORICAL + numeric) / folds
     y, p, n = np.concatenate(truth), np.concatenate(predicted), np.concatenate(naive)
     return Evaluation(
-        metric=metric, configurations=len(frame), folds=folds,
-        mape=100 * mean_absolute_percentage_error(y, p), r2=r2_score(np.log(y), np.log(p)),
-        naive_mape=100 * mean_absolute_percentage_error(y, n), naive_r2=r2_score(np.log(y), np.log(n)),
+        metric=metric,
+        configurations=len(frame),
+        folds=folds,
+        mape=100 * mean_absolute_percentage_error(y, p),
+        r2=r2_score(np.log(y), np.log(p)),
+        naive_mape=100 * mean_absolute_percentage_error(y, n),
+        naive_r2=r2_score(np.log(y), np.log(n)),
         importance=importance.sort_values(ascending=False).round(4).to_dict(),
     )
 
@@ -177,9 +203,12 @@ class PerformanceModel:
         """Predictions with, for each, its nearest measured configurations as text."""
         out = self.predict(queries)
         out["nearest_measured"] = [
-            "; ".join(f"{r.model_name} {r.hardware_type} batch {r.batch_size:g} {r.precision}: {r.target:.4g}"
-                      for r in self.neighbours(query, k).itertuples())
-            for _, query in queries.iterrows()]
+            "; ".join(
+                f"{r.model_name} {r.hardware_type} batch {r.batch_size:g} {r.precision}: {r.target:.4g}"
+                for r in self.neighbours(query, k).itertuples()
+            )
+            for _, query in queries.iterrows()
+        ]
         return out
 
     def neighbours(self, query: pd.Series, k: int = 3) -> pd.DataFrame:
@@ -221,7 +250,10 @@ def fit(frame: pd.DataFrame, metric: str) -> PerformanceModel:
         median=_pipeline(numeric).fit(features, target),
         low=_pipeline(numeric, "quantile", QUANTILES[0]).fit(features, target),
         high=_pipeline(numeric, "quantile", QUANTILES[1]).fit(features, target),
-        training=frame.reset_index(drop=True), data_hash=digest, numeric=numeric)
+        training=frame.reset_index(drop=True),
+        data_hash=digest,
+        numeric=numeric,
+    )
 
 
 def untested(frame: pd.DataFrame, limit: int = 500) -> pd.DataFrame:
@@ -229,11 +261,16 @@ def untested(frame: pd.DataFrame, limit: int = 500) -> pd.DataFrame:
     the models, platforms, batch sizes and precisions the warehouse has seen."""
     models = frame.groupby("model_name")[["model_family", "modality", "parameters_million"]].first()
     platforms = frame.groupby(["hardware_type", "device_name"])[["memory_gb"]].first().reset_index()
-    grid = (models.reset_index().merge(platforms, how="cross")
-            .merge(pd.DataFrame({"batch_size": sorted(frame["batch_size"].dropna().unique())}), how="cross")
-            .merge(pd.DataFrame({"precision": sorted(frame["precision"].unique())}), how="cross"))
+    grid = (
+        models.reset_index()
+        .merge(platforms, how="cross")
+        .merge(pd.DataFrame({"batch_size": sorted(frame["batch_size"].dropna().unique())}), how="cross")
+        .merge(pd.DataFrame({"precision": sorted(frame["precision"].unique())}), how="cross")
+    )
     grid["sequence_length"] = frame["sequence_length"].median()
     grid["test_case"] = ""
-    measured = frame[["model_name", "hardware_type", "device_name", "batch_size", "precision"]].drop_duplicates()
+    measured = frame[
+        ["model_name", "hardware_type", "device_name", "batch_size", "precision"]
+    ].drop_duplicates()
     grid = grid.merge(measured, how="left", indicator=True)
     return grid[grid["_merge"] == "left_only"].drop(columns="_merge").head(limit).reset_index(drop=True)

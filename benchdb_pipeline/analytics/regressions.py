@@ -99,18 +99,22 @@ class CheckReport:
         return [f for f in self.findings if f.direction == "regression" and f.confident]
 
 
-def candidate_run(con: duckdb.DuckDBPyConnection, run_id: int | None = None,
-                  commit: str | None = None) -> tuple[int, str, str | None, datetime | None]:
+def candidate_run(
+    con: duckdb.DuckDBPyConnection, run_id: int | None = None, commit: str | None = None
+) -> tuple[int, str, str | None, datetime | None]:
     """The run to check: the given one, the newest of a commit, or the newest with results."""
     where, params = "", []
     if run_id is not None:
         where, params = "WHERE r.run_id = ?", [run_id]
     elif commit:
         where, params = "WHERE r.git_commit LIKE ? || '%'", [commit]
-    row = con.execute(f"""
+    row = con.execute(
+        f"""
         SELECT r.run_id, r.test_name, r.git_commit, r.started_at FROM test_runs r {where}
         {"AND" if where else "WHERE"} EXISTS (SELECT 1 FROM performance_results p WHERE p.run_id = r.run_id)
-        ORDER BY r.started_at DESC NULLS LAST, r.run_id DESC LIMIT 1""", params).fetchone()
+        ORDER BY r.started_at DESC NULLS LAST, r.run_id DESC LIMIT 1""",
+        params,
+    ).fetchone()
     if row is None:
         wanted = f"run {run_id}" if run_id is not None else (f"commit {commit}" if commit else "any run")
         raise QueryError(f"no performance results for {wanted}")
@@ -119,10 +123,16 @@ def candidate_run(con: duckdb.DuckDBPyConnection, run_id: int | None = None,
 
 def runs_of_build(con: duckdb.DuckDBPyConnection, build: str) -> list[int]:
     """Runs with performance results that a CI build brought in (``metadata.ci.build_id``)."""
-    runs = [r for (r,) in con.execute("""
+    runs = [
+        r
+        for (r,) in con.execute(
+            """
         SELECT r.run_id FROM test_runs r WHERE r.metadata->'ci'->>'build_id' = ?
         AND EXISTS (SELECT 1 FROM performance_results p WHERE p.run_id = r.run_id)
-        ORDER BY r.started_at NULLS LAST, r.run_id""", [build]).fetchall()]
+        ORDER BY r.started_at NULLS LAST, r.run_id""",
+            [build],
+        ).fetchall()
+    ]
     if not runs:
         raise QueryError(f"no performance results for CI build {build}")
     return runs
@@ -131,15 +141,20 @@ def runs_of_build(con: duckdb.DuckDBPyConnection, build: str) -> list[int]:
 def _statistics(metrics: Sequence[str]) -> str:
     parts = []
     for name in metrics:
-        parts += [f"count(h.{name}) AS {name}_n", f"median(h.{name}) AS {name}_median",
-                  f"mad(h.{name}) AS {name}_mad"]
+        parts += [
+            f"count(h.{name}) AS {name}_n",
+            f"median(h.{name}) AS {name}_median",
+            f"mad(h.{name}) AS {name}_mad",
+        ]
     return ",\n               ".join(parts)
 
 
 def _same_series(alias: str) -> str:
     """The series columns (after model and platform) of ``alias`` equal the candidate's."""
-    return " AND ".join(f"{alias}.{column} IS NOT DISTINCT FROM c.{column}"
-                        for column in ("test_case", "batch_size", "sequence_length", "precision"))
+    return " AND ".join(
+        f"{alias}.{column} IS NOT DISTINCT FROM c.{column}"
+        for column in ("test_case", "batch_size", "sequence_length", "precision")
+    )
 
 
 def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
@@ -148,12 +163,14 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
     metrics = settings.metrics
     values = ", ".join(f"p.{METRIC_COLUMNS[m]} AS {m}" for m in metrics)
     key = ORDER_KEY.format(p="p.")
-    reset_match = (f"r.model_name = c.model_name AND r.platform_key = c.platform_key "
-                   f"AND {_same_series('r')}")
+    reset_match = f"r.model_name = c.model_name AND r.platform_key = c.platform_key AND {_same_series('r')}"
     reset_join = f"LEFT JOIN resets r ON {reset_match}" if resets else ""
     reset_clause = f"(r.k IS NULL OR {key} >= r.k)" if resets else "TRUE"
-    recent = ("AND p.measured_at >= c.measured_at - to_days(CAST($last_days AS INTEGER))"
-              if settings.last_days is not None else "")
+    recent = (
+        "AND p.measured_at >= c.measured_at - to_days(CAST($last_days AS INTEGER))"
+        if settings.last_days is not None
+        else ""
+    )
     capped = "" if settings.last_days is not None else "WHERE h.rn <= $window"
     if reference:
         # The same series in another warehouse, matched by name; all of its history counts.
@@ -161,7 +178,7 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
             SELECT c.result_id AS candidate, p.result_id, {values},
                    row_number() OVER (PARTITION BY c.result_id ORDER BY {key} DESC) AS rn
             FROM cand c
-            JOIN ref.performance_results p ON {_same_series('p')}
+            JOIN ref.performance_results p ON {_same_series("p")}
             JOIN ref.models m ON m.model_id = p.model_id AND m.model_name = c.model_name
             JOIN ref.hardware_platforms h
                  ON h.hardware_id = p.hardware_id AND h.platform_key = c.platform_key
@@ -176,9 +193,9 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
             FROM cand c
             JOIN performance_results p
                  ON p.model_id = c.model_id AND p.hardware_id = c.hardware_id
-                AND {_same_series('p')}
+                AND {_same_series("p")}
             {reset_join}
-            WHERE {key} < c.k AND p.run_id <> c.run_id AND {MEASURED.format(p='p.')}
+            WHERE {key} < c.k AND p.run_id <> c.run_id AND {MEASURED.format(p="p.")}
               AND {reset_clause} {recent}
         )"""
     return f"""
@@ -190,7 +207,7 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
                        AS has_samples
             FROM performance_results p JOIN models m USING (model_id)
             JOIN hardware_platforms h USING (hardware_id)
-            WHERE p.run_id = $run AND {MEASURED.format(p='p.')}
+            WHERE p.run_id = $run AND {MEASURED.format(p="p.")}
         ),
         resets AS (
             SELECT g.model_name, g.platform_key, g.test_case, g.batch_size, g.sequence_length,
@@ -200,8 +217,7 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
             WHERE g.status = 'expected' GROUP BY ALL
         ),
         {history}
-        SELECT *, {", ".join(f"({m} - {m}_median) / abs({m}_median) * 100 AS {m}_change"
-                             for m in metrics)}
+        SELECT *, {", ".join(f"({m} - {m}_median) / abs({m}_median) * 100 AS {m}_change" for m in metrics)}
         FROM (
             SELECT c.result_id, c.run_id, c.model_name, c.platform_key, c.test_case, c.batch_size,
                    c.sequence_length, c.precision, c.measured_at, c.has_samples,
@@ -233,27 +249,40 @@ def check(
             params["last_days"] = settings.last_days
         else:
             params["window"] = settings.window
-        resets = con.execute("SELECT count(*) FROM performance_regressions "
-                             "WHERE status = 'expected'").fetchone()[0] > 0
-        con.execute("CREATE OR REPLACE TEMP TABLE regression_stats AS "
-                     + _check_sql(settings, reference_db is not None, resets), params)
+        resets = (
+            con.execute("SELECT count(*) FROM performance_regressions WHERE status = 'expected'").fetchone()[
+                0
+            ]
+            > 0
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE regression_stats AS "
+            + _check_sql(settings, reference_db is not None, resets),
+            params,
+        )
         series, compared = con.execute(
-            "SELECT count(*), " + " + ".join(
-                f"count(*) FILTER (WHERE {m} IS NOT NULL AND {m}_n > 0)" for m in settings.metrics)
-            + " FROM regression_stats").fetchone()
+            "SELECT count(*), "
+            + " + ".join(f"count(*) FILTER (WHERE {m} IS NOT NULL AND {m}_n > 0)" for m in settings.metrics)
+            + " FROM regression_stats"
+        ).fetchone()
         # Only rows past the threshold on some metric need judging.
         past = " OR ".join(f"abs({m}_change) >= $threshold" for m in settings.metrics)
-        result = con.execute(f"SELECT * FROM regression_stats WHERE {past}",
-                             {"threshold": settings.threshold_percent})
+        result = con.execute(
+            f"SELECT * FROM regression_stats WHERE {past}", {"threshold": settings.threshold_percent}
+        )
         columns = [d[0] for d in result.description]
         rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
     finally:
         con.execute("DROP TABLE IF EXISTS regression_stats")
         if reference_db is not None:
             con.execute("DETACH ref")
-    baseline = (f"the same series in {reference_db}" if reference_db is not None else
-                f"results of the last {settings.last_days} days" if settings.last_days is not None
-                else f"the previous {settings.window} results")
+    baseline = (
+        f"the same series in {reference_db}"
+        if reference_db is not None
+        else f"results of the last {settings.last_days} days"
+        if settings.last_days is not None
+        else f"the previous {settings.window} results"
+    )
     report = CheckReport(run, name, git_commit, started, baseline, series=series, compared=compared)
     samples = _samples(con, rows) if reference_db is None else {}
     for row in rows:
@@ -261,8 +290,7 @@ def check(
             finding = _judge(row, metric, settings, samples)
             if finding is not None:
                 report.findings.append(finding)
-    report.findings.sort(key=lambda f: (f.direction != "regression", not f.confident,
-                                        -abs(f.change_percent)))
+    report.findings.sort(key=lambda f: (f.direction != "regression", not f.confident, -abs(f.change_percent)))
     return report
 
 
@@ -272,8 +300,11 @@ def _samples(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> dict[int, list
     ids += [i for r in rows if r["has_samples"] for i in r["baseline_ids"] or () if i is not None]
     if not ids:
         return {}
-    found = con.execute("SELECT result_id, list(latency_ms) FROM performance_samples "
-                        "WHERE result_id IN (SELECT unnest(?)) GROUP BY 1", [ids]).fetchall()
+    found = con.execute(
+        "SELECT result_id, list(latency_ms) FROM performance_samples "
+        "WHERE result_id IN (SELECT unnest(?)) GROUP BY 1",
+        [ids],
+    ).fetchall()
     return dict(found)
 
 
@@ -290,14 +321,24 @@ def _judge(row: dict, metric: str, settings: Settings, samples: dict) -> Finding
     if method is None:
         return None
     return Finding(
-        model_name=row["model_name"], platform_key=row["platform_key"], test_case=row["test_case"],
-        batch_size=row["batch_size"], sequence_length=row["sequence_length"],
-        precision=row["precision"], metric=metric, candidate_result_id=row["result_id"],
-        candidate_run_id=row["run_id"], candidate_value=value, baseline_median=median,
-        baseline_points=points, change_percent=change,
+        model_name=row["model_name"],
+        platform_key=row["platform_key"],
+        test_case=row["test_case"],
+        batch_size=row["batch_size"],
+        sequence_length=row["sequence_length"],
+        precision=row["precision"],
+        metric=metric,
+        candidate_result_id=row["result_id"],
+        candidate_run_id=row["run_id"],
+        candidate_value=value,
+        baseline_median=median,
+        baseline_points=points,
+        change_percent=change,
         direction="regression" if worse else "improvement",
         severity="major" if abs(change) >= 2 * settings.threshold_percent else "minor",
-        method=method, statistic=statistic, measured_at=row["measured_at"],
+        method=method,
+        statistic=statistic,
+        measured_at=row["measured_at"],
     )
 
 
@@ -327,23 +368,45 @@ def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
     added = 0
     with transaction(con):
         for f in report.findings:
-            added += con.execute("""
+            added += con.execute(
+                """
                 INSERT INTO performance_regressions (
                     model_name, platform_key, test_case, batch_size, sequence_length, precision,
                     metric, candidate_result_id, candidate_run_id, candidate_value,
                     baseline_median, baseline_points, change_percent, direction, severity, method,
                     statistic, measured_at, detected_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (candidate_result_id, metric) DO NOTHING""", [
-                f.model_name, f.platform_key, f.test_case, f.batch_size, f.sequence_length,
-                f.precision, f.metric, f.candidate_result_id, f.candidate_run_id,
-                f.candidate_value, f.baseline_median, f.baseline_points, f.change_percent,
-                f.direction, f.severity, f.method,
-                None if f.statistic is None or math.isinf(f.statistic) else f.statistic,
-                f.measured_at, now]).fetchone()[0]
-    ids = dict(((r, m), (i, s)) for i, r, m, s in con.execute(
-        "SELECT regression_id, candidate_result_id, metric, status FROM performance_regressions "
-        "WHERE candidate_run_id = ?", [report.run_id]).fetchall())
+                ON CONFLICT (candidate_result_id, metric) DO NOTHING""",
+                [
+                    f.model_name,
+                    f.platform_key,
+                    f.test_case,
+                    f.batch_size,
+                    f.sequence_length,
+                    f.precision,
+                    f.metric,
+                    f.candidate_result_id,
+                    f.candidate_run_id,
+                    f.candidate_value,
+                    f.baseline_median,
+                    f.baseline_points,
+                    f.change_percent,
+                    f.direction,
+                    f.severity,
+                    f.method,
+                    None if f.statistic is None or math.isinf(f.statistic) else f.statistic,
+                    f.measured_at,
+                    now,
+                ],
+            ).fetchone()[0]
+    ids = dict(
+        ((r, m), (i, s))
+        for i, r, m, s in con.execute(
+            "SELECT regression_id, candidate_result_id, metric, status FROM performance_regressions "
+            "WHERE candidate_run_id = ?",
+            [report.run_id],
+        ).fetchall()
+    )
     for f in report.findings:
         f.regression_id, f.status = ids.get((f.candidate_result_id, f.metric), (None, f.status))
     return added
@@ -355,6 +418,8 @@ def triage(con: duckdb.DuckDBPyConnection, regression_id: int, status: str, note
         raise QueryError(f"unknown status {status!r}; choose one of {', '.join(TRIAGE_STATUSES)}")
     updated = con.execute(
         "UPDATE performance_regressions SET status = ?, note = coalesce(?, note), triaged_at = ? "
-        "WHERE regression_id = ?", [status, note, utc_now(), regression_id]).fetchone()[0]
+        "WHERE regression_id = ?",
+        [status, note, utc_now(), regression_id],
+    ).fetchone()[0]
     if not updated:
         raise QueryError(f"no regression with id {regression_id}")

@@ -129,12 +129,20 @@ def create_app(settings: Settings) -> FastAPI:
         thread.join(10)
         snapshots.close()
 
-    app = FastAPI(title="benchdb", version=__version__, lifespan=lifespan, default_response_class=JSON,
-                  description="Benchmark results: store them with provenance, read them back.")
+    app = FastAPI(
+        title="benchdb",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JSON,
+        description="Benchmark results: store them with provenance, read them back.",
+    )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
-                                                                        "Idempotency-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     bearer = HTTPBearer(auto_error=False)
 
     def _authorised(credentials: HTTPAuthorizationCredentials | None) -> None:
@@ -142,8 +150,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(403, "writes are disabled: no tokens are configured (BENCHDB_API_TOKENS)")
         given = credentials.credentials.encode() if credentials else b""
         if not any(hmac.compare_digest(given, token.encode()) for token in settings.tokens):
-            raise HTTPException(401, "a valid bearer token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
 
     def writer_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         _authorised(credentials)
@@ -152,8 +161,10 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.auth_reads:
             _authorised(credentials)
 
-    def page(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-             offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0) -> dict:
+    def page(
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    ) -> dict:
         return {"limit": limit, "offset": offset}
 
     def read(work: Callable, response: Response) -> dict:
@@ -175,8 +186,10 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             submission = write()
         except InvalidRecord as exc:
-            raise HTTPException(422, [{"loc": ["body", f or "record"], "msg": r, "type": "value_error"}
-                                      for f, r in exc.problems]) from None
+            raise HTTPException(
+                422,
+                [{"loc": ["body", f or "record"], "msg": r, "type": "value_error"} for f, r in exc.problems],
+            ) from None
         except IdempotencyConflict as exc:
             raise HTTPException(422, str(exc)) from None
         # Wait for the commit only when the writer is free: under load the record joins the
@@ -199,14 +212,23 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/", tags=["service"])
     def root() -> dict:
-        return {"name": "benchdb", "version": __version__, "docs": "/docs", "openapi": "/openapi.json",
-                "endpoints": sorted({route.path for route in app.routes if hasattr(route, "methods")})}
+        return {
+            "name": "benchdb",
+            "version": __version__,
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "endpoints": sorted({route.path for route in app.routes if hasattr(route, "methods")}),
+        }
 
     @app.get("/health", tags=["service"])
     def health() -> dict:
         age = snapshots.age_seconds
-        return {"status": "ok" if age is not None else "starting", "schema_version": SCHEMA_VERSION,
-                "snapshot_age_seconds": age, "pending_writes": writer.pending}
+        return {
+            "status": "ok" if age is not None else "starting",
+            "schema_version": SCHEMA_VERSION,
+            "snapshot_age_seconds": age,
+            "pending_writes": writer.pending,
+        }
 
     def record_endpoint(kind: str, model: type) -> None:
         """POST /<kind>: one record of that kind (the body model documents its fields)."""
@@ -214,51 +236,108 @@ def create_app(settings: Settings) -> FastAPI:
         def post(body: model, request: Request, response: Response, key: str | None = idempotency) -> dict:
             return store(kind, body.record(), request, response, key)
 
-        app.post(f"/{kind}", status_code=201, responses=writes, response_model=Stored, name=f"post_{kind}",
-                 dependencies=[Depends(writer_auth)], tags=[kind])(post)
+        app.post(
+            f"/{kind}",
+            status_code=201,
+            responses=writes,
+            response_model=Stored,
+            name=f"post_{kind}",
+            dependencies=[Depends(writer_auth)],
+            tags=[kind],
+        )(post)
 
-    for kind, model in (("performance", PerformanceIn), ("compatibility", CompatibilityIn),
-                        ("integration", IntegrationIn)):
+    for kind, model in (
+        ("performance", PerformanceIn),
+        ("compatibility", CompatibilityIn),
+        ("integration", IntegrationIn),
+    ):
         record_endpoint(kind, model)
 
-    @app.post("/results", status_code=201, responses=writes, response_model=Stored,
-              dependencies=[Depends(writer_auth)], tags=["results"],
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                  "schema": {"type": "object", "description": "A result file in any supported format: "
-                             "the canonical document, pytest-benchmark, Google Benchmark, hyperfine, …"}}}}})
+    @app.post(
+        "/results",
+        status_code=201,
+        responses=writes,
+        response_model=Stored,
+        dependencies=[Depends(writer_auth)],
+        tags=["results"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "description": "A result file in any supported format: "
+                            "the canonical document, pytest-benchmark, Google Benchmark, hyperfine, …",
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def post_results(request: Request, response: Response, key: str | None = idempotency) -> dict:
         """Store a whole result file as its producer wrote it (the same adapters as ingestion)."""
         data = await request.body()
         if len(data) > MAX_UPLOAD:
             raise HTTPException(413, f"a result file may have at most {MAX_UPLOAD // 2**20} MB")
-        return await run_in_threadpool(commit, lambda: spool_file(spool_folder, data, idempotency_key=key),
-                                       response)
+        return await run_in_threadpool(
+            commit, lambda: spool_file(spool_folder, data, idempotency_key=key), response
+        )
 
-    @app.get("/performance", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["performance"])
-    def get_performance(response: Response, paging: Annotated[dict, Depends(page)],
-                        model: str | None = None, hardware: str | None = None, device: str | None = None,
-                        batch_size: Annotated[int | None, Query(ge=1)] = None,
-                        precision: str | None = None, test_case: str | None = None,
-                        since: datetime | None = None, latest_only: bool = False):
-        filters = Filters(model=model, hardware=hardware, device=device, batch_size=batch_size,
-                          precision=precision, test_case=test_case, since=since and since.replace(tzinfo=None))
+    @app.get(
+        "/performance", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["performance"]
+    )
+    def get_performance(
+        response: Response,
+        paging: Annotated[dict, Depends(page)],
+        model: str | None = None,
+        hardware: str | None = None,
+        device: str | None = None,
+        batch_size: Annotated[int | None, Query(ge=1)] = None,
+        precision: str | None = None,
+        test_case: str | None = None,
+        since: datetime | None = None,
+        latest_only: bool = False,
+    ):
+        filters = Filters(
+            model=model,
+            hardware=hardware,
+            device=device,
+            batch_size=batch_size,
+            precision=precision,
+            test_case=test_case,
+            since=since and since.replace(tzinfo=None),
+        )
         return _listing(response, lambda c: reads.performance(c, filters, latest_only=latest_only, **paging))
 
-    @app.get("/compatibility", response_model=PageOut, dependencies=[Depends(reader_auth)],
-             tags=["compatibility"])
-    def get_compatibility(response: Response, paging: Annotated[dict, Depends(page)],
-                          model: str | None = None, hardware: str | None = None):
+    @app.get(
+        "/compatibility", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["compatibility"]
+    )
+    def get_compatibility(
+        response: Response,
+        paging: Annotated[dict, Depends(page)],
+        model: str | None = None,
+        hardware: str | None = None,
+    ):
         return _listing(response, lambda c: reads.compatibility(c, model=model, hardware=hardware, **paging))
 
-    @app.get("/integration", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["integration"])
-    def get_integration(response: Response, paging: Annotated[dict, Depends(page)],
-                        test_module: str | None = None, status: str | None = None):
-        return _listing(response, lambda c: reads.integration(c, test_module=test_module, status=status,
-                                                               **paging))
+    @app.get(
+        "/integration", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["integration"]
+    )
+    def get_integration(
+        response: Response,
+        paging: Annotated[dict, Depends(page)],
+        test_module: str | None = None,
+        status: str | None = None,
+    ):
+        return _listing(
+            response, lambda c: reads.integration(c, test_module=test_module, status=status, **paging)
+        )
 
     @app.get("/hardware", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
-    def get_hardware(response: Response, paging: Annotated[dict, Depends(page)],
-                     hardware_type: str | None = None):
+    def get_hardware(
+        response: Response, paging: Annotated[dict, Depends(page)], hardware_type: str | None = None
+    ):
         return _listing(response, lambda c: reads.hardware(c, hardware_type=hardware_type, **paging))
 
     @app.get("/models", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
@@ -266,8 +345,12 @@ def create_app(settings: Settings) -> FastAPI:
         return _listing(response, lambda c: reads.models(c, family=family, **paging))
 
     @app.get("/runs", response_model=PageOut, dependencies=[Depends(reader_auth)], tags=["catalog"])
-    def get_runs(response: Response, paging: Annotated[dict, Depends(page)], test_type: str | None = None,
-                 simulated: bool | None = None):
+    def get_runs(
+        response: Response,
+        paging: Annotated[dict, Depends(page)],
+        test_type: str | None = None,
+        simulated: bool | None = None,
+    ):
         return _listing(response, lambda c: reads.runs(c, test_type=test_type, simulated=simulated, **paging))
 
     def _listing(response: Response, work: Callable) -> JSON:
@@ -278,17 +361,28 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         return JSON(body, headers=dict(response.headers))
 
-    @app.post("/query", response_model=QueryOut, dependencies=[Depends(reader_auth)], tags=["query"],
-              responses={400: {"description": "Not a single read-only SELECT, or over a limit."}})
+    @app.post(
+        "/query",
+        response_model=QueryOut,
+        dependencies=[Depends(reader_auth)],
+        tags=["query"],
+        responses={400: {"description": "Not a single read-only SELECT, or over a limit."}},
+    )
     def post_query(body: QueryIn, response: Response):
         limit = min(body.limit or settings.query_row_limit, settings.query_row_limit)
         try:
-            result = read(lambda c: safe_query.run(c, body.sql, body.params, row_limit=limit,
-                                                   time_limit=settings.query_time_limit), response)
+            result = read(
+                lambda c: safe_query.run(
+                    c, body.sql, body.params, row_limit=limit, time_limit=settings.query_time_limit
+                ),
+                response,
+            )
         except safe_query.Refused as exc:
             raise HTTPException(400, str(exc)) from None
-        return JSON({"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
-                    headers=dict(response.headers))
+        return JSON(
+            {"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
+            headers=dict(response.headers),
+        )
 
     app.state.settings, app.state.writer, app.state.snapshots = settings, writer, snapshots
     return app

@@ -149,14 +149,31 @@ class IntegrationTestResults:
 
 
 # Which document section, and record kind, each fact class becomes.
-FACTS = {PerformanceResults: "performance", HardwareCompatibility: "compatibility",
-         IntegrationTestResults: "integration"}
-TABLES = {Models: "models", HardwarePlatforms: "hardware_platforms", TestRuns: "test_runs",
-          PerformanceResults: "performance_results", HardwareCompatibility: "hardware_compatibility",
-          IntegrationTestResults: "integration_test_results"}
+FACTS = {
+    PerformanceResults: "performance",
+    HardwareCompatibility: "compatibility",
+    IntegrationTestResults: "integration",
+}
+TABLES = {
+    Models: "models",
+    HardwarePlatforms: "hardware_platforms",
+    TestRuns: "test_runs",
+    PerformanceResults: "performance_results",
+    HardwareCompatibility: "hardware_compatibility",
+    IntegrationTestResults: "integration_test_results",
+}
 # Set by the warehouse, never by a caller.
-_GENERATED = {"result_id", "compatibility_id", "test_result_id", "run_id", "run_key", "model_id",
-              "hardware_id", "source_file_id", "created_at"}
+_GENERATED = {
+    "result_id",
+    "compatibility_id",
+    "test_result_id",
+    "run_id",
+    "run_key",
+    "model_id",
+    "hardware_id",
+    "source_file_id",
+    "created_at",
+}
 
 
 def _plain(value: object) -> object:
@@ -199,16 +216,29 @@ class BenchmarkDB:
     # Dimensions: written at once (they carry no measurements), through the rules' names.
     def get_or_add_model(self, model_name: str, model_family: str | None = None, **attributes) -> int:
         row = _dimension({"model_name": model_name, "model_family": model_family, **attributes})
-        given = {k: row[k] for k in ("model_family", "modality", "source", "version", "parameters_million")
-                 if row.get(k) is not None}
+        given = {
+            k: row[k]
+            for k in ("model_family", "modality", "source", "version", "parameters_million")
+            if row.get(k) is not None
+        }
         with session(self.db_path) as con, transaction(con):
             return ensure_model(con, row["model_name"], **given)
 
     def get_or_add_hardware(self, hardware_type: str, device_name: str | None = None, **attributes) -> int:
         row = _dimension({"hardware_type": hardware_type, "device_name": device_name, **attributes})
-        given = {k: row[k] for k in ("platform", "platform_version", "driver_version", "memory_gb",
-                                     "compute_units", "accelerator_count", "host_name")
-                 if row.get(k) is not None}
+        given = {
+            k: row[k]
+            for k in (
+                "platform",
+                "platform_version",
+                "driver_version",
+                "memory_gb",
+                "compute_units",
+                "accelerator_count",
+                "host_name",
+            )
+            if row.get(k) is not None
+        }
         with session(self.db_path) as con, transaction(con):
             return ensure_hardware(con, row["hardware_type"], row.get("device_name"), **given)
 
@@ -221,8 +251,10 @@ class BenchmarkDB:
 
     def _add_fact(self, fact) -> None:
         if fact.run_id not in self._runs:
-            raise ValueError(f"run_id {fact.run_id} is not a run inserted in this session: insert the "
-                             "TestRuns first, then its results, then commit()")
+            raise ValueError(
+                f"run_id {fact.run_id} is not a run inserted in this session: insert the "
+                "TestRuns first, then its results, then commit()"
+            )
         self._facts[fact.run_id].append(fact)
 
     def insert_performance_results(self, result: PerformanceResults) -> None:
@@ -265,18 +297,28 @@ class BenchmarkDB:
 
     def _dimension_names(self) -> tuple[dict, dict]:
         model_ids = {f.model_id for facts in self._facts.values() for f in facts if f.model_id is not None}
-        hardware_ids = {f.hardware_id for facts in self._facts.values() for f in facts if f.hardware_id is not None}
+        hardware_ids = {
+            f.hardware_id for facts in self._facts.values() for f in facts if f.hardware_id is not None
+        }
         with session(self.db_path, read_only=True) as con:
-            models = dict(con.execute("SELECT model_id, model_name FROM models WHERE list_contains(?, model_id)",
-                                      [sorted(model_ids)]).fetchall())
+            models = dict(
+                con.execute(
+                    "SELECT model_id, model_name FROM models WHERE list_contains(?, model_id)",
+                    [sorted(model_ids)],
+                ).fetchall()
+            )
             found = con.execute(
                 f"SELECT hardware_id, {', '.join(_IDENTITY)} FROM hardware_platforms "
-                "WHERE list_contains(?, hardware_id)", [sorted(hardware_ids)]).fetchall()
+                "WHERE list_contains(?, hardware_id)",
+                [sorted(hardware_ids)],
+            ).fetchall()
             hardware = {r[0]: dict(zip(_IDENTITY, r[1:], strict=True)) for r in found}
         missing = (model_ids - set(models)) | (hardware_ids - set(hardware))
         if missing:
-            raise ValueError(f"unknown model or hardware ids {sorted(missing)}: use get_or_add_model "
-                             "and get_or_add_hardware")
+            raise ValueError(
+                f"unknown model or hardware ids {sorted(missing)}: use get_or_add_model "
+                "and get_or_add_hardware"
+            )
         return models, hardware
 
     @staticmethod
@@ -291,10 +333,13 @@ class BenchmarkDB:
 
     def _real_ids(self, request_ids: dict[int, str]) -> dict[int, int]:
         with session(self.db_path, read_only=True) as con:
-            found = dict(con.execute(
-                "SELECT json_extract_string(metadata, '$.request_id'), run_id FROM test_runs "
-                "WHERE list_contains(?, json_extract_string(metadata, '$.request_id'))",
-                [list(request_ids.values())]).fetchall())
+            found = dict(
+                con.execute(
+                    "SELECT json_extract_string(metadata, '$.request_id'), run_id FROM test_runs "
+                    "WHERE list_contains(?, json_extract_string(metadata, '$.request_id'))",
+                    [list(request_ids.values())],
+                ).fetchall()
+            )
         return {provisional: found[rid] for provisional, rid in request_ids.items() if rid in found}
 
     # Reads.
@@ -303,7 +348,8 @@ class BenchmarkDB:
         precision, test_case, since), newest first."""
         where, params = Filters(**filters).where("h")
         with session(self.db_path, read_only=True) as con:
-            result = con.execute(f"""
+            result = con.execute(
+                f"""
                 SELECT p.* FROM performance_results p
                 JOIN (SELECT p.result_id, m.model_name, m.model_family, hw.hardware_type,
                              hw.device_name, p.batch_size, p.precision, p.test_case, p.measured_at,
@@ -311,7 +357,9 @@ class BenchmarkDB:
                       FROM performance_results p JOIN models m USING (model_id)
                       JOIN hardware_platforms hw USING (hardware_id)
                       JOIN test_runs r ON r.run_id = p.run_id) h USING (result_id){where}
-                ORDER BY p.measured_at DESC NULLS LAST, p.result_id DESC""", params)
+                ORDER BY p.measured_at DESC NULLS LAST, p.result_id DESC""",
+                params,
+            )
             columns = [d[0] for d in result.description]
             return [_row(PerformanceResults, row, columns) for row in result.fetchall()]
 

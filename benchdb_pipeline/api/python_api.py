@@ -31,72 +31,165 @@ class BenchmarkDBAPI:
 
     def _store(self, kind: str, record: dict, idempotency_key: str | None) -> dict:
         submission = spool(self.spool_dir, kind, record, idempotency_key=idempotency_key, source=SOURCE)
-        return {"id": submission.request_id, "status": store_now(self.db_path, submission),
-                "path": str(submission.path)}
+        return {
+            "id": submission.request_id,
+            "status": store_now(self.db_path, submission),
+            "path": str(submission.path),
+        }
 
     def store_performance_result(
-        self, model_name: str, hardware_type: str, device_name: str | None = None,
-        batch_size: int | None = None, precision: str | None = None, throughput: float | None = None,
-        latency_avg: float | None = None, memory_peak: float | None = None, test_case: str | None = None,
-        sequence_length: int | None = None, iterations: int | None = None,
-        latencies_ms: list[float] | None = None, timestamp: datetime | str | None = None,
-        metrics: dict | None = None, idempotency_key: str | None = None, **extra,
+        self,
+        model_name: str,
+        hardware_type: str,
+        device_name: str | None = None,
+        batch_size: int | None = None,
+        precision: str | None = None,
+        throughput: float | None = None,
+        latency_avg: float | None = None,
+        memory_peak: float | None = None,
+        test_case: str | None = None,
+        sequence_length: int | None = None,
+        iterations: int | None = None,
+        latencies_ms: list[float] | None = None,
+        timestamp: datetime | str | None = None,
+        metrics: dict | None = None,
+        idempotency_key: str | None = None,
+        **extra,
     ) -> dict:
         """Store one performance result (latency in ms, throughput in items/s, memory in MB)."""
-        return self._store("performance", _given(
-            model_name=model_name, hardware_type=hardware_type, device_name=device_name,
-            batch_size=batch_size, precision=precision, throughput=throughput, latency_avg=latency_avg,
-            memory_peak=memory_peak, test_case=test_case, sequence_length=sequence_length,
-            iterations=iterations, latencies_ms=latencies_ms, timestamp=_iso(timestamp), metrics=metrics,
-            **extra), idempotency_key)
+        return self._store(
+            "performance",
+            _given(
+                model_name=model_name,
+                hardware_type=hardware_type,
+                device_name=device_name,
+                batch_size=batch_size,
+                precision=precision,
+                throughput=throughput,
+                latency_avg=latency_avg,
+                memory_peak=memory_peak,
+                test_case=test_case,
+                sequence_length=sequence_length,
+                iterations=iterations,
+                latencies_ms=latencies_ms,
+                timestamp=_iso(timestamp),
+                metrics=metrics,
+                **extra,
+            ),
+            idempotency_key,
+        )
 
     def store_compatibility_result(
-        self, model_name: str | None, hardware_type: str, device_name: str | None = None,
-        is_compatible: bool | None = None, detection_success: bool | None = None,
-        initialization_success: bool | None = None, error_message: str | None = None,
-        error_type: str | None = None, suggested_fix: str | None = None,
-        compatibility_score: float | None = None, model_family: str | None = None,
-        timestamp: datetime | str | None = None, metadata: dict | None = None,
-        idempotency_key: str | None = None, **extra,
+        self,
+        model_name: str | None,
+        hardware_type: str,
+        device_name: str | None = None,
+        is_compatible: bool | None = None,
+        detection_success: bool | None = None,
+        initialization_success: bool | None = None,
+        error_message: str | None = None,
+        error_type: str | None = None,
+        suggested_fix: str | None = None,
+        compatibility_score: float | None = None,
+        model_family: str | None = None,
+        timestamp: datetime | str | None = None,
+        metadata: dict | None = None,
+        idempotency_key: str | None = None,
+        **extra,
     ) -> dict:
         """Store whether a model (or family) works on a platform, with the error if not."""
-        return self._store("compatibility", _given(
-            model_name=model_name, model_family=model_family, hardware_type=hardware_type,
-            device_name=device_name, is_compatible=is_compatible, detection_success=detection_success,
-            initialization_success=initialization_success, error_message=error_message,
-            error_type=error_type, suggested_fix=suggested_fix, compatibility_score=compatibility_score,
-            timestamp=_iso(timestamp), metadata=metadata, **extra), idempotency_key)
+        return self._store(
+            "compatibility",
+            _given(
+                model_name=model_name,
+                model_family=model_family,
+                hardware_type=hardware_type,
+                device_name=device_name,
+                is_compatible=is_compatible,
+                detection_success=detection_success,
+                initialization_success=initialization_success,
+                error_message=error_message,
+                error_type=error_type,
+                suggested_fix=suggested_fix,
+                compatibility_score=compatibility_score,
+                timestamp=_iso(timestamp),
+                metadata=metadata,
+                **extra,
+            ),
+            idempotency_key,
+        )
 
     def store_integration_result(
-        self, test_module: str, test_name: str, status: str, test_class: str | None = None,
-        model_name: str | None = None, hardware_type: str | None = None,
-        execution_time_seconds: float | None = None, error_message: str | None = None,
-        error_traceback: str | None = None, assertions: list[dict] | None = None,
-        timestamp: datetime | str | None = None, metadata: dict | None = None,
-        idempotency_key: str | None = None, **extra,
+        self,
+        test_module: str,
+        test_name: str,
+        status: str,
+        test_class: str | None = None,
+        model_name: str | None = None,
+        hardware_type: str | None = None,
+        execution_time_seconds: float | None = None,
+        error_message: str | None = None,
+        error_traceback: str | None = None,
+        assertions: list[dict] | None = None,
+        timestamp: datetime | str | None = None,
+        metadata: dict | None = None,
+        idempotency_key: str | None = None,
+        **extra,
     ) -> dict:
         """Store one integration test outcome (pass, fail, error or skip)."""
-        return self._store("integration", _given(
-            test_module=test_module, test_name=test_name, status=status, test_class=test_class,
-            model_name=model_name, hardware_type=hardware_type,
-            execution_time_seconds=execution_time_seconds, error_message=error_message,
-            error_traceback=error_traceback, assertions=assertions, timestamp=_iso(timestamp),
-            metadata=metadata, **extra), idempotency_key)
+        return self._store(
+            "integration",
+            _given(
+                test_module=test_module,
+                test_name=test_name,
+                status=status,
+                test_class=test_class,
+                model_name=model_name,
+                hardware_type=hardware_type,
+                execution_time_seconds=execution_time_seconds,
+                error_message=error_message,
+                error_traceback=error_traceback,
+                assertions=assertions,
+                timestamp=_iso(timestamp),
+                metadata=metadata,
+                **extra,
+            ),
+            idempotency_key,
+        )
 
     def get_performance_metrics(
-        self, model_name: str | None = None, hardware_type: str | None = None,
-        device_name: str | None = None, batch_size: int | None = None, precision: str | None = None,
-        test_case: str | None = None, since: datetime | None = None, latest_only: bool = True,
+        self,
+        model_name: str | None = None,
+        hardware_type: str | None = None,
+        device_name: str | None = None,
+        batch_size: int | None = None,
+        precision: str | None = None,
+        test_case: str | None = None,
+        since: datetime | None = None,
+        latest_only: bool = True,
         limit: int = 1_000_000,
     ):
         """Results as a DataFrame: the latest of each configuration, or all of them."""
         import pandas as pd
 
-        filters = Filters(model=model_name, hardware=hardware_type, device=device_name,
-                          batch_size=batch_size, precision=precision, test_case=test_case, since=since)
+        filters = Filters(
+            model=model_name,
+            hardware=hardware_type,
+            device=device_name,
+            batch_size=batch_size,
+            precision=precision,
+            test_case=test_case,
+            since=since,
+        )
         with session(self.db_path, read_only=True) as con:
-            page = reads.performance(con, filters, latest_only=latest_only, limit=limit, offset=0,
-                                     latest="latest_performance_metrics")
+            page = reads.performance(
+                con,
+                filters,
+                latest_only=latest_only,
+                limit=limit,
+                offset=0,
+                latest="latest_performance_metrics",
+            )
         return pd.DataFrame.from_records(page.items)
 
     def query(self, sql: str, params: list | dict | None = None):

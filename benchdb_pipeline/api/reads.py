@@ -31,8 +31,13 @@ class Page:
 
     def body(self) -> dict:
         more = len(self.items) == self.limit
-        return {"items": self.items, "count": len(self.items), "limit": self.limit,
-                "offset": self.offset, "next_offset": self.offset + self.limit if more else None}
+        return {
+            "items": self.items,
+            "count": len(self.items),
+            "limit": self.limit,
+            "offset": self.offset,
+            "next_offset": self.offset + self.limit if more else None,
+        }
 
 
 def _page(cursor: duckdb.DuckDBPyConnection, sql: str, params: list, limit: int, offset: int) -> Page:
@@ -41,8 +46,9 @@ def _page(cursor: duckdb.DuckDBPyConnection, sql: str, params: list, limit: int,
     return Page([dict(zip(columns, row, strict=True)) for row in result.fetchall()], limit, offset)
 
 
-def performance(cursor, filters: Filters, *, latest_only: bool, limit: int, offset: int,
-                latest: str = LATEST_TABLE) -> Page:
+def performance(
+    cursor, filters: Filters, *, latest_only: bool, limit: int, offset: int, latest: str = LATEST_TABLE
+) -> Page:
     """Results, or only the latest of each configuration (by default from the snapshot's
     precomputed table; ``latest_performance_metrics`` on the live warehouse)."""
     where, params = filters.where()
@@ -51,8 +57,9 @@ def performance(cursor, filters: Filters, *, latest_only: bool, limit: int, offs
         order = "measured_at DESC NULLS LAST, result_id DESC"
     else:  # the snapshot's table carries its position in this order: a top-N on one integer
         order = "position" if latest == LATEST_TABLE else CONFIGURATION_ORDER
-    return _page(cursor, f"SELECT {_PERFORMANCE_COLUMNS} FROM {source}{where} ORDER BY {order}",
-                 params, limit, offset)
+    return _page(
+        cursor, f"SELECT {_PERFORMANCE_COLUMNS} FROM {source}{where} ORDER BY {order}", params, limit, offset
+    )
 
 
 def _simple(columns: str, source: str, order: str, filters: dict[str, object]) -> tuple[str, list]:
@@ -63,21 +70,35 @@ def _simple(columns: str, source: str, order: str, filters: dict[str, object]) -
 
 
 def compatibility(cursor, *, model: str | None, hardware: str | None, limit: int, offset: int) -> Page:
-    sql, params = _simple("*", "model_hardware_compatibility", "model_family, model_name, hardware_type",
-                          {"model_name": model and norm_model_name(model),
-                           "hardware_type": hardware and norm_hardware_type(hardware)})
+    sql, params = _simple(
+        "*",
+        "model_hardware_compatibility",
+        "model_family, model_name, hardware_type",
+        {
+            "model_name": model and norm_model_name(model),
+            "hardware_type": hardware and norm_hardware_type(hardware),
+        },
+    )
     return _page(cursor, sql, params, limit, offset)
 
 
 def integration(cursor, *, test_module: str | None, status: str | None, limit: int, offset: int) -> Page:
-    sql, params = _simple("*", "integration_test_status", "test_module, test_class, test_name",
-                          {"test_module": test_module, "latest_status": status})
+    sql, params = _simple(
+        "*",
+        "integration_test_status",
+        "test_module, test_class, test_name",
+        {"test_module": test_module, "latest_status": status},
+    )
     return _page(cursor, sql, params, limit, offset)
 
 
 def hardware(cursor, *, hardware_type: str | None, limit: int, offset: int) -> Page:
-    sql, params = _simple("* EXCLUDE (platform_key)", "hardware_platforms", "hardware_type, device_name",
-                          {"hardware_type": hardware_type and norm_hardware_type(hardware_type)})
+    sql, params = _simple(
+        "* EXCLUDE (platform_key)",
+        "hardware_platforms",
+        "hardware_type, device_name",
+        {"hardware_type": hardware_type and norm_hardware_type(hardware_type)},
+    )
     return _page(cursor, sql, params, limit, offset)
 
 
@@ -87,6 +108,7 @@ def models(cursor, *, family: str | None, limit: int, offset: int) -> Page:
 
 
 def runs(cursor, *, test_type: str | None, simulated: bool | None, limit: int, offset: int) -> Page:
-    sql, params = _simple("*", "test_runs", "run_id DESC",
-                          {"test_type": test_type, "is_simulated": simulated})
+    sql, params = _simple(
+        "*", "test_runs", "run_id DESC", {"test_type": test_type, "is_simulated": simulated}
+    )
     return _page(cursor, sql, params, limit, offset)

@@ -39,8 +39,9 @@ def check(sql: str) -> str:
     return statement.query
 
 
-def run(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None, *, row_limit: int,
-        time_limit: float) -> QueryResult:
+def run(
+    cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None, *, row_limit: int, time_limit: float
+) -> QueryResult:
     """Run a checked SELECT on ``cursor`` (a read-only snapshot cursor) within the limits."""
     query = check(sql)
     timer = threading.Timer(time_limit, cursor.interrupt)

@@ -76,8 +76,9 @@ class IntegrationIn(_Record):
 
 class Stored(BaseModel):
     id: str = Field(description="The request id: the spool file's name and the run's request_id.")
-    status: str = Field(description="stored (201) or spooled (202: durable, stored when the "
-                                    "database is free)")
+    status: str = Field(
+        description="stored (201) or spooled (202: durable, stored when the database is free)"
+    )
     replay: bool = Field(description="True when an earlier request with this Idempotency-Key wrote it.")
 
 

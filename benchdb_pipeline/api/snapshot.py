@@ -30,12 +30,18 @@ from benchdb_pipeline.warehouse.store import connect
 log = logging.getLogger(__name__)
 
 LATEST_TABLE = "api_latest_performance"
-CONFIGURATION_ORDER = ("model_name, hardware_type, device_name, test_case, batch_size, sequence_length, "
-                       "precision")
+CONFIGURATION_ORDER = (
+    "model_name, hardware_type, device_name, test_case, batch_size, sequence_length, precision"
+)
 # Reads only: no files, no extensions, no network, settings fixed.
-READ_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,
-               "autoinstall_known_extensions": False, "lock_configuration": True,
-               "memory_limit": "2GB", "threads": 2}
+READ_CONFIG = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "lock_configuration": True,
+    "memory_limit": "2GB",
+    "threads": 2,
+}
 
 
 def _signature(db: Path) -> tuple:

@@ -100,7 +100,9 @@ def _huge_integer(value: object, path: str = "") -> str | None:
     """The path of the first integer that does not fit in 64 bits."""
     if isinstance(value, int) and not -(2**63) <= value < 2**64:
         return path or None
-    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    items = (
+        value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    )
     for key, item in items:
         found = _huge_integer(item, f"{path}.{key}" if path else str(key))
         if found:
@@ -108,16 +110,29 @@ def _huge_integer(value: object, path: str = "") -> str | None:
     return None
 
 
-def document(sections: Mapping[str, list], run: Mapping, rid: str, body_hash: str, source: str = "api",
-             client: str | None = None) -> dict:
+def document(
+    sections: Mapping[str, list],
+    run: Mapping,
+    rid: str,
+    body_hash: str,
+    source: str = "api",
+    client: str | None = None,
+) -> dict:
     """The canonical document of submitted records, with their provenance in the run."""
     kinds = [kind for kind, section in SECTIONS.items() if sections.get(section)] or ["performance"]
     return {
         "test_run": {
-            "test_name": f"{source} {kinds[0]}", "test_type": kinds[0], **run,
-            "metadata": {**(run.get("metadata") or {}), "source": source, "request_id": rid,
-                         "client": client, "received_at": utc_now().isoformat(),
-                         "body_sha256": body_hash},
+            "test_name": f"{source} {kinds[0]}",
+            "test_type": kinds[0],
+            **run,
+            "metadata": {
+                **(run.get("metadata") or {}),
+                "source": source,
+                "request_id": rid,
+                "client": client,
+                "received_at": utc_now().isoformat(),
+                "body_sha256": body_hash,
+            },
         },
         **{section: [dict(r) for r in records] for section, records in sections.items()},
     }
@@ -136,9 +151,15 @@ def spool(folder: Path, kind: str, record: Mapping, **options) -> Submission:
     return spool_records(folder, {SECTIONS[kind]: [record]}, **options)
 
 
-def spool_records(folder: Path, sections: Mapping[str, list], run: Mapping | None = None, *,
-                  idempotency_key: str | None = None, source: str = "api",
-                  client: str | None = None) -> Submission:
+def spool_records(
+    folder: Path,
+    sections: Mapping[str, list],
+    run: Mapping | None = None,
+    *,
+    idempotency_key: str | None = None,
+    source: str = "api",
+    client: str | None = None,
+) -> Submission:
     """Validate and durably write records (by section) and their run as one document; a
     repeated idempotency key returns the first submission."""
     rid = request_id(idempotency_key)
@@ -160,8 +181,9 @@ def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None)
         return _replay(path, body_hash, rid)
     parsed = parse_bytes(data, f"{rid}.json")
     if parsed.status == "quarantined":
-        raise InvalidRecord([(p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}")
-                             for p in parsed.problems])
+        raise InvalidRecord(
+            [(p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}") for p in parsed.problems]
+        )
     return _publish(folder, rid, data, body_hash)
 
 

@@ -29,9 +29,16 @@ class Writer:
     """Ingests handed-over spool files; ``db_lock`` keeps this process's own readers of the
     file (the snapshot copier) out while it writes."""
 
-    def __init__(self, db: Path, db_lock: threading.Lock, *, lock_timeout: float = 0.1,
-                 retry_interval: float = 1.0, linger: float = 0.005,
-                 on_stored: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        db: Path,
+        db_lock: threading.Lock,
+        *,
+        lock_timeout: float = 0.1,
+        retry_interval: float = 1.0,
+        linger: float = 0.005,
+        on_stored: Callable[[], None] = lambda: None,
+    ) -> None:
         self.db, self.db_lock = db, db_lock
         self.lock_timeout, self.retry_interval, self.linger = lock_timeout, retry_interval, linger
         self.on_stored = on_stored
@@ -94,8 +101,9 @@ class Writer:
             return
         try:
             with self.db_lock:
-                report = ingest_files(self.db, [str(p) for p in paths], workers=1,
-                                      lock_timeout=self.lock_timeout)
+                report = ingest_files(
+                    self.db, [str(p) for p in paths], workers=1, lock_timeout=self.lock_timeout
+                )
         except DatabaseConnectionError as exc:
             log.info("database busy, %d records stay spooled: %s", len(paths), exc)
             self._pending.update(paths)

@@ -18,8 +18,12 @@ GROUP = "analytics"
 ALERT_FILE = "regression_alert.md"
 
 
-@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"},
-          deps=["performance_results", "performance_samples"])
+@dg.asset(
+    group_name=GROUP,
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    deps=["performance_results", "performance_samples"],
+)
 def regressions(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The newest run checked against the previous 10 results of each series; findings are
     recorded in performance_regressions for triage."""
@@ -32,17 +36,23 @@ def regressions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         added = regression_check.store(con, report)
     new = [f for f in report.regressions if f.status == "untriaged"]
     context.log.info(headline(report))
-    return dg.MaterializeResult(metadata={
-        "checked_run": report.run_id,
-        "series_checked": report.series,
-        "regressions": len(report.regressions),
-        "new_regressions": len(new) if added else 0,
-        "summary": dg.MetadataValue.md(format_report(report, "markdown")),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "checked_run": report.run_id,
+            "series_checked": report.series,
+            "regressions": len(report.regressions),
+            "new_regressions": len(new) if added else 0,
+            "summary": dg.MetadataValue.md(format_report(report, "markdown")),
+        }
+    )
 
 
-@dg.asset_check(asset=regressions, pool=WAREHOUSE_POOL, blocking=False,
-                description="Warns while confident regressions wait for triage.")
+@dg.asset_check(
+    asset=regressions,
+    pool=WAREHOUSE_POOL,
+    blocking=False,
+    description="Warns while confident regressions wait for triage.",
+)
 def untriaged_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection(read_only=True) as con:
         rows = con.execute("""
@@ -55,7 +65,8 @@ def untriaged_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         passed=not rows,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(rows)} untriaged regressions; triage with `benchdb regressions ack ID`"
-        if rows else "no untriaged regressions",
+        if rows
+        else "no untriaged regressions",
         metadata={"untriaged": len(rows), "list": dg.MetadataValue.md(listing or "_none_")},
     )
 
@@ -67,15 +78,21 @@ def send_alert(summary: str, webhook: str | None, folder: Path) -> Path:
     path.write_text(summary)
     if webhook:
         request = urllib.request.Request(
-            webhook, data=json.dumps({"text": summary}).encode(), method="POST",
-            headers={"Content-Type": "application/json"})
+            webhook,
+            data=json.dumps({"text": summary}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
     return path
 
 
-@dg.asset_sensor(asset_key=dg.AssetKey("regressions"), default_status=dg.DefaultSensorStatus.RUNNING,
-                 minimum_interval_seconds=30)
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("regressions"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
 def regression_alert_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     """When a regression check records new regressions, alert: a Markdown summary under
     $BENCHDB_REPORTS, and a POST to $BENCHDB_ALERT_WEBHOOK when set. Reads the check's
@@ -98,11 +115,13 @@ def _analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource, n
         written = analyze(con, (name,), folder / name)
     summary = written[-1].read_text()
     context.log.info("wrote %d files under %s", len(written), folder / name)
-    return dg.MaterializeResult(metadata={
-        "folder": dg.MetadataValue.path(str((folder / name).resolve())),
-        "files": len(written),
-        "summary": dg.MetadataValue.md(summary),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str((folder / name).resolve())),
+            "files": len(written),
+            "summary": dg.MetadataValue.md(summary),
+        }
+    )
 
 
 @dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"csv"}, deps=["performance_results"])
@@ -144,11 +163,13 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         metadata[f"{metric}_beats_baseline"] = evaluation.beats_baseline
         metadata[f"{metric}_training_data_sha256"] = fitted.data_hash
     context.log.info("\n".join(summaries))
-    return dg.MaterializeResult(metadata={
-        **metadata,
-        "folder": dg.MetadataValue.path(str((reports_dir() / "models").resolve())),
-        "summary": dg.MetadataValue.md("\n".join(summaries)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "folder": dg.MetadataValue.path(str((reports_dir() / "models").resolve())),
+            "summary": dg.MetadataValue.md("\n".join(summaries)),
+        }
+    )
 
 
 @dg.asset(group_name=GROUP, kinds={"csv"}, deps=[performance_model])
@@ -167,7 +188,9 @@ def performance_predictions(context: dg.AssetExecutionContext):
         predicted.to_csv(folder / f"predictions_{fitted.metric}.csv", index=False)
         counts[fitted.metric] = len(predicted)
     context.log.info("predicted untested configurations: %s", counts)
-    return dg.MaterializeResult(metadata={
-        "folder": dg.MetadataValue.path(str(folder.resolve())),
-        **{f"{metric}_predictions": n for metric, n in counts.items()},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(folder.resolve())),
+            **{f"{metric}_predictions": n for metric, n in counts.items()},
+        }
+    )

@@ -49,13 +49,18 @@ def record_outside_write(db: str | Path, writer: str) -> list[str]:
             before = recorded_row_count(instance, table)
             if before == count or (before is None and count == 0):
                 continue  # unchanged, or empty and never seen
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key=table,
-                description=f"written by {writer}, outside Dagster",
-                metadata={**table_metadata(count),
-                          **({"row change": count - before} if before is not None else {}),
-                          "written by": writer, "database": dg.MetadataValue.path(str(db))},
-            ))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    asset_key=table,
+                    description=f"written by {writer}, outside Dagster",
+                    metadata={
+                        **table_metadata(count),
+                        **({"row change": count - before} if before is not None else {}),
+                        "written by": writer,
+                        "database": dg.MetadataValue.path(str(db)),
+                    },
+                )
+            )
             changed.append(table)
     if changed:
         log.info("recorded in the Dagster catalog: %s", ", ".join(changed))

@@ -22,9 +22,14 @@ CHECKS: tuple[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], checks.Check
     ("views_compile", "test_runs", checks.check_views, False),
 )
 # Every fact table's references are checked on that table, blocking what reads it.
-REFERENCE_CHECKED = ("performance_results", "performance_samples", "hardware_compatibility",
-                     "integration_test_results", "integration_test_assertions",
-                     "web_platform_results")
+REFERENCE_CHECKED = (
+    "performance_results",
+    "performance_samples",
+    "hardware_compatibility",
+    "integration_test_results",
+    "integration_test_assertions",
+    "web_platform_results",
+)
 
 
 def _references_of(table: str, result: checks.CheckResult) -> checks.CheckResult:
@@ -34,11 +39,16 @@ def _references_of(table: str, result: checks.CheckResult) -> checks.CheckResult
 
 @dg.multi_asset_check(
     specs=[
-        *(dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=fn.__doc__)
-          for name, asset, fn, blocking in CHECKS),
-        *(dg.AssetCheckSpec("references_resolve", asset=table, blocking=True,
-                            description=checks.check_references.__doc__)
-          for table in REFERENCE_CHECKED),
+        *(
+            dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=fn.__doc__)
+            for name, asset, fn, blocking in CHECKS
+        ),
+        *(
+            dg.AssetCheckSpec(
+                "references_resolve", asset=table, blocking=True, description=checks.check_references.__doc__
+            )
+            for table in REFERENCE_CHECKED
+        ),
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -47,8 +57,9 @@ def warehouse_checks(warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResu
     with warehouse.get_connection(read_only=True) as con:
         results = [(name, asset, fn(con), blocking) for name, asset, fn, blocking in CHECKS]
         references = checks.check_references(con)
-    results += [("references_resolve", table, _references_of(table, references), True)
-                for table in REFERENCE_CHECKED]
+    results += [
+        ("references_resolve", table, _references_of(table, references), True) for table in REFERENCE_CHECKED
+    ]
     for name, asset, result, blocking in results:
         yield dg.AssetCheckResult(
             check_name=name,

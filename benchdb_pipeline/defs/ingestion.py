@@ -62,18 +62,22 @@ def raw_result_files(context: dg.AssetExecutionContext, config: IncomingConfig) 
         raise dg.Failure(f"no such file or folder: {', '.join(missing)}")
     files = discover([p for p in paths if Path(p).exists()])
     context.log.info("found %d result files under %s", len(files), ", ".join(paths))
-    context.add_output_metadata({
-        "files": len(files),
-        "paths": ", ".join(paths),
-        "preview": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files[:PREVIEW_ROWS])
-                                       or "_no files_"),
-    })
+    context.add_output_metadata(
+        {
+            "files": len(files),
+            "paths": ", ".join(paths),
+            "preview": dg.MetadataValue.md(
+                "\n".join(f"- `{f}`" for f in files[:PREVIEW_ROWS]) or "_no files_"
+            ),
+        }
+    )
     return files
 
 
 def _spec(name: str, group: str, deps: tuple[str, ...]) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name=group, deps=list(deps),
-                        description=TABLE_DESCRIPTIONS[name], kinds={"duckdb"})
+    return dg.AssetSpec(
+        name, group_name=group, deps=list(deps), description=TABLE_DESCRIPTIONS[name], kinds={"duckdb"}
+    )
 
 
 WAREHOUSE_SPECS = [
@@ -96,8 +100,8 @@ def _ledger_metadata(report: IngestReport) -> dict[str, object]:
         "superseded files": report.load.superseded,
         "formats": dg.MetadataValue.md(render(["format", "files"], sorted(formats.items()), "markdown")),
         "quarantined": dg.MetadataValue.md(
-            render(["file", "reason"], quarantined[:PREVIEW_ROWS], "markdown") if quarantined
-            else "_none_"),
+            render(["file", "reason"], quarantined[:PREVIEW_ROWS], "markdown") if quarantined else "_none_"
+        ),
     }
 
 
@@ -109,8 +113,7 @@ def warehouse_tables(
     warehouse: WarehouseResource,
 ):
     """Ingest the listed files as `benchdb ingest` does: ledger, supersede, dimensions, facts."""
-    report = ingest_files(warehouse.database, raw_result_files,
-                          retry_quarantined=config.retry_quarantined)
+    report = ingest_files(warehouse.database, raw_result_files, retry_quarantined=config.retry_quarantined)
     for outcome in report.quarantined:
         context.log.warning("quarantined %s", outcome.error)
     context.log.info(report.summary())
@@ -119,7 +122,10 @@ def warehouse_tables(
     added = {"source_files": report.load.files_loaded, **report.load.rows}
     for spec in WAREHOUSE_SPECS:
         table = spec.key.to_user_string()
-        yield dg.MaterializeResult(asset_key=spec.key, metadata={
-            **table_metadata(counts[table], added.get(table, 0)),
-            **(_ledger_metadata(report) if table == "source_files" else {}),
-        })
+        yield dg.MaterializeResult(
+            asset_key=spec.key,
+            metadata={
+                **table_metadata(counts[table], added.get(table, 0)),
+                **(_ledger_metadata(report) if table == "source_files" else {}),
+            },
+        )

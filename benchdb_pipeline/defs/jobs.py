@@ -21,8 +21,9 @@ ingest_job = dg.define_asset_job(
 )
 
 # Retrospective analyses read every series' history: nightly, not after every file.
-RETROSPECTIVE = dg.AssetSelection.assets("change_points", "anomalies", "performance_model",
-                                         "performance_predictions")
+RETROSPECTIVE = dg.AssetSelection.assets(
+    "change_points", "anomalies", "performance_model", "performance_predictions"
+)
 
 # Ingestion, checks, reports and the regression check: everything after new files except the
 # retrospective analyses, which would hold the warehouse while the next files wait.
@@ -46,8 +47,13 @@ analytics_job = dg.define_asset_job(
 
 def _schedule(job, cron: str, when: str) -> dg.ScheduleDefinition:
     """A running schedule in UTC (the cron and the zone show in the UI)."""
-    return dg.ScheduleDefinition(job=job, cron_schedule=cron, execution_timezone="UTC",
-                                 default_status=dg.DefaultScheduleStatus.RUNNING, description=when)
+    return dg.ScheduleDefinition(
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=when,
+    )
 
 
 def nightly(job, hour: int, why: str = "") -> dg.ScheduleDefinition:

@@ -18,7 +18,9 @@ from benchdb_pipeline.maintenance import operations as ops
 
 
 class BackupConfig(dg.Config):
-    backup_dir: str = Field(default="", description="Where backups go. Empty: $BENCHDB_BACKUPS or data/backups.")
+    backup_dir: str = Field(
+        default="", description="Where backups go. Empty: $BENCHDB_BACKUPS or data/backups."
+    )
     compress: bool = Field(default=False, description="gzip the backed-up file.")
     retention_days: float = Field(default=30, description="Days to keep backups (the newest is always kept).")
 
@@ -28,8 +30,11 @@ class BackupConfig(dg.Config):
 
 
 def _metadata(record: dict) -> dict:
-    return {k: v if isinstance(v, (int, float, str, bool)) else dg.MetadataValue.json(v)
-            for k, v in record.items() if v is not None}
+    return {
+        k: v if isinstance(v, (int, float, str, bool)) else dg.MetadataValue.json(v)
+        for k, v in record.items()
+        if v is not None
+    }
 
 
 @dg.op(pool=WAREHOUSE_POOL, out=dg.Out(dg.Nothing))
@@ -67,9 +72,11 @@ def purge_old_backups(context: dg.OpExecutionContext, config: BackupConfig):
     context.add_output_metadata(_metadata(record))
 
 
-@dg.job(executor_def=dg.in_process_executor,
-        description="Optimize, check integrity, back up (verified) and purge old backups. Run config: "
-                    "ops.back_up_warehouse.config and ops.purge_old_backups.config (backup_dir, …).")
+@dg.job(
+    executor_def=dg.in_process_executor,
+    description="Optimize, check integrity, back up (verified) and purge old backups. Run config: "
+    "ops.back_up_warehouse.config and ops.purge_old_backups.config (backup_dir, …).",
+)
 def maintenance_job():
     purge_old_backups(back_up_warehouse(check_warehouse_integrity(optimize_warehouse())))
 
@@ -92,27 +99,37 @@ def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, 
     if not folder.is_dir():
         context.log.info("%s does not exist: nothing to clean", folder)
         return
-    record = housekeeping.clean_json(Path(warehouse.database), folder, config.older_than_days,
-                                     config.action, archive)
-    context.log.info("%s %d files; %d not in the warehouse were left", config.action, record["files"],
-                     record["not_in_the_warehouse"])
+    record = housekeeping.clean_json(
+        Path(warehouse.database), folder, config.older_than_days, config.action, archive
+    )
+    context.log.info(
+        "%s %d files; %d not in the warehouse were left",
+        config.action,
+        record["files"],
+        record["not_in_the_warehouse"],
+    )
     context.add_output_metadata(_metadata(record))
 
 
-@dg.job(executor_def=dg.in_process_executor,
-        description="Archive or remove old result files the warehouse holds (ops.clean_result_files.config).")
+@dg.job(
+    executor_def=dg.in_process_executor,
+    description="Archive or remove old result files the warehouse holds (ops.clean_result_files.config).",
+)
 def clean_json_job():
     clean_result_files()
 
 
 class ArchiveConfig(dg.Config):
-    archive_dir: str = Field(default="", description="Where the Parquet archive lives. "
-                                                     "Empty: $BENCHDB_ARCHIVE/warehouse.")
+    archive_dir: str = Field(
+        default="", description="Where the Parquet archive lives. Empty: $BENCHDB_ARCHIVE/warehouse."
+    )
     older_than_days: float = Field(default=365, description="Archive fact rows measured longer ago.")
 
 
 @dg.op(pool=WAREHOUSE_POOL)
-def archive_old_fact_rows(context: dg.OpExecutionContext, config: ArchiveConfig, warehouse: WarehouseResource):
+def archive_old_fact_rows(
+    context: dg.OpExecutionContext, config: ArchiveConfig, warehouse: WarehouseResource
+):
     """Old fact rows to verified Parquet; the all_* views still read them."""
     folder = Path(config.archive_dir) if config.archive_dir else archive_root() / "warehouse"
     record = ops.archive_old_rows(Path(warehouse.database), folder, config.older_than_days)
@@ -122,8 +139,10 @@ def archive_old_fact_rows(context: dg.OpExecutionContext, config: ArchiveConfig,
     context.add_output_metadata(_metadata(record))
 
 
-@dg.job(executor_def=dg.in_process_executor,
-        description="Move fact rows older than a year (ops.archive_old_fact_rows.config) to Parquet.")
+@dg.job(
+    executor_def=dg.in_process_executor,
+    description="Move fact rows older than a year (ops.archive_old_fact_rows.config) to Parquet.",
+)
 def archive_job():
     archive_old_fact_rows()
 

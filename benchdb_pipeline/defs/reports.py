@@ -26,9 +26,17 @@ def _preview(markdown: str, chart_uri: str | None = None) -> dg.MetadataValue:
     return dg.MetadataValue.md(markdown + image)
 
 
-@dg.asset(group_name=GROUP, kinds={"html"},
-          deps=["performance_results", "hardware_compatibility", "integration_test_results",
-                "web_platform_results", "quarantine"])
+@dg.asset(
+    group_name=GROUP,
+    kinds={"html"},
+    deps=[
+        "performance_results",
+        "hardware_compatibility",
+        "integration_test_results",
+        "web_platform_results",
+        "quarantine",
+    ],
+)
 def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The self-contained HTML report and its Markdown summary for pull requests and CI."""
     from benchdb_pipeline.reports.report import build
@@ -43,13 +51,15 @@ def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     md_path.write_text(summary)
     context.log.info("wrote %s and %s", html_path, md_path)
     first_chart = next((c.uri for group in report.charts.values() for c in group), None)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(html_path.resolve())),
-        "markdown_path": dg.MetadataValue.path(str(md_path.resolve())),
-        "size_bytes": html_path.stat().st_size,
-        "simulated_data": report.simulated,
-        "preview": _preview(summary, first_chart),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(html_path.resolve())),
+            "markdown_path": dg.MetadataValue.path(str(md_path.resolve())),
+            "size_bytes": html_path.stat().st_size,
+            "simulated_data": report.simulated,
+            "preview": _preview(summary, first_chart),
+        }
+    )
 
 
 @dg.asset(group_name=GROUP, kinds={"png"}, deps=["hardware_compatibility"])
@@ -61,18 +71,23 @@ def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: Warehouse
     with warehouse.get_connection(read_only=True) as con:
         result = queries.compatibility(con, Filters())
     failures = [r for r in result.rows if r[result.columns.index("is_compatible")] is False]
-    table = render(result.columns[:5], [r[:5] for r in failures[:20]], "markdown") if failures \
+    table = (
+        render(result.columns[:5], [r[:5] for r in failures[:20]], "markdown")
+        if failures
         else "_no incompatibilities recorded_"
+    )
     if not result.rows:
         context.log.info("no compatibility results yet; nothing drawn")
         return dg.MaterializeResult(metadata={"cells": 0, "preview": _preview(table)})
     charts.save(charts.compatibility_matrix(result), path)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        "cells": len(result.rows),
-        "incompatible": len(failures),
-        "preview": _preview(table, charts.data_uri(charts.compatibility_matrix(result))),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path.resolve())),
+            "cells": len(result.rows),
+            "incompatible": len(failures),
+            "preview": _preview(table, charts.data_uri(charts.compatibility_matrix(result))),
+        }
+    )
 
 
 @dg.asset(group_name=GROUP, kinds={"png"}, deps=["performance_results"])
@@ -83,12 +98,21 @@ def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: War
 
     folder = reports_dir() / "hardware"
     with warehouse.get_connection(read_only=True) as con:
-        kinds = [r[0] for r in con.execute(
-            "SELECT hardware_type FROM latest_performance_metrics GROUP BY 1 "
-            "ORDER BY count(*) DESC, 1 LIMIT ?", [MAX_HARDWARE_CHARTS]).fetchall()]
-        results = {kind: [(metric, queries.compare(con, metric, Filters(hardware=kind)))
-                          for metric in (METRICS["throughput"], METRICS["latency"])]
-                   for kind in kinds}
+        kinds = [
+            r[0]
+            for r in con.execute(
+                "SELECT hardware_type FROM latest_performance_metrics GROUP BY 1 "
+                "ORDER BY count(*) DESC, 1 LIMIT ?",
+                [MAX_HARDWARE_CHARTS],
+            ).fetchall()
+        ]
+        results = {
+            kind: [
+                (metric, queries.compare(con, metric, Filters(hardware=kind)))
+                for metric in (METRICS["throughput"], METRICS["latency"])
+            ]
+            for kind in kinds
+        }
     drawn: list[tuple[str, str, Path]] = []
     left_out: list[tuple[str, str]] = []
     first_uri = None
@@ -108,13 +132,17 @@ def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: War
     context.log.info("wrote %d hardware comparison charts under %s", len(drawn), folder)
     for kind, reason in left_out:
         context.log.warning("no chart for hardware %s: %s", kind, reason)
-    listing = "\n".join(f"- {kind} ({metric}): `{path}`" for kind, metric, path in drawn) \
+    listing = (
+        "\n".join(f"- {kind} ({metric}): `{path}`" for kind, metric, path in drawn)
         or "_no performance results yet_"
+    )
     if left_out:
         listing += "\n\nLeft out:\n" + "\n".join(f"- {kind}: {reason}" for kind, reason in left_out)
-    return dg.MaterializeResult(metadata={
-        "charts": len(drawn),
-        "left out": len(left_out),
-        "folder": dg.MetadataValue.path(str(folder.resolve())),
-        "preview": _preview(listing, first_uri),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "charts": len(drawn),
+            "left out": len(left_out),
+            "folder": dg.MetadataValue.path(str(folder.resolve())),
+            "preview": _preview(listing, first_uri),
+        }
+    )

@@ -19,7 +19,9 @@ class BenchmarkConfig(dg.Config):
 
     models: list[str] = Field(default_factory=list, description="Model names or aliases.")
     models_set: str | None = Field(default=None, description="A named set instead: small or key.")
-    hardware: list[str] = Field(default_factory=lambda: ["cpu"], description="cpu, cuda, rocm, mps, openvino.")
+    hardware: list[str] = Field(
+        default_factory=lambda: ["cpu"], description="cpu, cuda, rocm, mps, openvino."
+    )
     batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
     precisions: list[str] = Field(default_factory=lambda: ["fp32"], description="fp32, fp16, bf16.")
     iterations: int = Field(default=20, description="Timed iterations per configuration.")
@@ -28,14 +30,23 @@ class BenchmarkConfig(dg.Config):
 
 
 @dg.asset(group_name="raw_files", kinds={"pytorch"})
-def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig,
-                      warehouse: WarehouseResource) -> dg.MaterializeResult:
+def benchmark_results(
+    context: dg.AssetExecutionContext, config: BenchmarkConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     """Real measurements of the configured models on this machine, as one result file."""
     from benchdb_pipeline.runner.run import Runner, RunnerUnavailable, make_plan, runs_dir, write
 
     try:
-        plan = make_plan(config.models, config.models_set, config.hardware, config.batch_sizes,
-                         config.precisions, config.iterations, config.warmup, config.sequence_length)
+        plan = make_plan(
+            config.models,
+            config.models_set,
+            config.hardware,
+            config.batch_sizes,
+            config.precisions,
+            config.iterations,
+            config.warmup,
+            config.sequence_length,
+        )
         outcome = Runner(plan).run()
     except (ValueError, RunnerUnavailable) as exc:
         raise dg.Failure(str(exc)) from None
@@ -43,15 +54,26 @@ def benchmark_results(context: dg.AssetExecutionContext, config: BenchmarkConfig
     for reason in outcome.not_measured:
         context.log.warning("not measured: %s", reason)
     context.log.info("measured %d configurations into %s", outcome.measured, path)
-    rows = [(r["model_name"], r["hardware_type"], r["precision"], r["batch_size"],
-             round(percentile(sorted(r["latencies_ms"]), 0.5), 3),
-             round(r["throughput_items_per_second"], 2))
-            for r in outcome.document["performance_results"]]
-    return dg.MaterializeResult(metadata={
-        RESULT_FILE: dg.MetadataValue.path(str(path)),
-        "configurations measured": outcome.measured,
-        "not measured": len(outcome.not_measured),
-        "results": dg.MetadataValue.md(render(
-            ["model", "hardware", "precision", "batch", "median ms", "items/s"], rows, "markdown")
-            if rows else "_nothing measured_"),
-    })
+    rows = [
+        (
+            r["model_name"],
+            r["hardware_type"],
+            r["precision"],
+            r["batch_size"],
+            round(percentile(sorted(r["latencies_ms"]), 0.5), 3),
+            round(r["throughput_items_per_second"], 2),
+        )
+        for r in outcome.document["performance_results"]
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            RESULT_FILE: dg.MetadataValue.path(str(path)),
+            "configurations measured": outcome.measured,
+            "not measured": len(outcome.not_measured),
+            "results": dg.MetadataValue.md(
+                render(["model", "hardware", "precision", "batch", "median ms", "items/s"], rows, "markdown")
+                if rows
+                else "_nothing measured_"
+            ),
+        }
+    )

@@ -38,8 +38,17 @@ log = logging.getLogger(__name__)
 
 CI_METADATA = "ci_metadata.json"
 # The CI metadata fields kept on every run, as the workflow writes them.
-CI_FIELDS = ("workflow_id", "workflow_name", "run_id", "run_attempt", "ref", "repository", "actor",
-             "trigger", "sha")
+CI_FIELDS = (
+    "workflow_id",
+    "workflow_name",
+    "run_id",
+    "run_attempt",
+    "ref",
+    "repository",
+    "actor",
+    "trigger",
+    "sha",
+)
 
 
 class ArtifactsError(BenchdbError):
@@ -59,9 +68,16 @@ class CIContext:
     metadata: dict = field(default_factory=dict)
 
     @classmethod
-    def resolve(cls, artifacts_dir: Path, metadata_file: Path | None = None, *, commit: str | None = None,
-                branch: str | None = None, build_id: str | None = None,
-                platform: str | None = None) -> CIContext:
+    def resolve(
+        cls,
+        artifacts_dir: Path,
+        metadata_file: Path | None = None,
+        *,
+        commit: str | None = None,
+        branch: str | None = None,
+        build_id: str | None = None,
+        platform: str | None = None,
+    ) -> CIContext:
         """Options given win over ``ci_metadata.json`` (``metadata_file``, else the one at the
         top of the artifacts folder, when there is one)."""
         file = metadata_file or (artifacts_dir / CI_METADATA)
@@ -76,8 +92,9 @@ class CIContext:
         ref = str(metadata.get("ref") or "")
         return cls(
             commit=commit or metadata.get("sha") or metadata.get("commit"),
-            branch=branch or metadata.get("branch") or (ref.removeprefix("refs/heads/") if ref.startswith(
-                "refs/heads/") else None),
+            branch=branch
+            or metadata.get("branch")
+            or (ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None),
             build_id=build_id or (str(metadata["run_id"]) if metadata.get("run_id") else None),
             platform=platform or metadata.get("platform"),
             metadata={k: metadata[k] for k in CI_FIELDS if metadata.get(k) is not None},
@@ -160,9 +177,13 @@ def annotate(batch: StagedBatch, ci: CIContext, place: Callable[[str], tuple[str
         metadata = orjson.loads(run["metadata"]) if run["metadata"] else {}
         metadata["ci"] = ci.run_metadata(job_of.get(run["file_key"], ""))
         run["metadata"] = orjson.dumps(metadata, option=orjson.OPT_SORT_KEYS).decode()
-    return StagedBatch({**batch.tables,
-                        "files": pa.Table.from_pylist(files, STAGING_SCHEMAS["files"]),
-                        "test_runs": pa.Table.from_pylist(runs, STAGING_SCHEMAS["test_runs"])})
+    return StagedBatch(
+        {
+            **batch.tables,
+            "files": pa.Table.from_pylist(files, STAGING_SCHEMAS["files"]),
+            "test_runs": pa.Table.from_pylist(runs, STAGING_SCHEMAS["test_runs"]),
+        }
+    )
 
 
 @dataclass
@@ -185,15 +206,32 @@ class IntegrationReport:
         files = self.result_files
         return {
             "artifacts_dir": str(self.artifacts_dir),
-            "ci": {"commit": self.ci.commit, "branch": self.ci.branch, "build_id": self.ci.build_id,
-                   "platform": self.ci.platform, **self.ci.metadata},
+            "ci": {
+                "commit": self.ci.commit,
+                "branch": self.ci.branch,
+                "build_id": self.ci.build_id,
+                "platform": self.ci.platform,
+                **self.ci.metadata,
+            },
             "jobs": self.jobs,
-            "result_files": None if files is None else {
-                "files": files.files, "by_status": files.load.by_status, "already_known": files.load.duplicates,
-                "rows": files.load.rows, "quarantined": [o.error for o in files.quarantined]},
-            "warehouses_and_exports": {source: {"files_loaded": r.files_loaded, "already_known": r.duplicates,
-                                                "by_status": r.by_status, "rows": r.rows}
-                                       for source, r in self.merged.items()},
+            "result_files": None
+            if files is None
+            else {
+                "files": files.files,
+                "by_status": files.load.by_status,
+                "already_known": files.load.duplicates,
+                "rows": files.load.rows,
+                "quarantined": [o.error for o in files.quarantined],
+            },
+            "warehouses_and_exports": {
+                source: {
+                    "files_loaded": r.files_loaded,
+                    "already_known": r.duplicates,
+                    "by_status": r.by_status,
+                    "rows": r.rows,
+                }
+                for source, r in self.merged.items()
+            },
             "rows_without_a_source_file_not_merged": self.unowned_rows,
             "ignored": self.ignored,
             "archived_to": str(self.archived_to) if self.archived_to else None,
@@ -201,8 +239,14 @@ class IntegrationReport:
         }
 
 
-def integrate(db: Path, found: Artifacts, ci: CIContext, *, archive_dir: Path | None = None,
-              progress: Callable[[int], None] | None = None) -> IntegrationReport:
+def integrate(
+    db: Path,
+    found: Artifacts,
+    ci: CIContext,
+    *,
+    archive_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IntegrationReport:
     """Bring every job's results of an artifacts folder (``find_artifacts``) into the warehouse
     at ``db``: result files as ``benchdb ingest`` would (one transaction per batch), then each
     per-job warehouse and export (one transaction each). ``archive_dir`` moves the folder's
@@ -216,8 +260,12 @@ def integrate(db: Path, found: Artifacts, ci: CIContext, *, archive_dir: Path | 
         return ci.ledger_path(Path(path).relative_to(root).as_posix(), path), found.job_of(path)
 
     if found.result_files:
-        report.result_files = ingest_files(db, [str(p) for p in found.result_files], progress=progress,
-                                           annotate=lambda batch: annotate(batch, ci, place_file))
+        report.result_files = ingest_files(
+            db,
+            [str(p) for p in found.result_files],
+            progress=progress,
+            annotate=lambda batch: annotate(batch, ci, place_file),
+        )
     for source in sorted(found.warehouses + found.exports):
         relative = source.relative_to(root).as_posix()
 
@@ -226,9 +274,14 @@ def integrate(db: Path, found: Artifacts, ci: CIContext, *, archive_dir: Path | 
 
         started = time.perf_counter()
         loaded, unowned = _merge(db, source, lambda batch: annotate(batch, ci, place_merged))
-        log.info("merged %s in %.1f s: %d new files (%d already known), %s", relative,
-                 time.perf_counter() - started, loaded.files_loaded, loaded.duplicates,
-                 ", ".join(f"{n} {table}" for table, n in loaded.rows.items() if n) or "no rows")
+        log.info(
+            "merged %s in %.1f s: %d new files (%d already known), %s",
+            relative,
+            time.perf_counter() - started,
+            loaded.files_loaded,
+            loaded.duplicates,
+            ", ".join(f"{n} {table}" for table, n in loaded.rows.items() if n) or "no rows",
+        )
         report.merged[relative] = loaded
         report.unowned_rows += unowned
         if progress:
@@ -247,8 +300,9 @@ def _merge(db: Path, source: Path, adjust: Callable[[StagedBatch], StagedBatch])
         else:
             staged = _stage_job_warehouse(con, source)
         if staged.unowned_rows:
-            log.warning("%s: %d fact rows have no source file and were not merged",
-                        source, staged.unowned_rows)
+            log.warning(
+                "%s: %d fact rows have no source file and were not merged", source, staged.unowned_rows
+            )
         return load_batch(con, adjust(staged.batch)), staged.unowned_rows
 
 
@@ -259,13 +313,17 @@ def _stage_job_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Sta
     with tempfile.TemporaryDirectory(prefix="benchdb-merge-") as scratch:
         con.execute(attach.format(sql_string(warehouse)))
         try:
-            if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'job' "
-                               "AND table_name = 'schema_version'").fetchone()[0]:
+            if not con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'job' "
+                "AND table_name = 'schema_version'"
+            ).fetchone()[0]:
                 raise ArtifactsError(f"{warehouse}: not a benchdb warehouse (no schema_version table)")
             version = con.execute("SELECT max(version) FROM job.main.schema_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ArtifactsError(f"{warehouse}: schema version {version} is newer than this "
-                                     f"benchdb's ({SCHEMA_VERSION}); upgrade benchdb")
+                raise ArtifactsError(
+                    f"{warehouse}: schema version {version} is newer than this "
+                    f"benchdb's ({SCHEMA_VERSION}); upgrade benchdb"
+                )
             if version < SCHEMA_VERSION:
                 con.execute("DETACH job")
                 copy = Path(scratch) / warehouse.name

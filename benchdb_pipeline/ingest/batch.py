@@ -16,8 +16,17 @@ from benchdb_pipeline.warehouse.staging import StagedBatch
 
 _KEY_SPACE = 1 << 32
 _MODEL_ATTRS = ("model_family", "modality", "source", "version", "parameters_million")
-_HARDWARE_ATTRS = ("hardware_type", "device_name", "platform", "platform_version",
-                   "driver_version", "memory_gb", "compute_units", "accelerator_count", "host_name")
+_HARDWARE_ATTRS = (
+    "hardware_type",
+    "device_name",
+    "platform",
+    "platform_version",
+    "driver_version",
+    "memory_gb",
+    "compute_units",
+    "accelerator_count",
+    "host_name",
+)
 _JSON_COLUMNS = ("metrics", "metadata")
 _FACT_TABLES = {
     "performance": "performance_results",
@@ -49,17 +58,31 @@ class _Builder:
 
     def add_file(self, parsed: ParsedFile) -> None:
         file_key = self.key()
-        self.emit("files", {
-            "file_key": file_key, "path": parsed.path, "sha256": parsed.sha256,
-            "size_bytes": parsed.size, "format": parsed.format, "category": parsed.category,
-            "status": parsed.status, "record_count": parsed.record_count,
-            "error": parsed.error, "file_modified_at": parsed.modified_at,
-        })
+        self.emit(
+            "files",
+            {
+                "file_key": file_key,
+                "path": parsed.path,
+                "sha256": parsed.sha256,
+                "size_bytes": parsed.size,
+                "format": parsed.format,
+                "category": parsed.category,
+                "status": parsed.status,
+                "record_count": parsed.record_count,
+                "error": parsed.error,
+                "file_modified_at": parsed.modified_at,
+            },
+        )
         for problem in parsed.problems:
-            self.emit("quarantine", {
-                "file_key": file_key, "record_locator": problem.locator,
-                "field": problem.field, "reason": problem.reason,
-            })
+            self.emit(
+                "quarantine",
+                {
+                    "file_key": file_key,
+                    "record_locator": problem.locator,
+                    "field": problem.field,
+                    "reason": problem.reason,
+                },
+            )
         if parsed.status != "ingested":
             return
         extraction = parsed.extraction
@@ -74,16 +97,20 @@ class _Builder:
             if not rows:
                 continue
             times = [r["measured_at"] for r in rows if r.get("measured_at") is not None]
-            self.emit("test_runs", {
-                **run,
-                "run_key_local": run_keys[index], "file_key": file_key,
-                "run_key": f"{parsed.sha256}#{index}",
-                "test_name": run.get("test_name") or parsed.format,
-                "test_type": run.get("test_type") or parsed.category,
-                "started_at": run.get("started_at") or (min(times) if times else None),
-                "is_simulated": bool(run.get("is_simulated")) or any(r.get("is_simulated") for r in rows),
-                "metadata": _json(run.get("metadata")),
-            })
+            self.emit(
+                "test_runs",
+                {
+                    **run,
+                    "run_key_local": run_keys[index],
+                    "file_key": file_key,
+                    "run_key": f"{parsed.sha256}#{index}",
+                    "test_name": run.get("test_name") or parsed.format,
+                    "test_type": run.get("test_type") or parsed.category,
+                    "started_at": run.get("started_at") or (min(times) if times else None),
+                    "is_simulated": bool(run.get("is_simulated")) or any(r.get("is_simulated") for r in rows),
+                    "metadata": _json(run.get("metadata")),
+                },
+            )
 
     def add_fact(self, kind: str, row: dict, file_key: int, run_key: int) -> None:
         model = row.get("model_name")
@@ -92,11 +119,17 @@ class _Builder:
         platform = None
         if row.get("hardware_type"):
             platform = platform_key(row, self.identity)
-            self._dimension(self.hardware, "platform_key", platform, _HARDWARE_ATTRS, row,
-                            "hardware_metadata")
+            self._dimension(
+                self.hardware, "platform_key", platform, _HARDWARE_ATTRS, row, "hardware_metadata"
+            )
             self.hardware[platform]["fingerprint"] = fingerprint(platform)
-        fact = {**row, "run_key_local": run_key, "file_key": file_key,
-                "model_name": model, "platform_key": platform}
+        fact = {
+            **row,
+            "run_key_local": run_key,
+            "file_key": file_key,
+            "model_name": model,
+            "platform_key": platform,
+        }
         for column in _JSON_COLUMNS:
             if column in fact:
                 fact[column] = _json(fact[column])
@@ -106,20 +139,36 @@ class _Builder:
             fact["row_key"] = self.key()
         self.emit(_FACT_TABLES[kind], fact)
         for iteration, latency in enumerate(row.get("samples") or ()):
-            self.emit("performance_samples", {
-                "row_key": fact["row_key"], "iteration": iteration, "latency_ms": latency,
-            })
+            self.emit(
+                "performance_samples",
+                {
+                    "row_key": fact["row_key"],
+                    "iteration": iteration,
+                    "latency_ms": latency,
+                },
+            )
         for assertion in row.get("assertions") or ():
             self.emit("integration_test_assertions", {**assertion, "row_key": fact["row_key"]})
 
-    def _dimension(self, store: dict[str, dict], key_column: str, key: str,
-                   attributes: tuple[str, ...], row: dict, metadata: str) -> None:
+    def _dimension(
+        self,
+        store: dict[str, dict],
+        key_column: str,
+        key: str,
+        attributes: tuple[str, ...],
+        row: dict,
+        metadata: str,
+    ) -> None:
         """Collect a dimension row; attributes merge as the store does (smallest non-null)."""
         values = (*map(row.get, attributes), row.get(metadata))
         if self.last_seen.get((key_column, key)) == values:
             return
         self.last_seen[(key_column, key)] = values
-        attrs = {key_column: key, **dict(zip(attributes, values[:-1], strict=True)), "metadata": _json(values[-1])}
+        attrs = {
+            key_column: key,
+            **dict(zip(attributes, values[:-1], strict=True)),
+            "metadata": _json(values[-1]),
+        }
         known = store.get(key)
         if known is None:
             store[key] = attrs

@@ -71,7 +71,7 @@ def new_batches(
     changed = sorted(p for p, signature in current.items() if seen.get(p) != signature)
     batches = []
     for start in range(0, len(changed), max_files):
-        part: Sequence[str] = changed[start:start + max_files]
+        part: Sequence[str] = changed[start : start + max_files]
         digest = hashlib.sha256()
         for relative in part:
             digest.update(f"{relative}\0{current[relative]}\n".encode())
@@ -82,8 +82,9 @@ def new_batches(
 COMPLETE_MARKER = ".complete"
 
 
-def complete_folders(root: Path, *, quiet_seconds: float | None = None,
-                     now: float | None = None) -> dict[str, str]:
+def complete_folders(
+    root: Path, *, quiet_seconds: float | None = None, now: float | None = None
+) -> dict[str, str]:
     """Artifacts folders under ``root`` that are whole: name → signature of their contents.
 
     A folder is whole when it holds a ``.complete`` marker (the uploader's last act) or when
@@ -91,7 +92,9 @@ def complete_folders(root: Path, *, quiet_seconds: float | None = None,
     The signature changes with any file's path, size or time, so a run key made from it
     names exactly one state of the folder.
     """
-    quiet = float(os.environ.get("BENCHDB_ARTIFACTS_QUIET", "120")) if quiet_seconds is None else quiet_seconds
+    quiet = (
+        float(os.environ.get("BENCHDB_ARTIFACTS_QUIET", "120")) if quiet_seconds is None else quiet_seconds
+    )
     now = time.time() if now is None else now
     found: dict[str, str] = {}
     if not root.is_dir():
@@ -107,7 +110,9 @@ def complete_folders(root: Path, *, quiet_seconds: float | None = None,
                 except FileNotFoundError:
                     continue
                 newest = max(newest, stat.st_mtime)
-                digest.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+                digest.update(
+                    f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+                )
         marked = (folder / COMPLETE_MARKER).is_file()
         if newest and (marked or now - newest >= quiet):
             found[folder.name] = digest.hexdigest()[:32]

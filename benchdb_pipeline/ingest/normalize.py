@@ -37,8 +37,12 @@ _TRUE = {"true", "yes", "y", "1"}
 MAX_INT = 2**31 - 1  # whole-number columns are 32-bit INTEGERs…
 MAX_BIGINT = 2**63 - 1  # …except the wide ones (BIGINT)
 _FALSE = {"false", "no", "n", "0"}
-PERCENTILES = (("latency_p50_ms", 0.50), ("latency_p90_ms", 0.90), ("latency_p95_ms", 0.95),
-               ("latency_p99_ms", 0.99))
+PERCENTILES = (
+    ("latency_p50_ms", 0.50),
+    ("latency_p90_ms", 0.90),
+    ("latency_p95_ms", 0.95),
+    ("latency_p99_ms", 0.99),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +90,12 @@ class RecordKind:
         self.plans: dict[tuple[str, ...], tuple[list, tuple[str, ...], tuple[str, ...]]] = {}
 
     def normalise(
-        self, record: object, locator: str, units: Mapping[str, str] | None = None,
-        *, partial: bool = False,
+        self,
+        record: object,
+        locator: str,
+        units: Mapping[str, str] | None = None,
+        *,
+        partial: bool = False,
     ) -> tuple[dict, list[Problem]]:
         """Return the normalised row and the problems found (row is unusable if any).
         ``partial`` normalises the fields given without asking for the required ones."""
@@ -126,8 +134,10 @@ class RecordKind:
         if extra_keys and self.overflow:
             extra = {key: record[key] for key in extra_keys}
             base = row.get(self.overflow)
-            row[self.overflow] = {**extra, **base} if isinstance(base, dict) else (
-                {**extra, self.overflow: base} if base is not None else extra
+            row[self.overflow] = (
+                {**extra, **base}
+                if isinstance(base, dict)
+                else ({**extra, self.overflow: base} if base is not None else extra)
             )
         return row, problems
 
@@ -154,9 +164,11 @@ def _declare_unit(key: str, value: object, declared: dict, locator: str, problem
     if not isinstance(value, str):
         problems.append(Problem(locator, key, f"{value!r} is not a unit name"))
         return
-    dimensions = [UNIT_KEYS[key]] if key != "unit" else [
-        d for d in ("time", "memory", "throughput") if unit_factor(d, value) is not None
-    ]
+    dimensions = (
+        [UNIT_KEYS[key]]
+        if key != "unit"
+        else [d for d in ("time", "memory", "throughput") if unit_factor(d, value) is not None]
+    )
     if not dimensions or unit_factor(dimensions[0], value) is None:
         known = ", ".join(UNITS[UNIT_KEYS[key]]) if key != "unit" else "ms, s, us, MB, GB, items/s"
         problems.append(Problem(locator, key, f"unknown unit {value!r} (known: {known})"))
@@ -219,6 +231,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         return _factor(rule, declared_unit) if declared_unit else default
 
     if kind == TEXT:
+
         def text(value: object, declared: Mapping[str, str]) -> object:
             if type(value) is not str:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -228,6 +241,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if not value:
                 return None
             return rule.normalise(value) if rule.normalise else value
+
         return text
     if kind in (FLOAT, INT):
         whole = kind == INT
@@ -249,8 +263,10 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if minimum is not None and (result < minimum or (exclusive and result == minimum)):
                 _check_range(rule, result)
             return result
+
         return number
     if kind == BOOL:
+
         def boolean(value: object, declared: Mapping[str, str]) -> bool:
             if isinstance(value, bool):
                 return value
@@ -259,18 +275,24 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
                 return value.strip().lower() in _TRUE
             raise ValueError(f"{value!r} is not true or false")
+
         return boolean
     if kind == JSON:
+
         def json_value(value: object, declared: Mapping[str, str]) -> object:
             if not isinstance(value, (dict, list)):
                 raise ValueError(f"expected an object or a list, found {_kind(value)}")
             return value
+
         return json_value
     if kind == TIMESTAMP:
+
         def timestamp(value: object, declared: Mapping[str, str]) -> datetime:
             return _cached_timestamp(value) if type(value) is str else parse_timestamp(value)
+
         return timestamp
     if kind == SAMPLES:
+
         def samples(value: object, declared: Mapping[str, str]) -> list[float]:
             if not isinstance(value, list):
                 raise ValueError(f"expected a list of latencies, found {_kind(value)}")
@@ -284,6 +306,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
                     raise ValueError(f"sample [{index}]: {exc}") from None
                 out.append(sample)
             return out
+
         return samples
     raise AssertionError(f"unknown rule kind {kind}")
 
@@ -320,7 +343,10 @@ class Extraction:
     def __init__(self) -> None:
         self.runs: list[dict] = []
         self.rows: dict[str, list[dict]] = {
-            "performance": [], "compatibility": [], "integration": [], "web_platform": [],
+            "performance": [],
+            "compatibility": [],
+            "integration": [],
+            "web_platform": [],
         }
         self.problems: list[Problem] = []
 
@@ -351,8 +377,10 @@ class Extraction:
     ) -> dict | None:
         """Normalise one record into ``kind`` rows; returns the row, or None on problems."""
         row, problems = KINDS[kind].normalise(record, locator, units)
-        if kind == "compatibility" and not problems and not (
-            row.get("model_name") or row.get("model_family")
+        if (
+            kind == "compatibility"
+            and not problems
+            and not (row.get("model_name") or row.get("model_family"))
         ):
             problems.append(Problem(locator, "model_name", "a model name or model family is required"))
         if kind == "integration" and not problems and row.get("assertions") is not None:
@@ -375,8 +403,7 @@ class Extraction:
         problems, normalised = [], []
         for index, item in enumerate(raw):
             if isinstance(item, Mapping):
-                item = {k: v if isinstance(v, (str, bool)) or v is None else str(v)
-                        for k, v in item.items()}
+                item = {k: v if isinstance(v, (str, bool)) or v is None else str(v) for k, v in item.items()}
             assertion, found = KINDS["assertion"].normalise(item, f"{locator}.assertions[{index}]")
             problems.extend(found)
             normalised.append(assertion)

@@ -56,8 +56,9 @@ def parse_file(path: str, known: frozenset[str] | set[str] = frozenset()) -> Par
     return parse_bytes(data, path, modified, known)
 
 
-def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
-                known: frozenset[str] | set[str] = frozenset()) -> ParsedFile:
+def parse_bytes(
+    data: bytes, path: str, modified: datetime | None = None, known: frozenset[str] | set[str] = frozenset()
+) -> ParsedFile:
     """Parse a file's content (``path`` names it in problems and derived names)."""
     digest = hashlib.sha256(data).hexdigest()
     parsed = ParsedFile(path, digest, len(data), modified, "known")
@@ -72,8 +73,9 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
             return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
     adapter = detect(doc)
     if adapter is None:
-        return _quarantine(parsed, Problem(None, None, f"no known result format: {_shape(doc)}. "
-                                                       f"{_resemblance(doc)}"))
+        return _quarantine(
+            parsed, Problem(None, None, f"no known result format: {_shape(doc)}. {_resemblance(doc)}")
+        )
     parsed.format, parsed.category = adapter.name, adapter.category_for(doc)
     out = Extraction()
     try:
@@ -86,7 +88,9 @@ def parse_bytes(data: bytes, path: str, modified: datetime | None = None,
     if out.problems:
         parsed.status, parsed.problems = "quarantined", out.problems[:MAX_PROBLEMS]
         if len(out.problems) > MAX_PROBLEMS:
-            parsed.problems.append(Problem(None, None, f"{len(out.problems) - MAX_PROBLEMS} more problems not listed"))
+            parsed.problems.append(
+                Problem(None, None, f"{len(out.problems) - MAX_PROBLEMS} more problems not listed")
+            )
     else:
         parsed.status = "ingested" if out.record_count else "empty"
     return parsed
@@ -126,13 +130,19 @@ def _note_non_finite(out: Extraction, found: list[str]) -> None:
     """NaN in an optional field is stored as NULL with a note on the run; where a record was
     refused, its problem says the file had NaN there (not "missing")."""
     for run in range(len(out.runs)):
-        out.note(run, f"not-a-number values stored as NULL: {', '.join(found[:20])}"
-                      + (f" and {len(found) - 20} more" if len(found) > 20 else ""))
+        out.note(
+            run,
+            f"not-a-number values stored as NULL: {', '.join(found[:20])}"
+            + (f" and {len(found) - 20} more" if len(found) > 20 else ""),
+        )
     for index, problem in enumerate(out.problems):
         at = [f for f in found if problem.locator and f.startswith(f"{problem.locator}.")]
         if at:
-            out.problems[index] = Problem(problem.locator, problem.field,
-                                          f"{problem.reason}: the file has NaN/Infinity at {', '.join(at)}")
+            out.problems[index] = Problem(
+                problem.locator,
+                problem.field,
+                f"{problem.reason}: the file has NaN/Infinity at {', '.join(at)}",
+            )
 
 
 def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:
@@ -142,15 +152,23 @@ def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:
 
 # The keys that mark each harness's document, to say which one a refused file resembles.
 _SIGNATURES = {
-    "pytest-benchmark (--benchmark-json)": {"machine_info", "commit_info", "benchmarks", "datetime", "version"},
+    "pytest-benchmark (--benchmark-json)": {
+        "machine_info",
+        "commit_info",
+        "benchmarks",
+        "datetime",
+        "version",
+    },
     "Google Benchmark (--benchmark_out_format=json)": {"context", "benchmarks"},
     "hyperfine (--export-json)": {"results"},
     "this project's performance document": {"performance_results", "model_name", "hardware_type"},
 }
-SUPPORTED = ("pytest-benchmark, Google Benchmark, hyperfine, and the old system's files "
-             "(performance rows or documents, direct benchmarks, run_model_benchmarks output, "
-             "web-platform results, skill tests, compatibility matrices, critical model tests, "
-             "benchmark summaries)")
+SUPPORTED = (
+    "pytest-benchmark, Google Benchmark, hyperfine, and the old system's files "
+    "(performance rows or documents, direct benchmarks, run_model_benchmarks output, "
+    "web-platform results, skill tests, compatibility matrices, critical model tests, "
+    "benchmark summaries)"
+)
 
 
 def _resemblance(doc: object) -> str:
@@ -158,14 +176,18 @@ def _resemblance(doc: object) -> str:
     if isinstance(doc, list):
         rows = [r for r in doc if isinstance(r, dict)]
         if rows and not any({"model_name", "model", "model_id"} & set(r) for r in rows):
-            return ("A list of objects, but none has model_name (or model): probably not this "
-                    f"project's row format. Supported: {SUPPORTED}.")
+            return (
+                "A list of objects, but none has model_name (or model): probably not this "
+                f"project's row format. Supported: {SUPPORTED}."
+            )
     if isinstance(doc, dict):
         keys = set(doc)
         name, signature = max(_SIGNATURES.items(), key=lambda item: len(item[1] & keys))
         if signature & keys:
-            return (f"It resembles {name} but lacks {sorted(signature - keys)} or their "
-                    f"expected types. Supported: {SUPPORTED}.")
+            return (
+                f"It resembles {name} but lacks {sorted(signature - keys)} or their "
+                f"expected types. Supported: {SUPPORTED}."
+            )
     return f"Supported: {SUPPORTED}."
 
 

@@ -115,7 +115,7 @@ def parse_files(
     on_chunk: Callable[[ParsedChunk], None] | None = None,
 ) -> Iterator[ParsedChunk]:
     """Parse files into staged chunks, in order, one worker process per core."""
-    jobs = [(n, paths[i:i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
+    jobs = [(n, paths[i : i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < POOL_THRESHOLD:
         _init_worker(known)
@@ -125,8 +125,9 @@ def parse_files(
     context = multiprocessing.get_context("forkserver")
     # pandas too: pyarrow imports it on first conversion, 0.4 s in every worker otherwise.
     context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline", "pandas"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(known,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(known,)
+    ) as pool:
         yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
 
 
@@ -205,12 +206,16 @@ def ingest_files(
                 ensure_schema(con)
             known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
     for start in range(0, len(files), batch_files):
-        batch_paths = list(files[start:start + batch_files])
+        batch_paths = list(files[start : start + batch_files])
         started = time.perf_counter()
-        chunks = list(parse_files(
-            batch_paths, known, workers=workers,
-            on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
-        ))
+        chunks = list(
+            parse_files(
+                batch_paths,
+                known,
+                workers=workers,
+                on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
+            )
+        )
         for chunk in chunks:
             report.outcomes.extend(chunk.outcomes)
         if dry_run:
@@ -222,10 +227,15 @@ def ingest_files(
         with session(db, lock_timeout=lock_timeout) as con:
             loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
         report.load.merge(loaded)
-        log.info("batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already "
-                 "known, %d superseded)", len(batch_paths), parsed - started,
-                 time.perf_counter() - parsed, loaded.files_loaded, loaded.duplicates,
-                 loaded.superseded)
+        log.info(
+            "batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already known, %d superseded)",
+            len(batch_paths),
+            parsed - started,
+            time.perf_counter() - parsed,
+            loaded.files_loaded,
+            loaded.duplicates,
+            loaded.superseded,
+        )
     for outcome in report.quarantined:
         log.info("quarantined %s", outcome.error)
     return report

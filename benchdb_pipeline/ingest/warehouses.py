@@ -45,34 +45,37 @@ def stage_warehouse(con: duckdb.DuckDBPyConnection, source: Relation) -> StagedW
     those files own. Batch keys are the source's ids, so one source makes one batch."""
     live = f"(SELECT file_id FROM {source('source_files')} WHERE status <> 'superseded')"
     queries = {
-        "files": f"SELECT file_id AS file_key, * FROM {source('source_files')} "
-                 f"WHERE file_id IN {live}",
-        "quarantine": f"SELECT file_id AS file_key, * FROM {source('quarantine')} "
-                      f"WHERE file_id IN {live}",
+        "files": f"SELECT file_id AS file_key, * FROM {source('source_files')} WHERE file_id IN {live}",
+        "quarantine": f"SELECT file_id AS file_key, * FROM {source('quarantine')} WHERE file_id IN {live}",
         "models": f"SELECT * REPLACE (metadata::VARCHAR AS metadata) FROM {source('models')}",
         "hardware_platforms": f"SELECT * REPLACE (metadata::VARCHAR AS metadata) "
-                              f"FROM {source('hardware_platforms')}",
+        f"FROM {source('hardware_platforms')}",
         "test_runs": f"SELECT run_id AS run_key_local, source_file_id AS file_key, "
-                     f"* REPLACE (metadata::VARCHAR AS metadata) FROM {source('test_runs')} "
-                     f"WHERE source_file_id IN {live}",
+        f"* REPLACE (metadata::VARCHAR AS metadata) FROM {source('test_runs')} "
+        f"WHERE source_file_id IN {live}",
     }
     for fact in ARCHIVED_FACTS:  # each fact's id is the row_key of its owned rows
         if fact.parent:
             queries[fact.table] = (
                 f"SELECT o.{fact.key} AS row_key, o.* FROM {source(fact.table)} o "
                 f"WHERE o.{fact.key} IN (SELECT {fact.key} FROM {source(fact.parent)} "
-                f"WHERE source_file_id IN {live})")
+                f"WHERE source_file_id IN {live})"
+            )
         else:
             select = ", ".join(f"{_column(c, fact.key)} AS {c}" for c in STAGING_SCHEMAS[fact.table].names)
-            queries[fact.table] = (f"SELECT {select} FROM {source(fact.table)} f "
-                                   f"LEFT JOIN {source('models')} m USING (model_id) "
-                                   f"LEFT JOIN {source('hardware_platforms')} h USING (hardware_id) "
-                                   f"WHERE f.source_file_id IN {live}")
+            queries[fact.table] = (
+                f"SELECT {select} FROM {source(fact.table)} f "
+                f"LEFT JOIN {source('models')} m USING (model_id) "
+                f"LEFT JOIN {source('hardware_platforms')} h USING (hardware_id) "
+                f"WHERE f.source_file_id IN {live}"
+            )
     tables = {}
     for name, sql in queries.items():
         schema = STAGING_SCHEMAS[name]
         arrow = con.execute(f"SELECT {', '.join(schema.names)} FROM ({sql})").to_arrow_table()
         tables[name] = arrow.cast(schema)
-    unowned = sum(con.execute(f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL").fetchone()[0]
-                  for t in FILE_FACT_TABLES)
+    unowned = sum(
+        con.execute(f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL").fetchone()[0]
+        for t in FILE_FACT_TABLES
+    )
     return StagedWarehouse(StagedBatch(tables), unowned)

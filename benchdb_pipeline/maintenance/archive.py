@@ -61,15 +61,23 @@ class ArchiveReport:
     cleaned_up: list[str] = field(default_factory=list)
 
     def record(self) -> dict:
-        return {"operation": "archive-data", "ok": True, "archive_dir": str(self.archive_dir),
-                "cutoff": self.cutoff.isoformat(), "batch_id": self.batch_id, "rows": self.rows,
-                "rows_archived": sum(self.rows.values()), "files": self.files,
-                "size_mb": round(self.size_bytes / 2**20, 2),
-                "interrupted_batches_cleaned_up": self.cleaned_up}
+        return {
+            "operation": "archive-data",
+            "ok": True,
+            "archive_dir": str(self.archive_dir),
+            "cutoff": self.cutoff.isoformat(),
+            "batch_id": self.batch_id,
+            "rows": self.rows,
+            "rows_archived": sum(self.rows.values()),
+            "files": self.files,
+            "size_mb": round(self.size_bytes / 2**20, 2),
+            "interrupted_batches_cleaned_up": self.cleaned_up,
+        }
 
 
-def archive_data(db: Path, archive_dir: Path, older_than_days: float, *,
-                 now: datetime | None = None) -> ArchiveReport:
+def archive_data(
+    db: Path, archive_dir: Path, older_than_days: float, *, now: datetime | None = None
+) -> ArchiveReport:
     """Move fact rows measured (else ingested) more than ``older_than_days`` ago to Parquet
     under ``archive_dir``, partitioned by table, year and month; owned rows go with theirs."""
     archive_dir = archive_dir.resolve()
@@ -92,8 +100,11 @@ def archive_data(db: Path, archive_dir: Path, older_than_days: float, *,
                 archived_at = utc_now()
                 con.executemany(
                     "INSERT INTO archive_batches VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [[batch, table, str(archive_dir), rows, checksum, report.cutoff, archived_at]
-                     for table, (rows, checksum) in expected.items()])
+                    [
+                        [batch, table, str(archive_dir), rows, checksum, report.cutoff, archived_at]
+                        for table, (rows, checksum) in expected.items()
+                    ],
+                )
                 create_archive_views(con)
         except Exception:
             _discard(archive_dir, batch)  # not committed: the rows are all still in the warehouse
@@ -106,8 +117,9 @@ def archive_data(db: Path, archive_dir: Path, older_than_days: float, *,
     return report
 
 
-def _write_and_verify(con: duckdb.DuckDBPyConnection, archive_dir: Path, batch: str,
-                      expected: dict[str, tuple[int, int]]) -> list[Path]:
+def _write_and_verify(
+    con: duckdb.DuckDBPyConnection, archive_dir: Path, batch: str, expected: dict[str, tuple[int, int]]
+) -> list[Path]:
     """Stage the batch's Parquet files, move them into place, check them against ``expected``."""
     staging = archive_dir / STAGING / batch
     for fact in ARCHIVED_FACTS:
@@ -128,8 +140,7 @@ def _chosen(fact: ArchivedFact) -> str:
 
 def _rows_sql(fact: ArchivedFact, extra: str = "") -> str:
     """The table's chosen rows, all columns in table order (plus ``extra``)."""
-    return (f"SELECT t.*{extra} FROM {fact.table} t "
-            f"JOIN {_chosen(fact)} c ON t.{fact.key} = c.key")
+    return f"SELECT t.*{extra} FROM {fact.table} t JOIN {_chosen(fact)} c ON t.{fact.key} = c.key"
 
 
 def _choose(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str, tuple[int, int]]:
@@ -141,9 +152,10 @@ def _choose(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str, tuple
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {_chosen(fact)} AS "
                 f"SELECT {fact.key} AS key, year({ROW_TIME}) AS year, month({ROW_TIME}) AS month "
-                f"FROM {fact.table} WHERE {ROW_TIME} < ?", [cutoff])
-        rows, checksum = con.execute(
-            f"SELECT count(*), sum(hash(r)) FROM ({_rows_sql(fact)}) r").fetchone()
+                f"FROM {fact.table} WHERE {ROW_TIME} < ?",
+                [cutoff],
+            )
+        rows, checksum = con.execute(f"SELECT count(*), sum(hash(r)) FROM ({_rows_sql(fact)}) r").fetchone()
         if rows:
             expected[fact.table] = (rows, int(checksum))
     return expected
@@ -154,7 +166,8 @@ def _copy(con: duckdb.DuckDBPyConnection, fact: ArchivedFact, target: Path, batc
     con.execute(
         f"COPY ({_rows_sql(fact, ', c.year, c.month')}) TO {sql_string(target)} "
         f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (year, month), "
-        f"FILENAME_PATTERN '{batch}_{{i}}')")
+        f"FILENAME_PATTERN '{batch}_{{i}}')"
+    )
 
 
 def _fsync(path: Path) -> None:
@@ -179,20 +192,24 @@ def _move_into_place(staging: Path, archive_dir: Path) -> list[Path]:
     return moved
 
 
-def _verify(con: duckdb.DuckDBPyConnection, archive_dir: Path, table: str, batch: str,
-            rows: int, checksum: int) -> None:
+def _verify(
+    con: duckdb.DuckDBPyConnection, archive_dir: Path, table: str, batch: str, rows: int, checksum: int
+) -> None:
     try:
         got_rows, got_sum = batch_contents(con, str(archive_dir), table, batch)
     except duckdb.Error as exc:
         raise ArchiveError(f"batch {batch}: the Parquet files of {table} cannot be read: {exc}") from exc
     if (got_rows, got_sum) != (rows, checksum):
-        raise ArchiveError(f"batch {batch}: the Parquet files of {table} hold {got_rows} rows "
-                           f"(checksum {got_sum}); expected {rows} (checksum {checksum})")
+        raise ArchiveError(
+            f"batch {batch}: the Parquet files of {table} hold {got_rows} rows "
+            f"(checksum {got_sum}); expected {rows} (checksum {checksum})"
+        )
 
 
 def _delete(con: duckdb.DuckDBPyConnection, fact: ArchivedFact, rows: int) -> None:
     (deleted,) = con.execute(
-        f"DELETE FROM {fact.table} WHERE {fact.key} IN (SELECT key FROM {_chosen(fact)})").fetchone()
+        f"DELETE FROM {fact.table} WHERE {fact.key} IN (SELECT key FROM {_chosen(fact)})"
+    ).fetchone()
     if deleted != rows:
         raise ArchiveError(f"{fact.table}: {deleted} rows to delete, but {rows} were archived")
 
@@ -202,8 +219,9 @@ def _mark_pending(archive_dir: Path, batch: str, db: Path) -> None:
     pending = archive_dir / PENDING / f"{batch}.json"
     pending.parent.mkdir(parents=True, exist_ok=True)
     partial = pending.with_suffix(".partial")
-    partial.write_bytes(orjson.dumps({"batch_id": batch, "db": str(db.resolve()),
-                                      "started_at": utc_now().isoformat()}))
+    partial.write_bytes(
+        orjson.dumps({"batch_id": batch, "db": str(db.resolve()), "started_at": utc_now().isoformat()})
+    )
     _fsync(partial)
     os.replace(partial, pending)  # a marker is whole or absent; absent, no file was written yet
     _fsync(pending.parent)
@@ -219,7 +237,8 @@ def clean_up_interrupted(con: duckdb.DuckDBPyConnection, archive_dir: Path, db: 
             continue
         batch = pending["batch_id"]
         committed = con.execute(
-            "SELECT count(*) FROM archive_batches WHERE batch_id = ?", [batch]).fetchone()[0]
+            "SELECT count(*) FROM archive_batches WHERE batch_id = ?", [batch]
+        ).fetchone()[0]
         if committed:
             marker.unlink()
         else:
@@ -234,6 +253,10 @@ def _discard(archive_dir: Path, batch: str) -> None:
     for leftover in leftovers:
         leftover.unlink()
     shutil.rmtree(archive_dir / STAGING / batch, ignore_errors=True)
-    log.warning("removed %d Parquet files of batch %s, which did not commit "
-                "(its rows were never deleted from the warehouse)", len(leftovers), batch)
+    log.warning(
+        "removed %d Parquet files of batch %s, which did not commit "
+        "(its rows were never deleted from the warehouse)",
+        len(leftovers),
+        batch,
+    )
     (archive_dir / PENDING / f"{batch}.json").unlink()

@@ -49,8 +49,9 @@ class Manifest:
     files: dict[str, dict] = field(default_factory=dict)  # name → {sha256, size}
 
     def dump(self) -> bytes:
-        return orjson.dumps({**self.__dict__, "created_at": self.created_at.isoformat()},
-                            option=orjson.OPT_INDENT_2)
+        return orjson.dumps(
+            {**self.__dict__, "created_at": self.created_at.isoformat()}, option=orjson.OPT_INDENT_2
+        )
 
     @classmethod
     def load(cls, folder: Path) -> Manifest:
@@ -84,8 +85,14 @@ def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path,
                 shutil.copyfileobj(source, out, CHUNK)
         else:
             shutil.copyfile(db, target)
-    manifest = Manifest(created, SCHEMA_VERSION, duckdb.__version__, str(db), rows,
-                        {target.name: {"sha256": _sha256(target), "size": target.stat().st_size}})
+    manifest = Manifest(
+        created,
+        SCHEMA_VERSION,
+        duckdb.__version__,
+        str(db),
+        rows,
+        {target.name: {"sha256": _sha256(target), "size": target.stat().st_size}},
+    )
     (partial / MANIFEST).write_bytes(manifest.dump())
     partial.rename(folder)  # a backup folder without the dot is complete
     return folder, manifest
@@ -139,8 +146,11 @@ def _compare_rows(db: Path, manifest: Manifest, folder: Path) -> None:
     except BenchdbError as exc:
         raise BackupError(f"{folder}: the database does not open: {exc}") from None
     if rows != manifest.rows:
-        differ = {t: (manifest.rows.get(t), rows.get(t)) for t in set(rows) | set(manifest.rows)
-                  if rows.get(t) != manifest.rows.get(t)}
+        differ = {
+            t: (manifest.rows.get(t), rows.get(t))
+            for t in set(rows) | set(manifest.rows)
+            if rows.get(t) != manifest.rows.get(t)
+        }
         raise BackupError(f"{folder}: row counts differ from the manifest (expected, found): {differ}")
 
 

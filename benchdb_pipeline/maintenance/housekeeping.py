@@ -25,15 +25,21 @@ def migration_stats(db: Path) -> dict:
             {"category": c, "status": s, "files": n, "records": r}
             for c, s, n, r in con.execute(
                 "SELECT coalesce(category, 'unknown format'), status, count(*), sum(record_count) "
-                "FROM source_files GROUP BY ALL ORDER BY ALL").fetchall()]
+                "FROM source_files GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        ]
         timeline = [
             {"day": str(day), "files": n, "ingested": i, "quarantined": q, "records": r}
             for day, n, i, q, r in con.execute(
                 "SELECT ingested_at::DATE, count(*), count(*) FILTER (WHERE status = 'ingested'), "
                 "count(*) FILTER (WHERE status = 'quarantined'), sum(record_count) "
-                "FROM source_files GROUP BY ALL ORDER BY 1").fetchall()]
-        sizes = {name: {"bytes": size} for name, size in con.execute(
-            "SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()}
+                "FROM source_files GROUP BY ALL ORDER BY 1"
+            ).fetchall()
+        ]
+        sizes = {
+            name: {"bytes": size}
+            for name, size in con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
+        }
         rows = table_counts(con)
     seen = sum(n for status, n in by_status.items() if status != "superseded")
     return {
@@ -52,8 +58,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def clean_json(db: Path, folder: Path, older_than_days: float, action: str,
-               archive_dir: Path | None = None) -> dict:
+def clean_json(
+    db: Path, folder: Path, older_than_days: float, action: str, archive_dir: Path | None = None
+) -> dict:
     """Archive or remove result files older than the given age whose exact content the
     ledger holds; every other file is left where it is, with the reason counted."""
     if action not in ("archive", "remove"):
@@ -64,9 +71,13 @@ def clean_json(db: Path, folder: Path, older_than_days: float, action: str,
     candidates = [Path(p) for p in discover([folder]) if os.stat(p).st_mtime < cutoff]
     hashes = {path: _sha256(path) for path in candidates}
     with session(db, read_only=True) as con:
-        held = {h for (h,) in con.execute(
-            "SELECT sha256 FROM source_files WHERE list_contains(?, sha256) AND list_contains(?, status)",
-            [sorted(set(hashes.values())), list(HELD)]).fetchall()}
+        held = {
+            h
+            for (h,) in con.execute(
+                "SELECT sha256 FROM source_files WHERE list_contains(?, sha256) AND list_contains(?, status)",
+                [sorted(set(hashes.values())), list(HELD)],
+            ).fetchall()
+        }
     done, kept = [], []
     for path, digest in hashes.items():
         if digest not in held:
@@ -79,5 +90,11 @@ def clean_json(db: Path, folder: Path, older_than_days: float, action: str,
         else:
             path.unlink()
         done.append(str(path))
-    return {"operation": "clean-json", "ok": True, "action": action, "files": len(done),
-            "not_in_the_warehouse": len(kept), "examples_kept": kept[:10]}
+    return {
+        "operation": "clean-json",
+        "ok": True,
+        "action": action,
+        "files": len(done),
+        "not_in_the_warehouse": len(kept),
+        "examples_kept": kept[:10],
+    }

@@ -37,18 +37,32 @@ def check_integrity(db: Path) -> dict:
     the ledger against the facts, value ranges, and every view."""
     with session(db, read_only=True) as con:
         results = [check(con) for check in ALL_CHECKS]
-    return {"operation": "check-integrity", "ok": all(r.passed for r in results),
-            "checks": {r.name: {"passed": r.passed, "offending": {k: v for k, v in r.offending.items() if v},
-                                **({"errors": r.errors} if r.errors else {})}
-                       for r in results}}
+    return {
+        "operation": "check-integrity",
+        "ok": all(r.passed for r in results),
+        "checks": {
+            r.name: {
+                "passed": r.passed,
+                "offending": {k: v for k, v in r.offending.items() if v},
+                **({"errors": r.errors} if r.errors else {}),
+            }
+            for r in results
+        },
+    }
 
 
 def take_backup(db: Path, backup_dir: Path, compress: bool = False) -> dict:
     folder, manifest = backups.backup(db, backup_dir, compress=compress)
-    (name, file), = manifest.files.items()
-    return {"operation": "backup", "ok": True, "path": str(folder), "file": name,
-            "size_mb": round(file["size"] / 2**20, 2), "sha256": file["sha256"],
-            "rows": sum(manifest.rows.values())}
+    ((name, file),) = manifest.files.items()
+    return {
+        "operation": "backup",
+        "ok": True,
+        "path": str(folder),
+        "file": name,
+        "size_mb": round(file["size"] / 2**20, 2),
+        "sha256": file["sha256"],
+        "rows": sum(manifest.rows.values()),
+    }
 
 
 def verify_backup(folder: Path) -> dict:
@@ -56,8 +70,13 @@ def verify_backup(folder: Path) -> dict:
         manifest = backups.verify(folder)
     except backups.BackupError as exc:
         return {"operation": "verify-backup", "ok": False, "path": str(folder), "error": str(exc)}
-    return {"operation": "verify-backup", "ok": True, "path": str(folder),
-            "created_at": manifest.created_at.isoformat(), "rows": sum(manifest.rows.values())}
+    return {
+        "operation": "verify-backup",
+        "ok": True,
+        "path": str(folder),
+        "created_at": manifest.created_at.isoformat(),
+        "rows": sum(manifest.rows.values()),
+    }
 
 
 def restore_backup(folder: Path, db: Path) -> dict:
@@ -65,14 +84,23 @@ def restore_backup(folder: Path, db: Path) -> dict:
         manifest = backups.restore(folder, db)
     except backups.BackupError as exc:
         return {"operation": "restore", "ok": False, "path": str(folder), "error": str(exc)}
-    return {"operation": "restore", "ok": True, "path": str(folder), "db": str(db),
-            "rows": sum(manifest.rows.values())}
+    return {
+        "operation": "restore",
+        "ok": True,
+        "path": str(folder),
+        "db": str(db),
+        "rows": sum(manifest.rows.values()),
+    }
 
 
 def purge_backups(backup_dir: Path, retention_days: float) -> dict:
     removed = backups.purge(backup_dir, retention_days)
-    return {"operation": "purge-backups", "ok": True, "removed": [str(p) for p in removed],
-            "kept": len(backups.backups(backup_dir))}
+    return {
+        "operation": "purge-backups",
+        "ok": True,
+        "removed": [str(p) for p in removed],
+        "kept": len(backups.backups(backup_dir)),
+    }
 
 
 def archive_old_rows(db: Path, archive_dir: Path, older_than_days: float) -> dict:

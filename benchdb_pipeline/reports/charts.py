@@ -45,7 +45,8 @@ def _check_series(labels: pd.Series) -> list[str]:
     if len(levels) > MAX_SERIES:
         raise TooManySeries(
             f"{len(levels)} series (at most {MAX_SERIES} stay legible); narrow the selection "
-            "with --hardware, --precision, --test-case or --batch-size")
+            "with --hardware, --precision, --test-case or --batch-size"
+        )
     return levels
 
 
@@ -65,11 +66,17 @@ def _series(frame: pd.DataFrame, within: list[str]) -> pd.Series:
     """Platform, plus whichever of test case, precision and sequence length tell apart the
     results that would otherwise share a bar or a point, so nothing is averaged away."""
     label = _platform(frame)
-    for column, name, prefix in (("test_case", "test case", ""), ("precision", "precision", ""),
-                                 ("sequence_length", "seq", "seq ")):
+    for column, name, prefix in (
+        ("test_case", "test case", ""),
+        ("precision", "precision", ""),
+        ("sequence_length", "seq", "seq "),
+    ):
         if frame.groupby(within, dropna=False)[column].nunique(dropna=False).max() > 1:
-            value = frame[column].map(lambda v, name=name, prefix=prefix: f"{name} n/a" if pd.isna(v)
-                                      else f"{prefix}{int(v) if isinstance(v, float) else v}")
+            value = frame[column].map(
+                lambda v, name=name, prefix=prefix: (
+                    f"{name} n/a" if pd.isna(v) else f"{prefix}{int(v) if isinstance(v, float) else v}"
+                )
+            )
             label = label + " · " + value
     return label
 
@@ -86,20 +93,20 @@ def _palette(levels: list[str]) -> dict[str, tuple]:
     return dict(zip(levels, colours, strict=True))
 
 
-def _finish(fig: plt.Figure, ax: plt.Axes, title: str, simulated: bool, values: pd.Series,
-            axis: str = "y") -> plt.Figure:
+def _finish(
+    fig: plt.Figure, ax: plt.Axes, title: str, simulated: bool, values: pd.Series, axis: str = "y"
+) -> plt.Figure:
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() >= LOG_SPAN:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-    ax.set_title(title + (f"\n[{SIMULATED_NOTE}]" if simulated else ""),
-                 color="black", fontsize=12)
+    ax.set_title(title + (f"\n[{SIMULATED_NOTE}]" if simulated else ""), color="black", fontsize=12)
     if simulated:
-        fig.text(0.99, 0.01, "SIMULATED", ha="right", va="bottom", fontsize=9,
-                 color="#b00020", alpha=0.8)
+        fig.text(0.99, 0.01, "SIMULATED", ha="right", va="bottom", fontsize=9, color="#b00020", alpha=0.8)
     legend = ax.get_legend()
     if legend is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False,
-                        fontsize=8, title_fontsize=9)
+        sns.move_legend(
+            ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8, title_fontsize=9
+        )
     fig.tight_layout()
     return fig
 
@@ -117,8 +124,9 @@ def _whiskers(ax: plt.Axes, frame: pd.DataFrame, order: list[str], hue_order: li
     """
     spread = {
         (row.platform, row.batch): (row.p90, row.p99)
-        for row in frame.dropna(subset=["latency_p90_ms", "latency_p99_ms"]).rename(columns={
-            "batch size": "batch", "latency_p90_ms": "p90", "latency_p99_ms": "p99"}).itertuples()
+        for row in frame.dropna(subset=["latency_p90_ms", "latency_p99_ms"])
+        .rename(columns={"batch size": "batch", "latency_p90_ms": "p90", "latency_p99_ms": "p99"})
+        .itertuples()
     }
     for container, hue in zip(ax.containers, hue_order, strict=False):
         for bar, x in zip(container, order, strict=False):
@@ -141,19 +149,33 @@ def compare_hardware(result: ResultSet, metric: Metric, model: str) -> plt.Figur
     latency = metric.name == "latency"
     frame["bar"] = _latency_bars(frame) if latency else frame["value"]
     fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(order) + 4), 5))
-    sns.barplot(frame, x="batch size", y="bar", hue="platform", order=order, hue_order=hue_order,
-                palette=_palette(hue_order), ax=ax, errorbar=None)
+    sns.barplot(
+        frame,
+        x="batch size",
+        y="bar",
+        hue="platform",
+        order=order,
+        hue_order=hue_order,
+        palette=_palette(hue_order),
+        ax=ax,
+        errorbar=None,
+    )
     if latency:
         _whiskers(ax, frame, order, hue_order)
     ax.set_xlabel("Batch size")
     ax.set_ylabel("Latency (ms)" if latency else metric.axis_label)
     if latency:
-        fig.text(0.01, 0.01, "Bars: p50 where raw samples exist, else the average. "
-                 "Whiskers: p90 and p99.", fontsize=8)
+        fig.text(
+            0.01,
+            0.01,
+            "Bars: p50 where raw samples exist, else the average. Whiskers: p90 and p99.",
+            fontsize=8,
+        )
     spread = frame["latency_p99_ms"].dropna() if latency else pd.Series([], dtype=float)
     title = "latency" if latency else metric.label.lower()
-    return _finish(fig, ax, f"{model}: {title} by hardware", result.any_simulated,
-                   pd.concat([frame["bar"], spread]))
+    return _finish(
+        fig, ax, f"{model}: {title} by hardware", result.any_simulated, pd.concat([frame["bar"], spread])
+    )
 
 
 def compare_models(result: ResultSet, metric: Metric, hardware: str) -> plt.Figure:
@@ -164,14 +186,27 @@ def compare_models(result: ResultSet, metric: Metric, hardware: str) -> plt.Figu
     frame["batch size"], batches = _batch_labels(frame)
     models = frame["model_name"].nunique()
     fig, ax = plt.subplots(figsize=(9, max(4, 0.32 * models + 1.5)))
-    order = (frame.groupby("model_name")["value"].max()
-             .sort_values(ascending=not metric.higher_is_better).index)
-    sns.stripplot(frame, y="model_name", x="value", hue="batch size", hue_order=batches,
-                  order=order, ax=ax, jitter=False, size=6, linewidth=0.4, palette="viridis")
+    order = (
+        frame.groupby("model_name")["value"].max().sort_values(ascending=not metric.higher_is_better).index
+    )
+    sns.stripplot(
+        frame,
+        y="model_name",
+        x="value",
+        hue="batch size",
+        hue_order=batches,
+        order=order,
+        ax=ax,
+        jitter=False,
+        size=6,
+        linewidth=0.4,
+        palette="viridis",
+    )
     ax.set_ylabel("Model")
     ax.set_xlabel(metric.axis_label)
-    return _finish(fig, ax, f"{metric.label} of models on {hardware}", result.any_simulated,
-                   frame["value"], axis="x")
+    return _finish(
+        fig, ax, f"{metric.label} of models on {hardware}", result.any_simulated, frame["value"], axis="x"
+    )
 
 
 def trend(result: ResultSet, metric: Metric, model: str, hardware: str) -> plt.Figure:
@@ -180,24 +215,48 @@ def trend(result: ResultSet, metric: Metric, model: str, hardware: str) -> plt.F
     if frame.empty:
         raise NoData(f"no {metric.name} history for {model} on {hardware}")
     frame["configuration"] = (
-        "batch " + _batch_labels(frame)[0] + " · " + frame["precision"].fillna("n/a")
-        + " · " + _platform(frame)
+        "batch "
+        + _batch_labels(frame)[0]
+        + " · "
+        + frame["precision"].fillna("n/a")
+        + " · "
+        + _platform(frame)
     )
     _check_series(frame["configuration"])
     palette = _palette(list(frame.sort_values(["batch_size", "precision"])["configuration"].unique()))
     fig, ax = plt.subplots(figsize=(10, 5))
-    sns.lineplot(frame, x="measured_at", y="value", hue="configuration", palette=palette,
-                 hue_order=list(palette), marker="o", ax=ax, errorbar=None)
+    sns.lineplot(
+        frame,
+        x="measured_at",
+        y="value",
+        hue="configuration",
+        palette=palette,
+        hue_order=list(palette),
+        marker="o",
+        ax=ax,
+        errorbar=None,
+    )
     if metric.name == "latency":
         banded = frame.dropna(subset=["latency_p50_ms", "latency_p99_ms"])
         for configuration, rows in banded.groupby("configuration"):
-            ax.fill_between(rows["measured_at"], rows["latency_p50_ms"], rows["latency_p99_ms"],
-                            color=palette[configuration], alpha=0.15, lw=0)
+            ax.fill_between(
+                rows["measured_at"],
+                rows["latency_p50_ms"],
+                rows["latency_p99_ms"],
+                color=palette[configuration],
+                alpha=0.15,
+                lw=0,
+            )
     ax.set_xlabel("Measured at")
     ax.set_ylabel(metric.axis_label + (" (band: p50–p99)" if metric.name == "latency" else ""))
     fig.autofmt_xdate()
-    return _finish(fig, ax, f"{model} on {hardware}: {metric.label.lower()} over time",
-                   result.any_simulated, frame["value"])
+    return _finish(
+        fig,
+        ax,
+        f"{model} on {hardware}: {metric.label.lower()} over time",
+        result.any_simulated,
+        frame["value"],
+    )
 
 
 def batch_scaling(result: ResultSet, metric: Metric, model: str) -> plt.Figure:
@@ -207,15 +266,24 @@ def batch_scaling(result: ResultSet, metric: Metric, model: str) -> plt.Figure:
         raise NoData(f"no {metric.name} results with a batch size for model {model}")
     frame["series"] = _series(frame, [_platform(frame), "batch_size"])
     fig, ax = plt.subplots(figsize=(9, 5))
-    sns.lineplot(frame, x="batch_size", y="value", hue="series",
-                 palette=_palette(_check_series(frame["series"])), marker="o", ax=ax, errorbar=None)
+    sns.lineplot(
+        frame,
+        x="batch_size",
+        y="value",
+        hue="series",
+        palette=_palette(_check_series(frame["series"])),
+        marker="o",
+        ax=ax,
+        errorbar=None,
+    )
     ax.set_xscale("log", base=2)
     ticks = sorted(frame["batch_size"].unique())
     ax.set_xticks(ticks, [str(int(t)) for t in ticks])
     ax.set_xlabel("Batch size (log scale)")
     ax.set_ylabel(metric.axis_label)
-    return _finish(fig, ax, f"{model}: {metric.label.lower()} vs batch size",
-                   result.any_simulated, frame["value"])
+    return _finish(
+        fig, ax, f"{model}: {metric.label.lower()} vs batch size", result.any_simulated, frame["value"]
+    )
 
 
 def compatibility_matrix(result: ResultSet) -> plt.Figure:
@@ -224,14 +292,22 @@ def compatibility_matrix(result: ResultSet) -> plt.Figure:
     if frame.empty:
         raise NoData("no compatibility results")
     frame["verdict"] = frame["is_compatible"].map({True: 1.0, False: 0.0}).astype(float)
-    matrix = frame.pivot_table(index="model", columns="hardware_type", values="verdict",
-                               aggfunc="min")
+    matrix = frame.pivot_table(index="model", columns="hardware_type", values="verdict", aggfunc="min")
     labels = matrix.map(lambda v: "" if np.isnan(v) else ("✓" if v == 1 else "✗"))
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * matrix.shape[1] + 3),
-                                    max(3, 0.32 * matrix.shape[0] + 1.5)))
-    sns.heatmap(matrix, annot=labels, fmt="", cmap=sns.color_palette(["#d9534f", "#5cb85c"]),
-                vmin=0, vmax=1, cbar=False, linewidths=0.5, linecolor="white", ax=ax,
-                annot_kws={"fontsize": 9})
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * matrix.shape[1] + 3), max(3, 0.32 * matrix.shape[0] + 1.5)))
+    sns.heatmap(
+        matrix,
+        annot=labels,
+        fmt="",
+        cmap=sns.color_palette(["#d9534f", "#5cb85c"]),
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        linewidths=0.5,
+        linecolor="white",
+        ax=ax,
+        annot_kws={"fontsize": 9},
+    )
     ax.set_xlabel("Hardware type")
     ax.set_ylabel("Model (or family)")
     ax.set_facecolor("#eeeeee")

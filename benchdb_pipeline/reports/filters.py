@@ -89,17 +89,29 @@ class Filters:
         starts = []
         if self.since is not None:
             since = self.since
-            starts.append(since if isinstance(since, datetime) else datetime.combine(since, datetime.min.time()))
+            starts.append(
+                since if isinstance(since, datetime) else datetime.combine(since, datetime.min.time())
+            )
         if self.last_days is not None:
             starts.append(utc_now() - timedelta(days=self.last_days))
         return max(starts) if starts else None
 
     def describe(self) -> str:
-        parts = [f"{name.replace('_', ' ')} {value}" for name, value in (
-            ("model", self.model), ("model_family", self.model_family),
-            ("hardware", self.hardware), ("device", self.device), ("platform", self.platform), ("batch_size", self.batch_size),
-            ("precision", self.precision), ("test_case", self.test_case), ("since", self.start()),
-        ) if value is not None]
+        parts = [
+            f"{name.replace('_', ' ')} {value}"
+            for name, value in (
+                ("model", self.model),
+                ("model_family", self.model_family),
+                ("hardware", self.hardware),
+                ("device", self.device),
+                ("platform", self.platform),
+                ("batch_size", self.batch_size),
+                ("precision", self.precision),
+                ("test_case", self.test_case),
+                ("since", self.start()),
+            )
+            if value is not None
+        ]
         if not self.include_simulated:
             parts.append("measured results only")
         return ", ".join(parts) or "all results"

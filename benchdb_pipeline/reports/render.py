@@ -45,6 +45,7 @@ def render(
         return buffer.getvalue().rstrip("\n")
     cells = [[_cell(v, max_cell) for v in row] for row in rows]
     if fmt == "markdown":
+
         def md_row(values: Sequence[str]) -> str:
             return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 

@@ -87,7 +87,8 @@ class Report:
     quarantined: ResultSet
     # Every section the template shows, empty until drawn (an empty warehouse draws none).
     charts: dict[str, list[Chart]] = field(
-        default_factory=lambda: {"performance": [], "hardware": [], "compatibility": []})
+        default_factory=lambda: {"performance": [], "hardware": [], "compatibility": []}
+    )
     generated_at: str = field(
         default_factory=lambda: utc_now().isoformat(sep=" ", timespec="seconds") + " UTC"
     )
@@ -189,8 +190,11 @@ def _chart(make, alt: str) -> list[Chart]:
 
 def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> object:
     where, params = filters.where()
-    row = con.execute(f"SELECT {column} FROM latest_performance_metrics{where} "
-                      f"GROUP BY ALL ORDER BY count(*) DESC, 1 NULLS LAST LIMIT 1", params).fetchone()
+    row = con.execute(
+        f"SELECT {column} FROM latest_performance_metrics{where} "
+        f"GROUP BY ALL ORDER BY count(*) DESC, 1 NULLS LAST LIMIT 1",
+        params,
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -217,12 +221,16 @@ def build(
     sections = tuple(sections)
     compat = queries.compatibility(con, filters)
     report = Report(
-        title=title, source=source, sections=sections,
+        title=title,
+        source=source,
+        sections=sections,
         summary=queries.summary(con, filters),
         best=_best_per_platform(con, filters),
         hardware=queries.hardware(con, filters),
-        incompatible=ResultSet(compat.columns, [
-            r for r, ok in zip(compat.rows, compat.column("is_compatible"), strict=True) if ok is False]),
+        incompatible=ResultSet(
+            compat.columns,
+            [r for r, ok in zip(compat.rows, compat.column("is_compatible"), strict=True) if ok is False],
+        ),
         integration=queries.integration(con, filters),
         quarantined=queries.quarantined(con),
     )
@@ -246,13 +254,15 @@ def build(
         for metric in (throughput, latency):
             report.charts["hardware"] = _chart(
                 lambda metric=metric: charts.compare_models(
-                    _top_models(queries.compare(con, metric, chosen), metric), metric, hardware),
+                    _top_models(queries.compare(con, metric, chosen), metric), metric, hardware
+                ),
                 f"{metric.name} of models on {hardware}",
             )
             if report.charts["hardware"]:
                 break
-    report.charts["compatibility"] = _chart(lambda: charts.compatibility_matrix(compat),
-                                            "hardware compatibility matrix")
+    report.charts["compatibility"] = _chart(
+        lambda: charts.compatibility_matrix(compat), "hardware compatibility matrix"
+    )
     return report
 
 

@@ -36,8 +36,15 @@ class Platform:
 
     def record(self) -> dict:
         """The hardware fields of a result record."""
-        fields = ("hardware_type", "device_name", "memory_gb", "compute_units", "platform",
-                  "platform_version", "driver_version")
+        fields = (
+            "hardware_type",
+            "device_name",
+            "memory_gb",
+            "compute_units",
+            "platform",
+            "platform_version",
+            "driver_version",
+        )
         return {key: value for key, value in asdict(self).items() if key in fields}
 
 
@@ -63,17 +70,31 @@ def _nvidia_driver() -> str | None:
     if shutil.which("nvidia-smi") is None:
         return None
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return out.strip().splitlines()[0] if out.strip() else None
 
 
 def cpu() -> Platform:
-    return Platform("cpu", True, True, "cpu", _cpu_name(), _memory_gb(), os.cpu_count(),
-                    platform.system(), platform.release(),
-                    details={"machine": platform.machine()})
+    return Platform(
+        "cpu",
+        True,
+        True,
+        "cpu",
+        _cpu_name(),
+        _memory_gb(),
+        os.cpu_count(),
+        platform.system(),
+        platform.release(),
+        details={"machine": platform.machine()},
+    )
 
 
 def _gpu(kind: str) -> Platform:
@@ -83,17 +104,31 @@ def _gpu(kind: str) -> Platform:
     wanted_hip = kind == "rocm"
     if not torch.cuda.is_available() or bool(hip) != wanted_hip:
         built = hip if wanted_hip else torch.version.cuda
-        reason = (f"PyTorch {torch.__version__} was built without {'ROCm' if wanted_hip else 'CUDA'}"
-                  if not built else f"no {'ROCm' if wanted_hip else 'CUDA'} device is visible")
+        reason = (
+            f"PyTorch {torch.__version__} was built without {'ROCm' if wanted_hip else 'CUDA'}"
+            if not built
+            else f"no {'ROCm' if wanted_hip else 'CUDA'} device is visible"
+        )
         return Platform(kind, False, reason=reason)
     props = torch.cuda.get_device_properties(0)
     version = f"ROCm {hip}" if wanted_hip else f"CUDA {torch.version.cuda}"
-    return Platform(kind, True, True, "cuda:0", props.name, round(props.total_memory / 2**30, 2),
-                    props.multi_processor_count, platform.system(), version,
-                    None if wanted_hip else _nvidia_driver(),
-                    details={"capability": ".".join(map(str, torch.cuda.get_device_capability(0))),
-                             "device_count": torch.cuda.device_count(),
-                             "bf16_supported": torch.cuda.is_bf16_supported()})
+    return Platform(
+        kind,
+        True,
+        True,
+        "cuda:0",
+        props.name,
+        round(props.total_memory / 2**30, 2),
+        props.multi_processor_count,
+        platform.system(),
+        version,
+        None if wanted_hip else _nvidia_driver(),
+        details={
+            "capability": ".".join(map(str, torch.cuda.get_device_capability(0))),
+            "device_count": torch.cuda.device_count(),
+            "bf16_supported": torch.cuda.is_bf16_supported(),
+        },
+    )
 
 
 def _mps() -> Platform:
@@ -101,19 +136,32 @@ def _mps() -> Platform:
 
     if not torch.backends.mps.is_available():
         return Platform("mps", False, reason="Apple's Metal (MPS) backend is not available")
-    return Platform("mps", True, True, "mps", "Apple GPU (MPS)", platform=platform.system(),
-                    platform_version=platform.mac_ver()[0] or None)
+    return Platform(
+        "mps",
+        True,
+        True,
+        "mps",
+        "Apple GPU (MPS)",
+        platform=platform.system(),
+        platform_version=platform.mac_ver()[0] or None,
+    )
 
 
 def _openvino() -> Platform:
     if importlib.util.find_spec("openvino") is None:
         return Platform("openvino", False, reason="the openvino package is not installed")
-    return Platform("openvino", True, False,
-                    reason="OpenVINO is installed, but the runner measures PyTorch devices only")
+    return Platform(
+        "openvino", True, False, reason="OpenVINO is installed, but the runner measures PyTorch devices only"
+    )
 
 
-DETECTORS = {"cpu": cpu, "cuda": lambda: _gpu("cuda"), "rocm": lambda: _gpu("rocm"),
-             "mps": _mps, "openvino": _openvino}
+DETECTORS = {
+    "cpu": cpu,
+    "cuda": lambda: _gpu("cuda"),
+    "rocm": lambda: _gpu("rocm"),
+    "mps": _mps,
+    "openvino": _openvino,
+}
 
 
 def detect(kinds: list[str] | tuple[str, ...] = PLATFORMS) -> dict[str, Platform]:

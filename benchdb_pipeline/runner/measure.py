@@ -148,7 +148,8 @@ def inputs(model: LoadedModel, batch_size: int, sequence_length: int) -> dict:
         batch = {"input_ids": ids}
     if spec.decoder_inputs:
         batch["decoder_input_ids"] = torch.randint(
-            0, config.vocab_size, (batch_size, sequence_length), generator=generator)
+            0, config.vocab_size, (batch_size, sequence_length), generator=generator
+        )
     return {name: tensor.to(model.device) for name, tensor in batch.items()}
 
 

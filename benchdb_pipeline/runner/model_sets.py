@@ -24,30 +24,52 @@ class ModelSpec:
     decoder_inputs: bool = False  # encoder-decoder: needs decoder_input_ids
 
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
-    ModelSpec("prajjwal1/bert-tiny", "bert", "text", "BertConfig",
-              {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
-               "intermediate_size": 512}),
-    ModelSpec("bert-base-uncased", "bert", "text", "BertConfig"),
-    ModelSpec("distilbert-base-uncased", "distilbert", "text", "DistilBertConfig"),
-    ModelSpec("gpt2", "gpt2", "text", "GPT2Config"),
-    ModelSpec("t5-small", "t5", "text", "T5Config", decoder_inputs=True),
-    ModelSpec("google/vit-base-patch16-224", "vit", "vision", "ViTConfig"),
-    ModelSpec("openai/whisper-tiny", "whisper", "audio", "WhisperConfig",
-              {"d_model": 384, "encoder_layers": 4, "decoder_layers": 4,
-               "encoder_attention_heads": 6, "decoder_attention_heads": 6,
-               "encoder_ffn_dim": 1536, "decoder_ffn_dim": 1536, "num_mel_bins": 80},
-              decoder_inputs=True),
-)}
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "prajjwal1/bert-tiny",
+            "bert",
+            "text",
+            "BertConfig",
+            {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512},
+        ),
+        ModelSpec("bert-base-uncased", "bert", "text", "BertConfig"),
+        ModelSpec("distilbert-base-uncased", "distilbert", "text", "DistilBertConfig"),
+        ModelSpec("gpt2", "gpt2", "text", "GPT2Config"),
+        ModelSpec("t5-small", "t5", "text", "T5Config", decoder_inputs=True),
+        ModelSpec("google/vit-base-patch16-224", "vit", "vision", "ViTConfig"),
+        ModelSpec(
+            "openai/whisper-tiny",
+            "whisper",
+            "audio",
+            "WhisperConfig",
+            {
+                "d_model": 384,
+                "encoder_layers": 4,
+                "decoder_layers": 4,
+                "encoder_attention_heads": 6,
+                "decoder_attention_heads": 6,
+                "encoder_ffn_dim": 1536,
+                "decoder_ffn_dim": 1536,
+                "num_mel_bins": 80,
+            },
+            decoder_inputs=True,
+        ),
+    )
+}
 
 # Short names people use for the same checkpoints.
-ALIASES = {"bert-tiny": "prajjwal1/bert-tiny", "vit-base": "google/vit-base-patch16-224",
-           "whisper-tiny": "openai/whisper-tiny", "distilbert": "distilbert-base-uncased"}
+ALIASES = {
+    "bert-tiny": "prajjwal1/bert-tiny",
+    "vit-base": "google/vit-base-patch16-224",
+    "whisper-tiny": "openai/whisper-tiny",
+    "distilbert": "distilbert-base-uncased",
+}
 
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "small": ("prajjwal1/bert-tiny", "t5-small", "openai/whisper-tiny"),
-    "key": ("bert-base-uncased", "t5-small", "gpt2", "google/vit-base-patch16-224",
-            "openai/whisper-tiny"),
+    "key": ("bert-base-uncased", "t5-small", "gpt2", "google/vit-base-patch16-224", "openai/whisper-tiny"),
 }
 
 

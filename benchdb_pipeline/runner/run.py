@@ -49,7 +49,8 @@ def require_runtime() -> dict[str, str]:
     except ImportError as exc:
         raise RunnerUnavailable(
             f"the runner needs PyTorch and transformers ({exc.name} is not installed): "
-            "pip install torch==2.13.0 && pip install -e '.[runner]'") from None
+            "pip install torch==2.13.0 && pip install -e '.[runner]'"
+        ) from None
     return {"torch": torch.__version__, "transformers": transformers.__version__}
 
 
@@ -69,9 +70,16 @@ class Plan:
         return len(self.models) * len(self.hardware) * len(self.precisions) * len(self.batch_sizes)
 
 
-def make_plan(models: list[str], models_set: str | None = None, hardware: list[str] = (),
-              batch_sizes: list[int] = (), precisions: list[str] = (), iterations: int = 20,
-              warmup: int = 3, sequence_length: int = 128) -> Plan:
+def make_plan(
+    models: list[str],
+    models_set: str | None = None,
+    hardware: list[str] = (),
+    batch_sizes: list[int] = (),
+    precisions: list[str] = (),
+    iterations: int = 20,
+    warmup: int = 3,
+    sequence_length: int = 128,
+) -> Plan:
     """A plan from user input (CLI or Dagster config); ValueError says what is wrong."""
     if bool(models) == bool(models_set):
         raise ValueError("give either models or a models set")
@@ -84,8 +92,15 @@ def make_plan(models: list[str], models_set: str | None = None, hardware: list[s
             raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {', '.join(known)})")
     if any(b < 1 for b in batch_sizes) or iterations < 1 or warmup < 0 or sequence_length < 1:
         raise ValueError("batch sizes, iterations and sequence length must be ≥ 1, warm-up ≥ 0")
-    return Plan(resolve(list(models) or list(MODEL_SETS[models_set])), hardware,
-                list(batch_sizes) or [1, 2, 4, 8], precisions, iterations, warmup, sequence_length)
+    return Plan(
+        resolve(list(models) or list(MODEL_SETS[models_set])),
+        hardware,
+        list(batch_sizes) or [1, 2, 4, 8],
+        precisions,
+        iterations,
+        warmup,
+        sequence_length,
+    )
 
 
 @dataclass
@@ -103,8 +118,12 @@ def _now() -> str:
 
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
-                              check=True).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", *args], capture_output=True, text=True, timeout=5, check=True
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -113,12 +132,23 @@ def _model_fields(spec: ModelSpec) -> dict:
     return {"model_name": spec.name, "model_family": spec.family, "modality": spec.modality}
 
 
-def _compatibility(spec: ModelSpec, hw: Platform, precision: str, *, compatible: bool | None,
-                   error: str | None = None, error_type: str | None = None, **metadata) -> dict:
+def _compatibility(
+    spec: ModelSpec,
+    hw: Platform,
+    precision: str,
+    *,
+    compatible: bool | None,
+    error: str | None = None,
+    error_type: str | None = None,
+    **metadata,
+) -> dict:
     return {
-        **_model_fields(spec), **hw.record(),
-        "is_compatible": compatible, "detection_success": hw.available,
-        "error_message": error, "error_type": error_type,
+        **_model_fields(spec),
+        **hw.record(),
+        "is_compatible": compatible,
+        "detection_success": hw.available,
+        "error_message": error,
+        "error_type": error_type,
         "metadata": {"precision": precision, **metadata},
         "timestamp": _now(),
     }
@@ -127,8 +157,7 @@ def _compatibility(spec: ModelSpec, hw: Platform, precision: str, *, compatible:
 class Runner:
     """Measures a plan; ``progress(description, total)`` makes a per-configuration tick."""
 
-    def __init__(self, plan: Plan,
-                 progress: Callable[[str, int], Callable[[], None]] | None = None) -> None:
+    def __init__(self, plan: Plan, progress: Callable[[str, int], Callable[[], None]] | None = None) -> None:
         self.plan = plan
         self.progress = progress or (lambda description, total: lambda: None)
 
@@ -142,32 +171,51 @@ class Runner:
             for spec in self.plan.models:
                 for precision in self.plan.precisions:
                     if not hw.measurable:
-                        compatibility.append(_compatibility(
-                            spec, hw, precision, compatible=None, error=hw.reason,
-                            error_type="platform_not_available" if not hw.available else "not_measurable"))
-                        outcome.not_measured.append(f"{spec.name} on {hw.hardware_type} {precision}: {hw.reason}")
+                        compatibility.append(
+                            _compatibility(
+                                spec,
+                                hw,
+                                precision,
+                                compatible=None,
+                                error=hw.reason,
+                                error_type="platform_not_available" if not hw.available else "not_measurable",
+                            )
+                        )
+                        outcome.not_measured.append(
+                            f"{spec.name} on {hw.hardware_type} {precision}: {hw.reason}"
+                        )
                         continue
                     self._model_on(spec, hw, precision, results, compatibility, outcome)
         outcome.measured = len(results)
         outcome.document = {
             "test_run": {
-                "test_name": "benchdb run", "test_type": "performance",
-                "started_at": started, "completed_at": _now(),
+                "test_name": "benchdb run",
+                "test_type": "performance",
+                "started_at": started,
+                "completed_at": _now(),
                 "success": not outcome.not_measured,
                 "command_line": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
                 "git_commit": _git("rev-parse", "HEAD"),
                 "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
                 "is_simulated": False,
                 "metadata": {
-                    "runner": f"benchdb {__version__}", **versions,
-                    "python": platform.python_version(), "host": socket.gethostname(),
-                    "plan": {"models": [s.name for s in self.plan.models],
-                             "hardware": self.plan.hardware, "batch_sizes": self.plan.batch_sizes,
-                             "precisions": self.plan.precisions, "iterations": self.plan.iterations,
-                             "warmup": self.plan.warmup,
-                             "sequence_length": self.plan.sequence_length},
-                    "hardware_detected": {k: {"available": p.available, "reason": p.reason, **p.details}
-                                          for k, p in platforms.items()},
+                    "runner": f"benchdb {__version__}",
+                    **versions,
+                    "python": platform.python_version(),
+                    "host": socket.gethostname(),
+                    "plan": {
+                        "models": [s.name for s in self.plan.models],
+                        "hardware": self.plan.hardware,
+                        "batch_sizes": self.plan.batch_sizes,
+                        "precisions": self.plan.precisions,
+                        "iterations": self.plan.iterations,
+                        "warmup": self.plan.warmup,
+                        "sequence_length": self.plan.sequence_length,
+                    },
+                    "hardware_detected": {
+                        k: {"available": p.available, "reason": p.reason, **p.details}
+                        for k, p in platforms.items()
+                    },
                 },
             },
             "performance_results": results,
@@ -175,49 +223,79 @@ class Runner:
         }
         return outcome
 
-    def _model_on(self, spec: ModelSpec, hw: Platform, precision: str, results: list,
-                  compatibility: list, outcome: Outcome) -> None:
+    def _model_on(
+        self,
+        spec: ModelSpec,
+        hw: Platform,
+        precision: str,
+        results: list,
+        compatibility: list,
+        outcome: Outcome,
+    ) -> None:
         """Every batch size of one model on one device in one precision."""
         plan = self.plan
         try:
             model = m.load(spec, hw, precision)
         except Exception as exc:  # noqa: BLE001 — an unsupported precision raises anything
             log.warning("%s on %s in %s: cannot load: %s", spec.name, hw.hardware_type, precision, exc)
-            compatibility.append(_compatibility(spec, hw, precision, compatible=False,
-                                                error=str(exc)[:500], error_type=type(exc).__name__))
+            compatibility.append(
+                _compatibility(
+                    spec, hw, precision, compatible=False, error=str(exc)[:500], error_type=type(exc).__name__
+                )
+            )
             outcome.not_measured.append(f"{spec.name} on {hw.hardware_type} {precision}: {exc}")
             return
         failures = 0
         for batch in plan.batch_sizes:
-            tick = self.progress(f"{spec.name} {hw.hardware_type} {precision} batch {batch}",
-                                 plan.warmup + plan.iterations)
+            tick = self.progress(
+                f"{spec.name} {hw.hardware_type} {precision} batch {batch}", plan.warmup + plan.iterations
+            )
             measured_at = _now()
             try:
                 result = m.measure(model, batch, plan.sequence_length, plan.iterations, plan.warmup, tick)
             except Exception as exc:  # noqa: BLE001 — out of memory, unsupported kernels, …
                 failures += 1
-                log.warning("%s on %s %s batch %d failed: %s", spec.name, hw.hardware_type,
-                            precision, batch, exc)
-                compatibility.append(_compatibility(
-                    spec, hw, precision, compatible=False, error=str(exc)[:500],
-                    error_type=type(exc).__name__, batch_size=batch))
-                outcome.not_measured.append(f"{spec.name} on {hw.hardware_type} {precision} "
-                                            f"batch {batch}: {exc}")
+                log.warning(
+                    "%s on %s %s batch %d failed: %s", spec.name, hw.hardware_type, precision, batch, exc
+                )
+                compatibility.append(
+                    _compatibility(
+                        spec,
+                        hw,
+                        precision,
+                        compatible=False,
+                        error=str(exc)[:500],
+                        error_type=type(exc).__name__,
+                        batch_size=batch,
+                    )
+                )
+                outcome.not_measured.append(
+                    f"{spec.name} on {hw.hardware_type} {precision} batch {batch}: {exc}"
+                )
                 self._release(hw)
                 continue
             results.append(self._record(model, hw, batch, result, measured_at))
         if failures < len(plan.batch_sizes):
-            compatibility.append(_compatibility(
-                spec, hw, precision, compatible=True, weights=model.weights,
-                load_time_ms=round(model.load_time_ms, 3)))
+            compatibility.append(
+                _compatibility(
+                    spec,
+                    hw,
+                    precision,
+                    compatible=True,
+                    weights=model.weights,
+                    load_time_ms=round(model.load_time_ms, 3),
+                )
+            )
         del model
         self._release(hw)
 
-    def _record(self, model: m.LoadedModel, hw: Platform, batch: int, result: m.Measurement,
-                measured_at: str) -> dict:
+    def _record(
+        self, model: m.LoadedModel, hw: Platform, batch: int, result: m.Measurement, measured_at: str
+    ) -> dict:
         plan = self.plan
         return {
-            **_model_fields(model.spec), **hw.record(),
+            **_model_fields(model.spec),
+            **hw.record(),
             "num_parameters": model.parameters,
             "batch_size": batch,
             "sequence_length": plan.sequence_length if model.spec.modality == "text" else None,
@@ -231,7 +309,8 @@ class Runner:
                 "model_load_time_ms": model.load_time_ms,
                 "weights": model.weights,
                 "weights_reason": model.weights_reason,
-                "memory_peak_kind": "allocator peak" if model.device.startswith("cuda")
+                "memory_peak_kind": "allocator peak"
+                if model.device.startswith("cuda")
                 else "resident memory increase over the level before loading",
                 **result.extra,
             },
@@ -278,8 +357,13 @@ def runs_dir(db: str | Path) -> Path:
     return Path(db).parent / "runs"
 
 
-def run_and_store(plan: Plan, *, db: Path | None = None, output_dir: Path | None = None,
-                  progress: Callable[[str, int], Callable[[], None]] | None = None) -> Stored:
+def run_and_store(
+    plan: Plan,
+    *,
+    db: Path | None = None,
+    output_dir: Path | None = None,
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
+) -> Stored:
     """Measure the plan, write its result file (to ``output_dir``, else beside the database
     under ``runs/``) and, with ``db``, ingest that file: one test run, one transaction."""
     if db is None and output_dir is None:

@@ -122,23 +122,31 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, rules: dict[str, str]) -> Ch
 
 def check_references(con: duckdb.DuckDBPyConnection) -> CheckResult:
     """Every reference resolves (orphans per child column and parent table)."""
-    return _run(con, "references", {
-        f"{child}.{column} → {parent}": (
-            f"SELECT count(*) FROM {everywhere(child)} c WHERE c.{column} IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {everywhere(parent)} p WHERE p.{key} = c.{column})"
-        )
-        for child, column, parent, key in REFERENCES
-    })
+    return _run(
+        con,
+        "references",
+        {
+            f"{child}.{column} → {parent}": (
+                f"SELECT count(*) FROM {everywhere(child)} c WHERE c.{column} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {everywhere(parent)} p WHERE p.{key} = c.{column})"
+            )
+            for child, column, parent, key in REFERENCES
+        },
+    )
 
 
 def check_natural_keys(con: duckdb.DuckDBPyConnection) -> CheckResult:
     """Natural keys are unique (duplicated key values per table)."""
-    return _run(con, "natural keys", {
-        f"{table}.{key}": (
-            f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1)"
-        )
-        for table, key in NATURAL_KEYS
-    })
+    return _run(
+        con,
+        "natural keys",
+        {
+            f"{table}.{key}": (
+                f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1)"
+            )
+            for table, key in NATURAL_KEYS
+        },
+    )
 
 
 def check_ledger(con: duckdb.DuckDBPyConnection) -> CheckResult:
@@ -163,8 +171,9 @@ def check_views(con: duckdb.DuckDBPyConnection) -> CheckResult:
     return CheckResult("views", not any(offending.values()), offending)
 
 
-def batch_contents(con: duckdb.DuckDBPyConnection, archive_dir: str, table: str,
-                   batch: str) -> tuple[int, int]:
+def batch_contents(
+    con: duckdb.DuckDBPyConnection, archive_dir: str, table: str, batch: str
+) -> tuple[int, int]:
     """Row count and sum of row hashes of one archive batch's Parquet files of ``table``
     (what ``archive_batches`` recorded when the batch committed)."""
     files = sql_string(archive_glob(archive_dir, table, batch))
@@ -188,5 +197,11 @@ def check_archive(con: duckdb.DuckDBPyConnection) -> CheckResult:
     return CheckResult("archive", not any(offending.values()), offending)
 
 
-ALL_CHECKS = (check_references, check_natural_keys, check_ledger, check_value_ranges, check_views,
-              check_archive)
+ALL_CHECKS = (
+    check_references,
+    check_natural_keys,
+    check_ledger,
+    check_value_ranges,
+    check_views,
+    check_archive,
+)

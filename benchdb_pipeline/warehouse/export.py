@@ -44,8 +44,9 @@ def is_export(folder: Path) -> bool:
     return (folder / EXPORT_MANIFEST).is_file()
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path,
-                   partition_by: Sequence[str] = ()) -> dict[str, int]:
+def export_parquet(
+    con: duckdb.DuckDBPyConnection, folder: Path, partition_by: Sequence[str] = ()
+) -> dict[str, int]:
     """Write every table under ``folder/<table>/``, partitioned by those of ``partition_by``
     it has; replaces an earlier export there. Returns rows per table."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,13 +61,24 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path,
         target.mkdir()
         rows[table] = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
         if parts and rows[table]:
-            con.execute(f"COPY (SELECT * FROM {source}) TO {sql_string(target)} (FORMAT parquet, "
-                        f"PARTITION_BY ({', '.join(parts)}), OVERWRITE_OR_IGNORE true)")
+            con.execute(
+                f"COPY (SELECT * FROM {source}) TO {sql_string(target)} (FORMAT parquet, "
+                f"PARTITION_BY ({', '.join(parts)}), OVERWRITE_OR_IGNORE true)"
+            )
         else:
-            con.execute(f"COPY (SELECT * FROM {source}) TO {sql_string(target / 'data.parquet')} "
-                        f"(FORMAT parquet)")
-    (folder / EXPORT_MANIFEST).write_bytes(orjson.dumps({
-        "benchdb_version": __version__, "schema_version": current_version(con),
-        "exported_at": utc_now().isoformat(), "partition_by": list(partition_by), "rows": rows,
-    }, option=orjson.OPT_INDENT_2))
+            con.execute(
+                f"COPY (SELECT * FROM {source}) TO {sql_string(target / 'data.parquet')} (FORMAT parquet)"
+            )
+    (folder / EXPORT_MANIFEST).write_bytes(
+        orjson.dumps(
+            {
+                "benchdb_version": __version__,
+                "schema_version": current_version(con),
+                "exported_at": utc_now().isoformat(),
+                "partition_by": list(partition_by),
+                "rows": rows,
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
     return rows

@@ -37,8 +37,10 @@ def identity_fields() -> tuple[str, ...]:
     chosen = {name.strip() for name in raw.split(",") if name.strip()} - {"hardware_type"}
     unknown = chosen - set(IDENTITY_FIELDS)
     if unknown:
-        raise ValueError(f"{IDENTITY_ENV}: unknown fields {sorted(unknown)} "
-                         f"(choose from hardware_type, {', '.join(IDENTITY_FIELDS)})")
+        raise ValueError(
+            f"{IDENTITY_ENV}: unknown fields {sorted(unknown)} "
+            f"(choose from hardware_type, {', '.join(IDENTITY_FIELDS)})"
+        )
     return tuple(name for name in IDENTITY_FIELDS if name in chosen)
 
 

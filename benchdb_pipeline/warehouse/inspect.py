@@ -20,24 +20,28 @@ def archived_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per fact table that committed archive batches moved to Parquet."""
     if "archive_batches" not in existing_tables(con):
         return {}
-    return dict(con.execute(
-        "SELECT table_name, sum(rows)::BIGINT FROM archive_batches GROUP BY ALL ORDER BY ALL"
-    ).fetchall())
+    return dict(
+        con.execute(
+            "SELECT table_name, sum(rows)::BIGINT FROM archive_batches GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    )
 
 
 def fact_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     """Per fact table, the count and order-independent hash of its live and archived rows
     together: equal before and after archiving, whatever moved where."""
-    return {fact.table: con.execute(
-                f"SELECT count(*), sum(hash(r)) FROM (SELECT * EXCLUDE (archived) FROM all_{fact.table}) r"
-            ).fetchone()
-            for fact in ARCHIVED_FACTS}
+    return {
+        fact.table: con.execute(
+            f"SELECT count(*), sum(hash(r)) FROM (SELECT * EXCLUDE (archived) FROM all_{fact.table}) r"
+        ).fetchone()
+        for fact in ARCHIVED_FACTS
+    }
 
 
 def ledger_by_status(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return dict(con.execute(
-        "SELECT status, count(*) FROM source_files GROUP BY status ORDER BY status"
-    ).fetchall())
+    return dict(
+        con.execute("SELECT status, count(*) FROM source_files GROUP BY status ORDER BY status").fetchall()
+    )
 
 
 def status_report(con: duckdb.DuckDBPyConnection) -> dict:
@@ -51,8 +55,12 @@ def status_report(con: duckdb.DuckDBPyConnection) -> dict:
         "tables": table_counts(con),
         "archived": archived_counts(con),
         "files_by_status": ledger_by_status(con),
-        "runs": {"simulated": simulated, "measured": real, "first_started_at": first,
-                 "last_started_at": last},
+        "runs": {
+            "simulated": simulated,
+            "measured": real,
+            "first_started_at": first,
+            "last_started_at": last,
+        },
     }
 
 

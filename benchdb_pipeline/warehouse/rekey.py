@@ -15,11 +15,21 @@ import duckdb
 
 from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
 
-_COPIED = ("hardware_type", "device_name", "platform", "platform_version", "driver_version",
-           "memory_gb", "compute_units", "accelerator_count", "host_name", "metadata", "created_at")
+_COPIED = (
+    "hardware_type",
+    "device_name",
+    "platform",
+    "platform_version",
+    "driver_version",
+    "memory_gb",
+    "compute_units",
+    "accelerator_count",
+    "host_name",
+    "metadata",
+    "created_at",
+)
 # Tables whose rows point at a platform and a run.
-_FACTS = ("performance_results", "hardware_compatibility", "integration_test_results",
-          "web_platform_results")
+_FACTS = ("performance_results", "hardware_compatibility", "integration_test_results", "web_platform_results")
 
 # What each run's stored machine description says (NULL where it says nothing).
 _EVIDENCE = f"""
@@ -39,8 +49,10 @@ _EVIDENCE = f"""
 def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
     """Inside the migration's transaction: key every platform by its identity, one per host."""
     columns = ["hardware_id", "platform_key", *_COPIED]
-    platforms = {row[0]: dict(zip(columns, row, strict=True)) for row in con.execute(
-        f"SELECT {', '.join(columns)} FROM hardware_platforms").fetchall()}
+    platforms = {
+        row[0]: dict(zip(columns, row, strict=True))
+        for row in con.execute(f"SELECT {', '.join(columns)} FROM hardware_platforms").fetchall()
+    }
     referenced: set[int] = set()
     moves: list[tuple[int, int, str]] = []  # (old id, run id, new key)
     wanted: dict[str, dict] = {}
@@ -59,8 +71,9 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
         if hardware_id not in referenced:
             key = platform_key(row)
             if key != row["platform_key"] and key not in by_key and key not in wanted:
-                con.execute("UPDATE hardware_platforms SET platform_key = ? WHERE hardware_id = ?",
-                            [key, hardware_id])
+                con.execute(
+                    "UPDATE hardware_platforms SET platform_key = ? WHERE hardware_id = ?", [key, hardware_id]
+                )
                 by_key[key] = hardware_id
     for key, row in wanted.items():
         if key in by_key:
@@ -68,15 +81,19 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
         by_key[key] = con.execute(
             f"INSERT INTO hardware_platforms (platform_key, {', '.join(_COPIED)}) "
             f"VALUES (?, {', '.join('?' * len(_COPIED))}) RETURNING hardware_id",
-            [key, *(row[c] for c in _COPIED)]).fetchone()[0]
+            [key, *(row[c] for c in _COPIED)],
+        ).fetchone()[0]
     changed = [(old, run, by_key[key]) for old, run, key in moves if by_key[key] != old]
     if changed:
-        con.execute("CREATE OR REPLACE TEMP TABLE t_platform_moves "
-                    "(old_id BIGINT, run_id BIGINT, new_id BIGINT)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE t_platform_moves (old_id BIGINT, run_id BIGINT, new_id BIGINT)"
+        )
         con.executemany("INSERT INTO t_platform_moves VALUES (?, ?, ?)", changed)
         for table in _FACTS:
-            con.execute(f"UPDATE {table} SET hardware_id = m.new_id FROM t_platform_moves m "
-                        f"WHERE {table}.hardware_id = m.old_id AND {table}.run_id = m.run_id")
+            con.execute(
+                f"UPDATE {table} SET hardware_id = m.new_id FROM t_platform_moves m "
+                f"WHERE {table}.hardware_id = m.old_id AND {table}.run_id = m.run_id"
+            )
         con.execute("DROP TABLE t_platform_moves")
     con.execute("""
         UPDATE performance_regressions SET platform_key = h.platform_key
@@ -84,8 +101,10 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
         WHERE p.result_id = performance_regressions.candidate_result_id""")
     keys = con.execute("SELECT hardware_id, platform_key FROM hardware_platforms").fetchall()
     if keys:
-        con.executemany("UPDATE hardware_platforms SET fingerprint = ? WHERE hardware_id = ?",
-                        [(fingerprint(key), hardware_id) for hardware_id, key in keys])
+        con.executemany(
+            "UPDATE hardware_platforms SET fingerprint = ? WHERE hardware_id = ?",
+            [(fingerprint(key), hardware_id) for hardware_id, key in keys],
+        )
 
 
 def drop_unused_platforms(con: duckdb.DuckDBPyConnection) -> int:
@@ -96,4 +115,5 @@ def drop_unused_platforms(con: duckdb.DuckDBPyConnection) -> int:
     used = " UNION ".join(f"SELECT hardware_id FROM {t}" for t in _FACTS)
     return con.execute(
         f"DELETE FROM hardware_platforms WHERE hardware_id NOT IN "
-        f"(SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)").fetchone()[0]
+        f"(SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)"
+    ).fetchone()[0]

@@ -44,31 +44,30 @@ LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
 # What one row of each table is (the Dagster catalog shows these beside the tables).
 TABLE_DESCRIPTIONS = {
     "source_files": "The ledger: one row per distinct file content ever seen (path, sha256, "
-                    "format, status ingested/empty/quarantined/superseded, record count).",
+    "format, status ingested/empty/quarantined/superseded, record count).",
     "quarantine": "One row per reason a file was refused: the record (JSON path), the field "
-                  "and what was wrong with it.",
+    "and what was wrong with it.",
     "models": "One row per model name (matched case-insensitively): family, modality, source, "
-              "version and parameter count.",
+    "version and parameter count.",
     "hardware_platforms": "One row per machine identity: hardware type, device or CPU model, "
-                          "cores, memory, accelerators and the fingerprint that keeps hosts apart.",
+    "cores, memory, accelerators and the fingerprint that keeps hosts apart.",
     "test_runs": "One row per run of a harness or benchmark script: when, commit, branch, "
-                 "success, command line, simulated or measured, and its source file.",
+    "success, command line, simulated or measured, and its source file.",
     "performance_results": "One row per measured configuration in a run (model × platform × "
-                           "test case × batch size × sequence length × precision): latencies "
-                           "in ms, throughput in items/s, peak memory in MB.",
-    "performance_samples": "One row per raw timed iteration (or round) of a performance result, "
-                           "in ms.",
+    "test case × batch size × sequence length × precision): latencies "
+    "in ms, throughput in items/s, peak memory in MB.",
+    "performance_samples": "One row per raw timed iteration (or round) of a performance result, in ms.",
     "hardware_compatibility": "One row per statement that a model (or family) does or does not "
-                              "run on a platform, with the error that explains a failure.",
+    "run on a platform, with the error that explains a failure.",
     "integration_test_results": "One row per executed test (module, class, name) with its "
-                                "status pass/fail/error/skip and its error.",
+    "status pass/fail/error/skip and its error.",
     "integration_test_assertions": "One row per assertion checked inside an integration test.",
     "web_platform_results": "One row per in-browser run (WebNN/WebGPU): browser, load, "
-                            "initialisation and inference times.",
+    "initialisation and inference times.",
     "performance_regressions": "One row per regression or improvement the regression check "
-                               "found: series, metric, baseline, change and triage status.",
+    "found: series, metric, baseline, change and triage status.",
     "archive_batches": "One row per table of each committed archive batch: rows moved to "
-                       "Parquet and their checksum.",
+    "Parquet and their checksum.",
 }
 
 
@@ -461,9 +460,12 @@ def archive_glob(archive_dir: str | Path, table: str = "*", batch: str = "*") ->
 def _archived_view(con: duckdb.DuckDBPyConnection, fact: ArchivedFact) -> str:
     """Committed archived rows of a table; rows of a file superseded (or ingested again) since
     they were archived drop out, as its live rows would have been deleted."""
-    dirs = [d for (d,) in con.execute(
-        "SELECT DISTINCT archive_dir FROM archive_batches WHERE table_name = ? ORDER BY 1",
-        [fact.table]).fetchall()]
+    dirs = [
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT archive_dir FROM archive_batches WHERE table_name = ? ORDER BY 1", [fact.table]
+        ).fetchall()
+    ]
     if not dirs:
         return f"SELECT * FROM {fact.table} WHERE false"
     globs = ", ".join(sql_string(archive_glob(d, fact.table)) for d in dirs)
@@ -472,8 +474,10 @@ def _archived_view(con: duckdb.DuckDBPyConnection, fact: ArchivedFact) -> str:
         FROM read_parquet([{globs}], filename = true, hive_partitioning = false, union_by_name = true) a
         JOIN archive_batches b ON b.batch_id = {BATCH_OF_FILE} AND b.table_name = '{fact.table}'"""
     if fact.parent:
-        return (f"SELECT * EXCLUDE (_archived_at) FROM ({source}) "
-                f"WHERE {fact.key} IN (SELECT {fact.key} FROM archived_{fact.parent})")
+        return (
+            f"SELECT * EXCLUDE (_archived_at) FROM ({source}) "
+            f"WHERE {fact.key} IN (SELECT {fact.key} FROM archived_{fact.parent})"
+        )
     return f"""
         SELECT a.* EXCLUDE (_archived_at) FROM ({source}) a
         LEFT JOIN source_files f ON f.file_id = a.source_file_id
@@ -503,9 +507,8 @@ def _rebuilt_performance_results() -> str:
     assert v1 is not None
     changes = {
         "iterations                  INTEGER": "iterations                  BIGINT",
-        "created_at                  TIMESTAMP NOT NULL\n);":
-            "created_at                  TIMESTAMP NOT NULL,\n"
-            "    status                      VARCHAR DEFAULT 'ok' CHECK (status IN ('ok', 'failed'))\n);",
+        "created_at                  TIMESTAMP NOT NULL\n);": "created_at                  TIMESTAMP NOT NULL,\n"
+        "    status                      VARCHAR DEFAULT 'ok' CHECK (status IN ('ok', 'failed'))\n);",
     }
     ddl = v1.group(0)
     for before, after in changes.items():
@@ -547,9 +550,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "latest_performance_metrics in one pass (views only)", ""),
     Migration(3, "performance_regressions: regressions found, and their triage", _V3_REGRESSIONS),
     Migration(4, "archive_batches and the archived_/all_ views of every fact table", _V4_ARCHIVE),
-    Migration(5, "platforms keyed by machine identity (hosts mixed in one platform split "
-                 "apart); performance_results.status marks failed measurements",
-              _V5_IDENTITY, data=rekey_platforms, cleanup=drop_unused_platforms),
+    Migration(
+        5,
+        "platforms keyed by machine identity (hosts mixed in one platform split "
+        "apart); performance_results.status marks failed measurements",
+        _V5_IDENTITY,
+        data=rekey_platforms,
+        cleanup=drop_unused_platforms,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -557,9 +565,13 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The tables this warehouse has (not a database attached beside it); an older schema
     version lacks the newer ones."""
-    return {t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall()}
+    return {
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    }
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -620,7 +632,8 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     # Views are built at every version on the way up; status arrives with version 5.
     has_status = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND table_name = 'performance_results' AND column_name = 'status'").fetchone()[0]
+        "AND table_name = 'performance_results' AND column_name = 'status'"
+    ).fetchone()[0]
     measured = MEASURED.format(p="") if has_status else "true"
     for name, body in VIEWS.items():
         body = body.replace("{order_key}", ORDER_KEY.format(p="")).replace("{measured}", measured)

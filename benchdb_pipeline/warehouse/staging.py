@@ -109,9 +109,7 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
             ("measured_at", _TS),
         ]
     ),
-    "performance_samples": pa.schema(
-        [("row_key", _I64), ("iteration", _I32), ("latency_ms", _F64)]
-    ),
+    "performance_samples": pa.schema([("row_key", _I64), ("iteration", _I32), ("latency_ms", _F64)]),
     "hardware_compatibility": pa.schema(
         [
             ("run_key_local", _I64),

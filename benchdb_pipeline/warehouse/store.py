@@ -255,13 +255,29 @@ def _load(
     # 4. Dimensions: insert new ones; attributes merge so that the smallest non-null value
     #    wins, which makes the result independent of the order files arrive in.
     _upsert_dimension(
-        con, "models", "model_name",
-        ["model_family", "modality", "source", "version", "parameters_million", "metadata"], now,
+        con,
+        "models",
+        "model_name",
+        ["model_family", "modality", "source", "version", "parameters_million", "metadata"],
+        now,
     )
     _upsert_dimension(
-        con, "hardware_platforms", "platform_key",
-        ["hardware_type", "device_name", "platform", "platform_version", "driver_version",
-         "memory_gb", "compute_units", "accelerator_count", "host_name", "fingerprint", "metadata"],
+        con,
+        "hardware_platforms",
+        "platform_key",
+        [
+            "hardware_type",
+            "device_name",
+            "platform",
+            "platform_version",
+            "driver_version",
+            "memory_gb",
+            "compute_units",
+            "accelerator_count",
+            "host_name",
+            "fingerprint",
+            "metadata",
+        ],
         now,
     )
     # 5. Runs, by natural key: a revived file finds the run rows it had before.
@@ -269,9 +285,7 @@ def _load(
         "CREATE OR REPLACE TEMP TABLE t_runs AS "
         "SELECT r.*, i.file_id FROM s_test_runs r JOIN t_file_ids i USING (file_key)"
     )
-    run_columns = [
-        c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")
-    ]
+    run_columns = [c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")]
     cols = ", ".join(run_columns)
     select = ", ".join("metadata::JSON" if c == "metadata" else c for c in run_columns)
     report.rows["test_runs"] = _count(
@@ -355,9 +369,7 @@ def _insert_fact(
         id_select, id_join = f"{id_col}, ", f"JOIN t_{table}_ids i USING (row_key)"
     model_join = "JOIN" if model_required else "LEFT JOIN"
     hardware_join = "JOIN" if hardware_required else "LEFT JOIN"
-    values = ", ".join(
-        f"s.{c}::JSON" if c in ("metrics", "metadata") else f"s.{c}" for c in direct
-    )
+    values = ", ".join(f"s.{c}::JSON" if c in ("metrics", "metadata") else f"s.{c}" for c in direct)
     inserted = _count(
         con,
         f"""
@@ -397,17 +409,25 @@ def _delete_file_facts(con: duckdb.DuckDBPyConnection, file_ids_sql: str) -> Non
 def ensure_model(con: duckdb.DuckDBPyConnection, model_name: str, **attributes) -> int:
     """The id of a model by name, adding it (with the given attributes) when new."""
     columns = ["model_name", *attributes, "created_at"]
-    con.execute(f"INSERT INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                "ON CONFLICT (model_name) DO NOTHING", [model_name, *attributes.values(), utc_now()])
+    con.execute(
+        f"INSERT INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        "ON CONFLICT (model_name) DO NOTHING",
+        [model_name, *attributes.values(), utc_now()],
+    )
     return con.execute("SELECT model_id FROM models WHERE model_name = ?", [model_name]).fetchone()[0]
 
 
-def ensure_hardware(con: duckdb.DuckDBPyConnection, hardware_type: str, device_name: str | None,
-                    **attributes) -> int:
+def ensure_hardware(
+    con: duckdb.DuckDBPyConnection, hardware_type: str, device_name: str | None, **attributes
+) -> int:
     """The id of a hardware platform by its identity (see ``identity``), adding it when new."""
     key = platform_key({"hardware_type": hardware_type, "device_name": device_name, **attributes})
     columns = ["platform_key", "fingerprint", "hardware_type", "device_name", *attributes, "created_at"]
-    con.execute(f"INSERT INTO hardware_platforms ({', '.join(columns)}) VALUES "
-                f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
-                [key, fingerprint(key), hardware_type, device_name, *attributes.values(), utc_now()])
-    return con.execute("SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key]).fetchone()[0]
+    con.execute(
+        f"INSERT INTO hardware_platforms ({', '.join(columns)}) VALUES "
+        f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
+        [key, fingerprint(key), hardware_type, device_name, *attributes.values(), utc_now()],
+    )
+    return con.execute("SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key]).fetchone()[
+        0
+    ]

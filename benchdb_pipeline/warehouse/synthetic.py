@@ -28,8 +28,7 @@ class Shape:
 
     @property
     def series(self) -> int:
-        return (self.models * self.platforms * len(self.batch_sizes) * len(self.precisions)
-                * self.test_cases)
+        return self.models * self.platforms * len(self.batch_sizes) * len(self.precisions) * self.test_cases
 
     @property
     def rows(self) -> int:

@@ -13,8 +13,13 @@ from benchdb_pipeline_tests.analytics.test_regressions import series_row, write_
 def warehouse(tmp_path, name, levels_per_series, noise=0.005, seed=11):
     rng = random.Random(seed)
     nights = len(levels_per_series[0])
-    runs = [[series_row(s, throughput=100 * levels[night] * rng.gauss(1, noise))
-             for s, levels in enumerate(levels_per_series)] for night in range(nights)]
+    runs = [
+        [
+            series_row(s, throughput=100 * levels[night] * rng.gauss(1, noise))
+            for s, levels in enumerate(levels_per_series)
+        ]
+        for night in range(nights)
+    ]
     write_runs(tmp_path / name, runs)
     db = tmp_path / f"{name}.duckdb"
     ingest(db, [tmp_path / name], workers=1)
@@ -23,7 +28,7 @@ def warehouse(tmp_path, name, levels_per_series, noise=0.005, seed=11):
 
 def test_a_slow_drift_is_found_though_no_single_run_crosses_the_threshold(tmp_path):
     # 20 stable runs, then 1 % lower throughput per run for 20 runs, then 10 stable runs.
-    levels = [1.0] * 20 + [0.99 ** i for i in range(1, 21)] + [0.99 ** 20] * 10
+    levels = [1.0] * 20 + [0.99**i for i in range(1, 21)] + [0.99**20] * 10
     db = warehouse(tmp_path, "drift", [levels])
     with session(db, read_only=True) as con:
         points = history.change_points(con, metrics=("throughput",))
@@ -70,9 +75,19 @@ def test_analyze_command_writes_results_charts_and_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "### Change points: 1 (1 for the worse)" in result.stdout
     names = {p.name for p in out.iterdir()}
-    assert {"change_points.csv", "change_points.json", "anomalies.csv", "anomalies.json",
-            "summary.md", "change_point_1.png", "performance_trends.csv", "hardware_comparison.csv",
-            "model_comparison.csv", "batch_scaling.csv", "correlation.csv"} <= names
+    assert {
+        "change_points.csv",
+        "change_points.json",
+        "anomalies.csv",
+        "anomalies.json",
+        "summary.md",
+        "change_point_1.png",
+        "performance_trends.csv",
+        "hardware_comparison.csv",
+        "model_comparison.csv",
+        "batch_scaling.csv",
+        "correlation.csv",
+    } <= names
     assert "### Performance prediction" in result.stdout
     trends = (out / "performance_trends.csv").read_text().splitlines()
     header, row = trends[0].split(","), trends[1].split(",")
@@ -89,8 +104,9 @@ def test_interactive_page_is_self_contained(tmp_path):
 
     db = warehouse(tmp_path, "interactive", [[1.0] * 10 + [0.8] * 10, [1.0] * 20], noise=0.01)
     out = tmp_path / "analysis"
-    result = benchdb("analyze", "--analysis", "performance-trends", "--interactive",
-                     "--output-dir", str(out), db=db)
+    result = benchdb(
+        "analyze", "--analysis", "performance-trends", "--interactive", "--output-dir", str(out), db=db
+    )
     assert result.returncode == 0, result.stderr
     page = (out / "interactive.html").read_text()
     assert page.count('class="plotly-graph-div"') == 3 and "simulated" in page

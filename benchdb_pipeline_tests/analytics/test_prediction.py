@@ -21,15 +21,24 @@ def known_structure(noise: float = 0.05, seed: int = 5) -> pd.DataFrame:
         for hw, speed in SPEED.items():
             for batch in (1, 2, 4, 8, 16, 32):
                 for precision, factor in (("fp32", 1.0), ("fp16", 1.7)):
-                    curve = batch ** 0.8  # sub-linear scaling with batch size
-                    rows.append({
-                        "model_name": model, "model_family": "family", "modality": "text",
-                        "parameters_million": float(size), "hardware_type": hw,
-                        "device_name": f"{hw} device", "memory_gb": 16.0,
-                        "batch_size": batch, "sequence_length": 128, "precision": precision,
-                        "test_case": "", "results": 1,
-                        "target": 5000 * speed * factor * curve / size * rng.gauss(1, noise),
-                    })
+                    curve = batch**0.8  # sub-linear scaling with batch size
+                    rows.append(
+                        {
+                            "model_name": model,
+                            "model_family": "family",
+                            "modality": "text",
+                            "parameters_million": float(size),
+                            "hardware_type": hw,
+                            "device_name": f"{hw} device",
+                            "memory_gb": 16.0,
+                            "batch_size": batch,
+                            "sequence_length": 128,
+                            "precision": precision,
+                            "test_case": "",
+                            "results": 1,
+                            "target": 5000 * speed * factor * curve / size * rng.gauss(1, noise),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -45,12 +54,16 @@ def test_grouped_cross_validation_beats_the_naive_baseline():
 
 def test_predictions_have_intervals_neighbours_and_provenance(tmp_path):
     frame = known_structure()
-    held_out = (frame["model_name"] == "model-3") & (frame["hardware_type"] == "cuda") & (frame["batch_size"] == 8)
+    held_out = (
+        (frame["model_name"] == "model-3") & (frame["hardware_type"] == "cuda") & (frame["batch_size"] == 8)
+    )
     fitted = prediction.fit(frame[~held_out], "throughput")
     truth = frame[held_out]
     predicted = fitted.predict(truth.drop(columns="target"))
-    assert ((predicted["interval_low"] <= predicted["predicted"]) &
-            (predicted["predicted"] <= predicted["interval_high"])).all()
+    assert (
+        (predicted["interval_low"] <= predicted["predicted"])
+        & (predicted["predicted"] <= predicted["interval_high"])
+    ).all()
     error = (predicted["predicted"] - truth["target"].to_numpy()).abs() / truth["target"].to_numpy()
     assert error.max() < 0.35
     near = fitted.neighbours(truth.drop(columns="target").iloc[0])
@@ -81,14 +94,28 @@ def test_predict_command(tmp_path):
     db = tmp_path / "wh.duckdb"
     with session(db) as con:
         synthetic.fill(con, synthetic.Shape(models=6, platforms=4, runs=2))
-    result = benchdb("predict", "--model", "synthetic-model-002", "--hardware", "cuda",
-                     "--batch-size", "64", "--precision", "fp16", "--include-simulated",
-                     "--evaluate", "--save", str(tmp_path / "m.joblib"), db=db)
+    result = benchdb(
+        "predict",
+        "--model",
+        "synthetic-model-002",
+        "--hardware",
+        "cuda",
+        "--batch-size",
+        "64",
+        "--precision",
+        "fp16",
+        "--include-simulated",
+        "--evaluate",
+        "--save",
+        str(tmp_path / "m.joblib"),
+        db=db,
+    )
     assert result.returncode == 0, result.stderr
     assert "predicted throughput" in result.stdout and "80 % interval" in result.stdout
     assert "nearest measured configurations" in result.stdout and "grouped cross-validation" in result.stdout
     assert (tmp_path / "m.joblib").exists()
     assert "outside the measured range (1–32)" in result.stdout
-    measured_only = benchdb("predict", "--model", "synthetic-model-002", "--hardware", "cuda",
-                            "--batch-size", "64", db=db)
+    measured_only = benchdb(
+        "predict", "--model", "synthetic-model-002", "--hardware", "cuda", "--batch-size", "64", db=db
+    )
     assert measured_only.returncode == 2 and "--include-simulated" in measured_only.stderr

@@ -21,16 +21,23 @@ def write_runs(folder, runs: list[list[dict]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for night, rows in enumerate(runs, start=1):
         when = (START + timedelta(days=night)).isoformat()
-        (folder / f"run_{night:03d}.json").write_text(json.dumps({
-            "test_run": {"test_name": f"nightly {night}", "started_at": when,
-                         "git_commit": f"c{night:03d}", "is_simulated": True},
-            "performance_results": [{**row, "timestamp": when} for row in rows],
-        }))
+        (folder / f"run_{night:03d}.json").write_text(
+            json.dumps(
+                {
+                    "test_run": {
+                        "test_name": f"nightly {night}",
+                        "started_at": when,
+                        "git_commit": f"c{night:03d}",
+                        "is_simulated": True,
+                    },
+                    "performance_results": [{**row, "timestamp": when} for row in rows],
+                }
+            )
+        )
 
 
 def series_row(series: int, **metrics) -> dict:
-    return {"model": f"model-{series}", "hardware": "cpu", "batch_size": 1, "precision": "fp32",
-            **metrics}
+    return {"model": f"model-{series}", "hardware": "cpu", "batch_size": 1, "precision": "fp32", **metrics}
 
 
 def run_ids(db) -> list[int]:
@@ -47,8 +54,10 @@ def check(db, **kwargs) -> regressions.CheckReport:
 def step_db(tmp_path):
     """A 15 % latency step at run 30 of 60, with 2 % noise."""
     rng = random.Random(42)
-    runs = [[series_row(0, latency_ms=100 * (1.15 if night >= 30 else 1.0) * rng.gauss(1, 0.02))]
-            for night in range(1, 61)]
+    runs = [
+        [series_row(0, latency_ms=100 * (1.15 if night >= 30 else 1.0) * rng.gauss(1, 0.02))]
+        for night in range(1, 61)
+    ]
     write_runs(tmp_path / "step", runs)
     db = tmp_path / "step.duckdb"
     ingest(db, [tmp_path / "step"], workers=1)
@@ -56,8 +65,9 @@ def step_db(tmp_path):
 
 
 def test_a_step_is_found_at_the_run_where_it_starts(step_db):
-    flagged = [night for night, run in enumerate(run_ids(step_db), start=1)
-               if check(step_db, run_id=run).regressions]
+    flagged = [
+        night for night, run in enumerate(run_ids(step_db), start=1) if check(step_db, run_id=run).regressions
+    ]
     assert flagged[0] == 30
     finding = check(step_db, run_id=run_ids(step_db)[29]).regressions[0]
     assert finding.metric == "latency" and finding.method == "robust-z"
@@ -66,8 +76,7 @@ def test_a_step_is_found_at_the_run_where_it_starts(step_db):
 
 def test_pure_noise_raises_at_most_two_false_alarms(tmp_path):
     rng = random.Random(7)
-    runs = [[series_row(s, throughput=1000 * rng.gauss(1, 0.03)) for s in range(200)]
-            for _ in range(11)]
+    runs = [[series_row(s, throughput=1000 * rng.gauss(1, 0.03)) for s in range(200)] for _ in range(11)]
     write_runs(tmp_path / "noise", runs)
     db = tmp_path / "noise.duckdb"
     ingest(db, [tmp_path / "noise"], workers=1)
@@ -87,8 +96,14 @@ def test_direction_and_improvements(tmp_path):
 
 
 def test_few_baseline_points_are_low_confidence(tmp_path):
-    write_runs(tmp_path / "few", [[series_row(0, throughput=100.0)], [series_row(0, throughput=101.0)],
-                                  [series_row(0, throughput=60.0)]])
+    write_runs(
+        tmp_path / "few",
+        [
+            [series_row(0, throughput=100.0)],
+            [series_row(0, throughput=101.0)],
+            [series_row(0, throughput=60.0)],
+        ],
+    )
     db = tmp_path / "few.duckdb"
     ingest(db, [tmp_path / "few"], workers=1)
     report = check(db)
@@ -119,7 +134,9 @@ def test_an_expected_change_restarts_the_baseline(step_db):
     assert after.regressions == [] and after.findings == []
     with session(step_db, read_only=True) as con:
         assert con.execute("SELECT status, note FROM performance_regressions").fetchone() == (
-            "expected", "new tokenizer")
+            "expected",
+            "new tokenizer",
+        )
 
 
 def test_reference_warehouse_as_baseline(tmp_path):
@@ -144,8 +161,9 @@ def test_cli_gates_on_regressions(step_db, tmp_path):
     assert "used more than once" not in same.stderr
     listed = json.loads(benchdb("regressions", "list", "--format", "json", db=step_db).stdout)
     assert len(listed) == 1 and listed[0]["status"] == "untriaged"
-    acked = benchdb("regressions", "ack", str(listed[0]["id"]), "--status", "expected", "--note", "ok",
-                    db=step_db)
+    acked = benchdb(
+        "regressions", "ack", str(listed[0]["id"]), "--status", "expected", "--note", "ok", db=step_db
+    )
     assert acked.returncode == 0
     assert benchdb("regression-check", "--run", str(ids[31]), db=step_db).returncode == 0
     missing = benchdb("regression-check", "--run", "99999", db=step_db)

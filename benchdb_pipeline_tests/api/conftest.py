@@ -52,7 +52,10 @@ def start_server(db: Path, *args: str, tokens: str = TOKEN, env: dict | None = N
     environment = {**os.environ, "BENCHDB_API_TOKENS": tokens, "BENCHDB_LOCK_TIMEOUT": "10", **(env or {})}
     process = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), "--db", str(db), "--snapshot-interval", "0.2", *args],
-        env=environment, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -87,16 +90,19 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
 
 def hold_database(db: Path, seconds: float) -> subprocess.Popen:
     """Another process holding the warehouse's write lock (as an ingestion run does)."""
-    code = ("import duckdb, sys, time\n"
-            "deadline = time.monotonic() + 60\n"
-            "while True:\n"
-            "    try:\n"
-            "        con = duckdb.connect(sys.argv[1]); break\n"
-            "    except duckdb.IOException:\n"
-            "        if time.monotonic() > deadline: raise\n"
-            "        time.sleep(0.01)\n"
-            "print('held', flush=True); time.sleep(float(sys.argv[2])); con.close()")
-    process = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)],
-                               stdout=subprocess.PIPE, text=True)
+    code = (
+        "import duckdb, sys, time\n"
+        "deadline = time.monotonic() + 60\n"
+        "while True:\n"
+        "    try:\n"
+        "        con = duckdb.connect(sys.argv[1]); break\n"
+        "    except duckdb.IOException:\n"
+        "        if time.monotonic() > deadline: raise\n"
+        "        time.sleep(0.01)\n"
+        "print('held', flush=True); time.sleep(float(sys.argv[2])); con.close()"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "held"
     return process

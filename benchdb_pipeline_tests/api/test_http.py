@@ -12,9 +12,18 @@ import pytest
 from benchdb_pipeline_tests.api.conftest import hold_database, start_server, wait_for
 from benchdb_pipeline_tests.conftest import query
 
-RESULT = {"model_name": "bert-base-uncased", "hardware_type": "cuda", "device_name": "NVIDIA A100",
-          "batch_size": 8, "precision": "fp16", "throughput": 950.5, "latency_avg": 8.4,
-          "memory_peak": 2048, "latencies_ms": [8.1, 8.3, 8.9], "timestamp": "2026-11-20T10:00:00Z"}
+RESULT = {
+    "model_name": "bert-base-uncased",
+    "hardware_type": "cuda",
+    "device_name": "NVIDIA A100",
+    "batch_size": 8,
+    "precision": "fp16",
+    "throughput": 950.5,
+    "latency_avg": 8.4,
+    "memory_peak": 2048,
+    "latencies_ms": [8.1, 8.3, 8.9],
+    "timestamp": "2026-11-20T10:00:00Z",
+}
 
 
 def _rows(server, **params) -> list[dict]:
@@ -28,8 +37,15 @@ def test_service_endpoints_and_openapi(server):
         assert {"/performance", "/query", "/runs", "/health"} <= set(root["endpoints"])
         assert client.get("/health").json()["status"] == "ok"
         spec = client.get("/openapi.json").json()
-        assert {"/performance", "/compatibility", "/integration", "/query", "/hardware", "/models",
-                "/runs"} <= set(spec["paths"])
+        assert {
+            "/performance",
+            "/compatibility",
+            "/integration",
+            "/query",
+            "/hardware",
+            "/models",
+            "/runs",
+        } <= set(spec["paths"])
         assert client.get("/docs").status_code == 200
 
 
@@ -42,9 +58,12 @@ def test_a_posted_result_is_stored_with_provenance(server):
     rows = wait_for(lambda: _rows(server), what="the result in a snapshot")
     assert rows[0]["throughput_items_per_second"] == 950.5 and rows[0]["latency_p50_ms"] == 8.3
     assert rows[0]["measured_at"] == "2026-11-20T10:00:00"
-    path, status, ingested_at, metadata = query(server.db, """
+    path, status, ingested_at, metadata = query(
+        server.db,
+        """
         SELECT f.path, f.status, f.ingested_at, r.metadata FROM test_runs r
-        JOIN source_files f ON f.file_id = r.source_file_id""")[0]
+        JOIN source_files f ON f.file_id = r.source_file_id""",
+    )[0]
     assert path.endswith(f"incoming/api/{stored['id']}.json") and status == "ingested"
     assert ingested_at is not None
     assert json.loads(metadata)["source"] == "api" and json.loads(metadata)["request_id"] == stored["id"]
@@ -56,9 +75,11 @@ def test_bad_input_is_422_naming_the_field_and_nothing_is_written(server):
         missing = client.post("/performance", json={"hardware_type": "cpu"})
         unit = client.post("/performance", json={**RESULT, "latency_unit": "fortnights"})
         not_json = client.post("/performance", content=b"{nope", headers={"Content-Type": "application/json"})
-        nan = client.post("/performance", content=b'{"model_name": "m", "hardware_type": "cpu", '
-                                                   b'"throughput": NaN}',
-                          headers={"Content-Type": "application/json"})
+        nan = client.post(
+            "/performance",
+            content=b'{"model_name": "m", "hardware_type": "cpu", "throughput": NaN}',
+            headers={"Content-Type": "application/json"},
+        )
     assert negative.status_code == 422 and negative.json()["detail"][0]["loc"] == ["body", "throughput"]
     assert missing.status_code == 422 and "model_name" in missing.text
     assert unit.status_code == 422 and "latency_unit" in unit.text
@@ -88,8 +109,9 @@ def test_an_idempotency_key_stores_a_retried_post_once(server):
     with server.client() as client:
         first = client.post("/performance", json=RESULT, headers={"Idempotency-Key": "job-7/attempt"})
         again = client.post("/performance", json=RESULT, headers={"Idempotency-Key": "job-7/attempt"})
-        other = client.post("/performance", json={**RESULT, "batch_size": 16},
-                            headers={"Idempotency-Key": "job-7/attempt"})
+        other = client.post(
+            "/performance", json={**RESULT, "batch_size": 16}, headers={"Idempotency-Key": "job-7/attempt"}
+        )
     assert first.status_code == 201 and again.status_code in (201, 202)
     assert again.json() == {**first.json(), "replay": True}
     assert other.status_code == 422 and "Idempotency-Key" in other.text
@@ -100,21 +122,47 @@ def test_other_kinds_and_filters_and_pages(server):
     with server.client() as client:
         for batch in (1, 2, 4, 8, 16):
             assert client.post("/performance", json={**RESULT, "batch_size": batch}).status_code == 201
-        assert client.post("/compatibility", json={"model_name": "bert-base-uncased", "hardware_type": "rocm",
-                                                    "is_compatible": False, "error": "no kernel"}).status_code == 201
-        assert client.post("/integration", json={"test_module": "test_bert", "test_name": "test_forward",
-                                                  "status": "passed", "duration": 1.5}).status_code == 201
+        assert (
+            client.post(
+                "/compatibility",
+                json={
+                    "model_name": "bert-base-uncased",
+                    "hardware_type": "rocm",
+                    "is_compatible": False,
+                    "error": "no kernel",
+                },
+            ).status_code
+            == 201
+        )
+        assert (
+            client.post(
+                "/integration",
+                json={
+                    "test_module": "test_bert",
+                    "test_name": "test_forward",
+                    "status": "passed",
+                    "duration": 1.5,
+                },
+            ).status_code
+            == 201
+        )
     with server.client(None) as client:
         wait_for(lambda: len(client.get("/runs").json()["items"]) == 7, what="seven runs in a snapshot")
         first = client.get("/performance", params={"limit": 2, "latest_only": True}).json()
-        second = client.get("/performance", params={"limit": 2, "offset": first["next_offset"],
-                                                     "latest_only": True}).json()
+        second = client.get(
+            "/performance", params={"limit": 2, "offset": first["next_offset"], "latest_only": True}
+        ).json()
         assert [r["batch_size"] for r in first["items"] + second["items"]] == [1, 2, 4, 8]  # ordered, stable
-        assert [r["batch_size"] for r in client.get("/performance", params={"batch_size": 4}).json()["items"]] == [4]
+        assert [
+            r["batch_size"] for r in client.get("/performance", params={"batch_size": 4}).json()["items"]
+        ] == [4]
         assert client.get("/performance", params={"hardware": "rocm"}).json()["items"] == []
         assert client.get("/performance", params={"hardware": "not a platform!"}).status_code == 422
         assert client.get("/performance", params={"limit": 0}).status_code == 422
-        assert client.get("/compatibility", params={"hardware": "rocm"}).json()["items"][0]["is_compatible"] is False
+        assert (
+            client.get("/compatibility", params={"hardware": "rocm"}).json()["items"][0]["is_compatible"]
+            is False
+        )
         assert client.get("/integration").json()["items"][0]["latest_status"] == "pass"
         assert client.get("/models").json()["items"][0]["model_name"] == "bert-base-uncased"
         assert {h["hardware_type"] for h in client.get("/hardware").json()["items"]} == {"cuda", "rocm"}
@@ -186,8 +234,10 @@ def test_hostile_queries_are_refused_or_cut_off_and_change_nothing(one_result_se
 
 def test_a_select_answers_with_a_row_limit(server):
     with server.client(None) as client:
-        answer = client.post("/query", json={"sql": "SELECT * FROM range(50000) t(i) WHERE i >= ?",
-                                             "params": [5], "limit": 100})
+        answer = client.post(
+            "/query",
+            json={"sql": "SELECT * FROM range(50000) t(i) WHERE i >= ?", "params": [5], "limit": 100},
+        )
         assert answer.status_code == 200
         body = answer.json()
         assert body["columns"] == ["i"] and len(body["rows"]) == 100 and body["truncated"] is True

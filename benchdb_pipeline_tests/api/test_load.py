@@ -24,9 +24,17 @@ def test_ten_thousand_concurrent_posts_are_all_stored_once(server):
     def client(number: int) -> None:
         with server.client() as http:
             for i in range(number, RESULTS, CLIENTS):
-                answer = http.post("/performance", json={
-                    "model_name": f"load-model-{i % 25}", "hardware_type": "cpu", "batch_size": 1 + i % 32,
-                    "test_case": f"load-{i}", "throughput": 10.0 + i % 97, "latency_avg": 4.0})
+                answer = http.post(
+                    "/performance",
+                    json={
+                        "model_name": f"load-model-{i % 25}",
+                        "hardware_type": "cpu",
+                        "batch_size": 1 + i % 32,
+                        "test_case": f"load-{i}",
+                        "throughput": 10.0 + i % 97,
+                        "latency_avg": 4.0,
+                    },
+                )
                 with lock:
                     statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
                     if answer.status_code not in (201, 202):
@@ -45,10 +53,12 @@ def test_ten_thousand_concurrent_posts_are_all_stored_once(server):
     assert not failures, failures[:3]
     assert statuses.get(202, 0) > 0  # some had to wait in the spool
     with server.client(None) as http:
-        wait_for(lambda: http.get("/health").json()["pending_writes"] == 0, timeout=300,
-                 what="the spool to drain")
+        wait_for(
+            lambda: http.get("/health").json()["pending_writes"] == 0, timeout=300, what="the spool to drain"
+        )
     server.stop()
     assert query(server.db, "SELECT count(*), count(DISTINCT test_case) FROM performance_results") == [
-        (RESULTS, RESULTS)]
+        (RESULTS, RESULTS)
+    ]
     assert query(server.db, "SELECT count(*) FROM source_files WHERE status = 'ingested'") == [(RESULTS,)]
     assert sum(statuses.values()) == RESULTS

@@ -38,12 +38,19 @@ def test_a_session_stores_a_run_and_its_results_with_provenance(db):
         run = TestRuns(test_name="nightly", git_commit="abc123", metadata={"suite": "speed"})
         provisional = session.insert_test_runs(run)
         assert provisional < 0
-        result = PerformanceResults(run_id=provisional, model_id=model, hardware_id=gpu, batch_size=8,
-                                    precision="fp16", throughput_items_per_second=900.0,
-                                    average_latency_ms=8.9)
+        result = PerformanceResults(
+            run_id=provisional,
+            model_id=model,
+            hardware_id=gpu,
+            batch_size=8,
+            precision="fp16",
+            throughput_items_per_second=900.0,
+            average_latency_ms=8.9,
+        )
         session.insert_performance_results(result)
         session.insert_hardware_compatibility(
-            HardwareCompatibility(run_id=provisional, model_id=model, hardware_id=gpu, is_compatible=True))
+            HardwareCompatibility(run_id=provisional, model_id=model, hardware_id=gpu, is_compatible=True)
+        )
     assert run.run_id > 0 and result.run_id == run.run_id
     stored = session.get_performance_results(model="bert-base-uncased", hardware="cuda")
     assert len(stored) == 1 and stored[0].throughput_items_per_second == 900.0
@@ -64,8 +71,11 @@ def test_results_need_a_run_of_the_session_and_valid_values(db):
     with pytest.raises(ValueError, match="not a run inserted in this session"):
         session.insert_performance_results(PerformanceResults(run_id=5, model_id=model, hardware_id=cpu))
     run = session.insert_test_runs(TestRuns(test_name="bad"))
-    session.insert_performance_results(PerformanceResults(run_id=run, model_id=model, hardware_id=cpu,
-                                                          batch_size=0, throughput_items_per_second=1.0))
+    session.insert_performance_results(
+        PerformanceResults(
+            run_id=run, model_id=model, hardware_id=cpu, batch_size=0, throughput_items_per_second=1.0
+        )
+    )
     with pytest.raises(InvalidRecord, match="batch_size"):
         session.commit()
     assert query(db, "SELECT count(*) FROM performance_results") == [(0,)]

@@ -18,9 +18,26 @@ def run_benchmarks(folder: Path, *options: str) -> subprocess.CompletedProcess:
     test = folder / "test_speed.py"
     test.write_text(PYTEST_BENCHMARK_TEST)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--rootdir", str(folder), "--benchmark-min-rounds=3", "--benchmark-max-time=0.01", *options,
-         str(test)], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchmark-min-rounds=3",
+            "--benchmark-max-time=0.01",
+            *options,
+            str(test),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_store_into_a_folder_writes_a_file_the_adapter_reads(tmp_path, db):
@@ -63,10 +80,28 @@ def test_a_failure_without_a_terminal_reporter_is_still_said(tmp_path):
     folder.mkdir()
     (folder / "test_plain.py").write_text("def test_nothing():\n    pass\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:terminal",
-         "-p", "no:benchmark", "-o", "addopts=", "--rootdir", str(folder),
-         "--benchdb-store", str(tmp_path / "out"), str(folder / "test_plain.py")],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:terminal",
+            "-p",
+            "no:benchmark",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchdb-store",
+            str(tmp_path / "out"),
+            str(folder / "test_plain.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "TypeError" not in result.stderr, result.stderr
     assert "--benchdb-store needs pytest-benchmark" in result.stderr
     assert result.returncode == pytest.ExitCode.INTERNAL_ERROR

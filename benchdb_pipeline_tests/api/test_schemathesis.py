@@ -28,9 +28,21 @@ def operations(fuzzed_server):
     return {f"{op.method.upper()} {op.path}": op for op in (r.ok() for r in schema.get_all_operations())}
 
 
-OPERATIONS = ["GET /", "GET /health", "POST /performance", "GET /performance", "POST /compatibility",
-              "GET /compatibility", "POST /integration", "GET /integration", "POST /results",
-              "GET /hardware", "GET /models", "GET /runs", "POST /query"]
+OPERATIONS = [
+    "GET /",
+    "GET /health",
+    "POST /performance",
+    "GET /performance",
+    "POST /compatibility",
+    "GET /compatibility",
+    "POST /integration",
+    "GET /integration",
+    "POST /results",
+    "GET /hardware",
+    "GET /models",
+    "GET /runs",
+    "POST /query",
+]
 
 
 @pytest.mark.parametrize("name", OPERATIONS)

@@ -51,9 +51,12 @@ def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
     try:
         with dg.instance_for_test() as instance:
-            result = dg.materialize([regressions, untriaged_regressions], instance=instance,
-                                    resources={"warehouse": WarehouseResource(database=str(db))},
-                                    selection=[regressions])
+            result = dg.materialize(
+                [regressions, untriaged_regressions],
+                instance=instance,
+                resources={"warehouse": WarehouseResource(database=str(db))},
+                selection=[regressions],
+            )
             assert result.success
             meta = result.asset_materializations_for_node("regressions")[0].metadata
             assert meta["new_regressions"].value == 1
@@ -73,8 +76,9 @@ def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
 def test_analysis_assets_write_their_results(tmp_path, monkeypatch):
     db = regressed_warehouse(tmp_path)
     monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
-    result = dg.materialize([change_points, anomalies],
-                            resources={"warehouse": WarehouseResource(database=str(db))})
+    result = dg.materialize(
+        [change_points, anomalies], resources={"warehouse": WarehouseResource(database=str(db))}
+    )
     assert result.success
     for name, folder in (("change_points", "change-points"), ("anomalies", "anomaly-detection")):
         meta = result.asset_materializations_for_node(name)[0].metadata
@@ -89,11 +93,15 @@ def test_performance_model_and_predictions(tmp_path, monkeypatch):
     db = tmp_path / "syn.duckdb"
     with session(db) as con:
         synthetic.fill(con, synthetic.Shape(models=5, platforms=3, runs=1))
-        con.execute("DELETE FROM performance_results WHERE model_id = (SELECT min(model_id) FROM models) "
-                    "AND batch_size = 8")
+        con.execute(
+            "DELETE FROM performance_results WHERE model_id = (SELECT min(model_id) FROM models) "
+            "AND batch_size = 8"
+        )
     monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
-    result = dg.materialize([performance_model, performance_predictions],
-                            resources={"warehouse": WarehouseResource(database=str(db))})
+    result = dg.materialize(
+        [performance_model, performance_predictions],
+        resources={"warehouse": WarehouseResource(database=str(db))},
+    )
     assert result.success
     model = result.asset_materializations_for_node("performance_model")[0].metadata
     for metric in ("throughput", "latency", "memory"):

@@ -31,8 +31,9 @@ def download(root, name, age=0.0):
     job = root / name / "cpu-job"
     job.mkdir(parents=True)
     (job / "rows.json").write_text((FIXTURES / "canonical_rows.json").read_text())
-    (root / name / "ci_metadata.json").write_text(json.dumps({"run_id": name, "sha": f"sha-{name}",
-                                                              "ref": "refs/heads/main"}))
+    (root / name / "ci_metadata.json").write_text(
+        json.dumps({"run_id": name, "sha": f"sha-{name}", "ref": "refs/heads/main"})
+    )
     past = time.time() - age
     for path in (job / "rows.json", root / name / "ci_metadata.json"):
         os.utime(path, (past, past))
@@ -54,7 +55,8 @@ def test_only_complete_folders_start_a_run_and_the_sensor_never_opens_the_databa
         requests = tick(instance)
     assert [r.tags["benchdb/artifacts"] for r in requests] == ["run-1", "run-2"]
     assert requests[0].run_config["ops"]["consolidate_artifacts"]["config"]["artifacts_dir"] == str(
-        artifacts / "run-1")
+        artifacts / "run-1"
+    )
     assert len({r.run_key for r in requests}) == 2
     assert not (tmp_path / "never-opened").exists()
 
@@ -78,9 +80,11 @@ def test_the_job_consolidates_what_the_sensor_requested(artifacts, tmp_path):
         (request,) = tick(instance)
     db = tmp_path / "ci.duckdb"
     result = defs.resolve_job_def("ci_consolidate_job").execute_in_process(
-        run_config=request.run_config, resources={"warehouse": WarehouseResource(database=str(db))})
+        run_config=request.run_config, resources={"warehouse": WarehouseResource(database=str(db))}
+    )
     assert result.success
-    (commit, branch, build), = set(query(db, "SELECT git_commit, git_branch, metadata->'ci'->>'build_id' "
-                                             "FROM test_runs"))
+    ((commit, branch, build),) = set(
+        query(db, "SELECT git_commit, git_branch, metadata->'ci'->>'build_id' FROM test_runs")
+    )
     assert (commit, branch, build) == ("sha-run-7", "main", "run-7")
     assert query(db, "SELECT count(*) FROM performance_results")[0][0] > 0

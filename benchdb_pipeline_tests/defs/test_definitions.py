@@ -43,8 +43,10 @@ def test_run_processes_do_not_load_plotting_libraries():
     import subprocess
     import sys
 
-    code = ("import sys, benchdb_pipeline.definitions; "
-            "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))")
+    code = (
+        "import sys, benchdb_pipeline.definitions; "
+        "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
 
@@ -52,10 +54,19 @@ def test_run_processes_do_not_load_plotting_libraries():
 def test_ingest_job_covers_everything_downstream_of_the_raw_files():
     job = defs.resolve_job_def("ingest_job")
     assert {n.name for n in job.graph.node_defs} == {
-        "raw_result_files", "warehouse_tables", "warehouse_checks",
-        "performance_report", "compatibility_matrix", "hardware_comparison_charts",
-        "regressions", "regressions_untriaged_regressions", "change_points", "anomalies",
-        "performance_model", "performance_predictions"}
+        "raw_result_files",
+        "warehouse_tables",
+        "warehouse_checks",
+        "performance_report",
+        "compatibility_matrix",
+        "hardware_comparison_charts",
+        "regressions",
+        "regressions_untriaged_regressions",
+        "change_points",
+        "anomalies",
+        "performance_model",
+        "performance_predictions",
+    }
     runner = dg.AssetKey("benchmark_results")
     assert job.asset_layer.selected_asset_keys == defs.resolve_asset_graph().get_all_asset_keys() - {runner}
     assert len(job.asset_layer.selected_asset_keys) == 1 + 2 + 3 + 6 + 3 + 5
@@ -64,8 +75,13 @@ def test_ingest_job_covers_everything_downstream_of_the_raw_files():
 def test_benchmark_job_runs_the_runner_then_what_new_files_trigger():
     job = defs.resolve_job_def("benchmark_job")
     keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert {"benchmark_results", "raw_result_files", "performance_results", "performance_report",
-            "regressions"} <= keys
+    assert {
+        "benchmark_results",
+        "raw_result_files",
+        "performance_results",
+        "performance_report",
+        "regressions",
+    } <= keys
     assert not keys & {"change_points", "anomalies", "performance_model", "performance_predictions"}
     raw_files = defs.resolve_asset_graph().get(dg.AssetKey("raw_result_files"))
     assert dg.AssetKey("benchmark_results") in raw_files.parent_keys  # measured before listed
@@ -79,15 +95,24 @@ def test_tables_say_what_a_row_is():
 
 
 def test_blocking_checks():
-    blocking = {(spec.asset_key.to_user_string(), spec.name): spec.blocking
-                for spec in warehouse_checks.check_specs}
+    blocking = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking for spec in warehouse_checks.check_specs
+    }
     assert {k: v for k, v in blocking.items() if k[1] != "references_resolve"} == {
-        ("models", "natural_keys_unique"): True, ("source_files", "ledger_matches_facts"): True,
-        ("performance_results", "values_consistent"): False, ("test_runs", "views_compile"): False}
+        ("models", "natural_keys_unique"): True,
+        ("source_files", "ledger_matches_facts"): True,
+        ("performance_results", "values_consistent"): False,
+        ("test_runs", "views_compile"): False,
+    }
     guarded = {asset for asset, name in blocking if name == "references_resolve"}
-    assert guarded == {"performance_results", "performance_samples", "hardware_compatibility",
-                       "integration_test_results", "integration_test_assertions",
-                       "web_platform_results"}
+    assert guarded == {
+        "performance_results",
+        "performance_samples",
+        "hardware_compatibility",
+        "integration_test_results",
+        "integration_test_assertions",
+        "web_platform_results",
+    }
     assert all(v for (_, name), v in blocking.items() if name == "references_resolve")
 
 
@@ -103,4 +128,8 @@ def test_retrospective_analyses_run_nightly():
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     job = defs.resolve_job_def("analytics_job")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
-        "change_points", "anomalies", "performance_model", "performance_predictions"}
+        "change_points",
+        "anomalies",
+        "performance_model",
+        "performance_predictions",
+    }

@@ -35,15 +35,21 @@ def test_materialize_loads_and_checks(db):
     assert len(checks) == 10 and all(c.passed for c in checks)
     meta = _table_metadata(result)
     assert meta["performance_results"]["dagster/row_count"].value == scalar(
-        db, "SELECT count(*) FROM performance_results")
+        db, "SELECT count(*) FROM performance_results"
+    )
     assert meta["source_files"]["rows added"].value == len(list(FIXTURES.glob("*.json")))
-    assert meta["source_files"]["files quarantined"].value == 7 == scalar(
-        db, "SELECT count(*) FROM source_files WHERE status = 'quarantined'")
+    assert (
+        meta["source_files"]["files quarantined"].value
+        == 7
+        == scalar(db, "SELECT count(*) FROM source_files WHERE status = 'quarantined'")
+    )
 
 
 def _table_metadata(result) -> dict:
-    return {m.asset_key.to_user_string(): m.metadata
-            for m in result.asset_materializations_for_node("warehouse_tables")}
+    return {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.asset_materializations_for_node("warehouse_tables")
+    }
 
 
 def test_ui_counts_equal_the_cli_for_the_same_files(db, tmp_path):
@@ -71,7 +77,8 @@ def test_materialize_again_adds_nothing(db):
 
 def test_missing_configured_path_fails_the_run(db, tmp_path):
     result = dg.materialize(
-        ASSETS, resources={"warehouse": WarehouseResource(database=str(db))},
+        ASSETS,
+        resources={"warehouse": WarehouseResource(database=str(db))},
         run_config={"ops": {"raw_result_files": {"config": {"paths": [str(tmp_path / "nope")]}}}},
         raise_on_error=False,
     )

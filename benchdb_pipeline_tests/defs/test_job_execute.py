@@ -25,9 +25,22 @@ def test_dagster_job_execute_ingests_configured_paths(tmp_path, fixture_copy):
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["BENCHDB_DB"] = str(db)
     result = subprocess.run(
-        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "ingest_job",
-         "-c", str(config)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(DAGSTER),
+            "job",
+            "execute",
+            "-m",
+            "benchdb_pipeline.definitions",
+            "-j",
+            "ingest_job",
+            "-c",
+            str(config),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stderr + result.stdout
@@ -43,7 +56,8 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
     config.write_text(
         "ops:\n  benchmark_results:\n    config:\n"
         "      models: [bert-tiny]\n      hardware: [cpu]\n      batch_sizes: [1, 2]\n"
-        "      precisions: [fp32]\n      iterations: 3\n      warmup: 1\n      sequence_length: 8\n")
+        "      precisions: [fp32]\n      iterations: 3\n      warmup: 1\n      sequence_length: 8\n"
+    )
     db, incoming, reports = tmp_path / "w.duckdb", tmp_path / "incoming", tmp_path / "reports"
     # A file waiting in the watched folder belongs to the sensor's runs, not to this one.
     incoming.mkdir()
@@ -51,9 +65,22 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(reports))
     result = subprocess.run(
-        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "benchmark_job",
-         "-c", str(config)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(DAGSTER),
+            "job",
+            "execute",
+            "-m",
+            "benchdb_pipeline.definitions",
+            "-j",
+            "benchmark_job",
+            "-c",
+            str(config),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     written = list((tmp_path / "runs").glob("benchdb_run_*.json"))
@@ -71,7 +98,12 @@ def _ingest_job(tmp_path: Path, incoming: Path) -> tuple[subprocess.CompletedPro
     env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(tmp_path / "reports"))
     result = subprocess.run(
         [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "ingest_job"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return result, db
 
 

@@ -19,16 +19,31 @@ def _execute(db, backup_dir, tmp_path) -> subprocess.CompletedProcess:
     config.write_text(f"ops:\n  back_up_warehouse: {options}\n  purge_old_backups: {options}\n")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["BENCHDB_DB"] = str(db)
-    return subprocess.run([str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions",
-                           "-j", "maintenance_job", "-c", str(config)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            str(DAGSTER),
+            "job",
+            "execute",
+            "-m",
+            "benchdb_pipeline.definitions",
+            "-j",
+            "maintenance_job",
+            "-c",
+            str(config),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_maintenance_job_backs_up_a_healthy_warehouse(db, tmp_path):
     ingest_one(db, write_samples(tmp_path / "samples")[0].parent.parent)
     result = _execute(db, tmp_path / "backups", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    (folder, manifest), = backups.backups(tmp_path / "backups")
+    ((folder, manifest),) = backups.backups(tmp_path / "backups")
     assert backups.verify(folder).rows == manifest.rows
 
 
@@ -50,9 +65,19 @@ def test_clean_json_job_archives_what_the_warehouse_holds(db, fixture_copy, tmp_
     folder = fixture_copy("canonical_rows.json", "bad_zero_batch.json")
     ingest_one(db, folder)
     result = defs.resolve_job_def("clean_json_job").execute_in_process(
-        run_config={"ops": {"clean_result_files": {"config": {
-            "json_dir": str(folder), "older_than_days": 0, "archive_dir": str(tmp_path / "archive")}}}},
-        resources={"warehouse": WarehouseResource(database=str(db))})
+        run_config={
+            "ops": {
+                "clean_result_files": {
+                    "config": {
+                        "json_dir": str(folder),
+                        "older_than_days": 0,
+                        "archive_dir": str(tmp_path / "archive"),
+                    }
+                }
+            }
+        },
+        resources={"warehouse": WarehouseResource(database=str(db))},
+    )
     assert result.success
     assert (tmp_path / "archive" / "canonical_rows.json").exists()
     assert [p.name for p in folder.iterdir()] == ["bad_zero_batch.json"]  # quarantined: kept
@@ -64,9 +89,15 @@ def test_archive_job_archives_old_rows_with_its_figures_as_metadata(db, tmp_path
 
     ingest_one(db, write_samples(tmp_path / "samples")[0].parent.parent)
     result = defs.resolve_job_def("archive_job").execute_in_process(
-        run_config={"ops": {"archive_old_fact_rows": {"config": {
-            "archive_dir": str(tmp_path / "archive"), "older_than_days": 0}}}},
-        resources={"warehouse": WarehouseResource(database=str(db))})
+        run_config={
+            "ops": {
+                "archive_old_fact_rows": {
+                    "config": {"archive_dir": str(tmp_path / "archive"), "older_than_days": 0}
+                }
+            }
+        },
+        resources={"warehouse": WarehouseResource(database=str(db))},
+    )
     assert result.success
     (materialization,) = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = materialization.event_specific_data.metadata

@@ -57,7 +57,8 @@ def test_new_files_are_requested_once(incoming, tmp_path):
         drop(incoming, "a.json", throughput=2.0, age=3.0)  # changed content
         again, _ = tick(instance, cursor)
         assert [r.run_config["ops"]["raw_result_files"]["config"]["paths"] for r in again] == [
-            [str((incoming / "a.json").resolve())]]
+            [str((incoming / "a.json").resolve())]
+        ]
         assert again[0].run_key != requests[0].run_key
         selected = {key.to_user_string() for key in requests[0].asset_selection}
         assert {"raw_result_files", "performance_results", "performance_report", "regressions"} <= selected
@@ -80,7 +81,11 @@ def test_a_requested_run_ingests_the_files(incoming, tmp_path):
     db = tmp_path / "wh.duckdb"
     with dg.instance_for_test() as instance:
         (request,), _ = tick(instance)
-        result = dg.materialize(ASSETS, run_config=request.run_config, instance=instance,
-                                resources={"warehouse": WarehouseResource(database=str(db))})
+        result = dg.materialize(
+            ASSETS,
+            run_config=request.run_config,
+            instance=instance,
+            resources={"warehouse": WarehouseResource(database=str(db))},
+        )
     assert result.success
     assert scalar(db, "SELECT throughput_items_per_second FROM performance_results") == 4.0

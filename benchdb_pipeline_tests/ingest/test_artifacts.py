@@ -22,9 +22,17 @@ from benchdb_pipeline_tests.fingerprints import fingerprints
 from benchdb_pipeline_tests.test_cli import benchdb
 
 TABLES = tuple(t for t in ALL_TABLES if t != "archive_batches")
-METADATA = {"workflow_id": 42, "workflow_name": "Benchmark DB CI", "run_id": 9001,
-            "ref": "refs/heads/feature/faster-attention", "repository": "acme/models",
-            "actor": "ci-bot", "trigger": "pull_request", "sha": "c0ffee1234", "platform": "github-actions"}
+METADATA = {
+    "workflow_id": 42,
+    "workflow_name": "Benchmark DB CI",
+    "run_id": 9001,
+    "ref": "refs/heads/feature/faster-attention",
+    "repository": "acme/models",
+    "actor": "ci-bot",
+    "trigger": "pull_request",
+    "sha": "c0ffee1234",
+    "platform": "github-actions",
+}
 
 
 def tables(db: Path, ignore: set[str] = frozenset()) -> dict:
@@ -43,8 +51,18 @@ def jobs(tmp_path_factory) -> Path:
     shutil.copy(FIXTURES / "canonical_rows.json", root / "cpu-files" / "no_commit.json")
     ingest_one(root / "cpu-db" / "job.duckdb", samples / "model_benchmarks")
     ingest_one(root / "export.duckdb", samples / "compatibility")
-    assert benchdb("export", "--db", str(root / "export.duckdb"), "--parquet-dir",
-                   str(root / "cuda-export" / "parquet"), "--partition-by", "hardware_id").returncode == 0
+    assert (
+        benchdb(
+            "export",
+            "--db",
+            str(root / "export.duckdb"),
+            "--parquet-dir",
+            str(root / "cuda-export" / "parquet"),
+            "--partition-by",
+            "hardware_id",
+        ).returncode
+        == 0
+    )
     with session(root / "old-db" / "job.duckdb") as con:
         ensure_schema(con, up_to=3)
     ingest_one(root / "old-db" / "job.duckdb", samples / "critical_tests")
@@ -70,8 +88,11 @@ def test_every_job_lands_with_its_commit_branch_and_ci_run(jobs, tmp_path, db):
     report = integrate(db, find_artifacts(artifacts), ci)
     assert report.jobs == sorted(JOBS)
     assert report.quarantined == 0 and report.unowned_rows == 0
-    runs = query(db, "SELECT git_commit, git_branch, metadata->'ci'->>'job', metadata->'ci'->>'run_id', "
-                     "metadata->'ci'->>'repository' FROM test_runs")
+    runs = query(
+        db,
+        "SELECT git_commit, git_branch, metadata->'ci'->>'job', metadata->'ci'->>'run_id', "
+        "metadata->'ci'->>'repository' FROM test_runs",
+    )
     assert {job for _, _, job, _, _ in runs} == set(JOBS)
     assert all(run_id == "9001" and repo == "acme/models" for *_, run_id, repo in runs)
     # A run without its own commit gets the CI's; one that has its own keeps it.
@@ -122,8 +143,12 @@ def test_the_parquet_export_reads_back_anywhere_and_merges_exactly(tmp_path, db)
         assert pq.read_table(export / table).num_rows == rows  # any Parquet reader
     assert list((export / "performance_results").glob("hardware_id=*/*.parquet"))
     merged = tmp_path / "merged.duckdb"
-    assert benchdb("ci-integrate", "--artifacts-dir", str(tmp_path / "artifacts"), "--db", str(merged),
-                   "-q").returncode == 1  # the samples' invalid file stays quarantined
+    assert (
+        benchdb(
+            "ci-integrate", "--artifacts-dir", str(tmp_path / "artifacts"), "--db", str(merged), "-q"
+        ).returncode
+        == 1
+    )  # the samples' invalid file stays quarantined
     # Equal but for the ledger paths and the CI metadata integration adds to each run.
     assert tables(merged, {"path"}) | {"test_runs": None} == tables(db, {"path"}) | {"test_runs": None}
     assert tables(merged, {"metadata"})["test_runs"] == tables(db, {"metadata"})["test_runs"]
@@ -131,8 +156,17 @@ def test_the_parquet_export_reads_back_anywhere_and_merges_exactly(tmp_path, db)
 
 def test_archive_artifacts_moves_them_by_date(jobs, tmp_path, db):
     artifacts = deliver(jobs, ["cpu-files"], tmp_path / "artifacts")
-    result = benchdb("ci-integrate", "--artifacts-dir", str(artifacts), "--db", str(db), "-q",
-                     "--archive-artifacts", "--archive-dir", str(tmp_path / "archive"))
+    result = benchdb(
+        "ci-integrate",
+        "--artifacts-dir",
+        str(artifacts),
+        "--db",
+        str(db),
+        "-q",
+        "--archive-artifacts",
+        "--archive-dir",
+        str(tmp_path / "archive"),
+    )
     assert result.returncode == 0, result.stderr
     archived = Path(json.loads(result.stdout)["archived_to"])
     assert archived.parent.parent == tmp_path / "archive" and archived.name == "artifacts"

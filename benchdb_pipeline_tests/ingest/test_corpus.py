@@ -31,8 +31,13 @@ PER_FILE = """
            (SELECT count(*) FROM web_platform_results w WHERE w.source_file_id = f.file_id)
     FROM source_files f ORDER BY prefix
 """
-TABLES = ("performance_results", "performance_samples", "hardware_compatibility",
-          "integration_test_results", "web_platform_results")
+TABLES = (
+    "performance_results",
+    "performance_samples",
+    "hardware_compatibility",
+    "integration_test_results",
+    "web_platform_results",
+)
 
 
 @pytest.fixture
@@ -53,29 +58,45 @@ def test_every_corpus_file_produces_its_rows(corpus_db, corpus):
 def test_corpus_values(corpus_db):
     db = corpus_db
     # starschema rows: device names kept, no timestamp in the file → measured_at NULL
-    assert query(db, """SELECT h.device_name, p.batch_size, p.precision, p.average_latency_ms,
+    assert query(
+        db,
+        """SELECT h.device_name, p.batch_size, p.precision, p.average_latency_ms,
                                p.throughput_items_per_second, p.memory_peak_mb, p.measured_at
                         FROM performance_results p JOIN hardware_platforms h USING (hardware_id)
-                        WHERE h.hardware_type = 'cuda' AND p.batch_size = 32""") == [
-        ("NVIDIA RTX 3090", 32, "fp16", 1.18, 846.1, 5120.8, None)]
+                        WHERE h.hardware_type = 'cuda' AND p.batch_size = 32""",
+    ) == [("NVIDIA RTX 3090", 32, "fp16", 1.18, 846.1, 5120.8, None)]
     # run_model_benchmarks: seconds → ms, sequence length from the config key
-    assert query(db, """SELECT round(average_latency_ms, 2), sequence_length, iterations
+    assert query(
+        db,
+        """SELECT round(average_latency_ms, 2), sequence_length, iterations
                         FROM performance_results WHERE sequence_length IS NOT NULL
-                        ORDER BY 1""") == [(53.66, 32, 20), (142.86, 128, 20)]
+                        ORDER BY 1""",
+    ) == [(53.66, 32, 20), (142.86, 128, 20)]
     # direct benchmark timestamps per batch
-    assert query(db, """SELECT batch_size, measured_at FROM performance_results p
+    assert query(
+        db,
+        """SELECT batch_size, measured_at FROM performance_results p
                         JOIN models m USING (model_id) WHERE m.model_name = 'prajjwal1/bert-tiny'
-                        ORDER BY 1""") == [
-        (1, datetime(2025, 3, 6, 17, 45, 26, 506441)), (2, datetime(2025, 3, 6, 17, 45, 26, 561616))]
+                        ORDER BY 1""",
+    ) == [(1, datetime(2025, 3, 6, 17, 45, 26, 506441)), (2, datetime(2025, 3, 6, 17, 45, 26, 561616))]
     # the compact matrix timestamp 20250302_201142 on family-level rows
-    assert scalar(db, """SELECT count(*) FROM hardware_compatibility
-                         WHERE model_id IS NULL AND measured_at = TIMESTAMP '2025-03-02 20:11:42'""") == 13
+    assert (
+        scalar(
+            db,
+            """SELECT count(*) FROM hardware_compatibility
+                         WHERE model_id IS NULL AND measured_at = TIMESTAMP '2025-03-02 20:11:42'""",
+        )
+        == 13
+    )
     # the web result says it was simulated, and its run is flagged
     assert query(db, "SELECT test_type, is_simulated FROM test_runs WHERE is_simulated") == [
-        ("web_platform", True)]
+        ("web_platform", True)
+    ]
     # critical tests: the error is the traceback's last line
-    assert scalar(db, "SELECT DISTINCT error_message FROM integration_test_results") == \
-        "SyntaxError: unterminated string literal (detected at line 811)"
+    assert (
+        scalar(db, "SELECT DISTINCT error_message FROM integration_test_results")
+        == "SyntaxError: unterminated string literal (detected at line 811)"
+    )
 
 
 def test_corpus_ingests_once(corpus_db, corpus):

@@ -25,11 +25,25 @@ def _run(command: list[str], cwd: Path | None = None) -> None:
 
 
 def _stored(db: Path) -> dict[str, dict]:
-    columns = ("test_case", "model_name", "batch_size", "precision", "average_latency_ms",
-               "throughput_items_per_second", "iterations", "memory_peak_mb", "status", "metrics",
-               "hardware_type", "device_name")
-    rows = query(db, f"SELECT {', '.join(columns)} FROM performance_results "
-                     "JOIN models USING (model_id) JOIN hardware_platforms USING (hardware_id)")
+    columns = (
+        "test_case",
+        "model_name",
+        "batch_size",
+        "precision",
+        "average_latency_ms",
+        "throughput_items_per_second",
+        "iterations",
+        "memory_peak_mb",
+        "status",
+        "metrics",
+        "hardware_type",
+        "device_name",
+    )
+    rows = query(
+        db,
+        f"SELECT {', '.join(columns)} FROM performance_results "
+        "JOIN models USING (model_id) JOIN hardware_platforms USING (hardware_id)",
+    )
     return {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
 
 
@@ -39,7 +53,7 @@ def _ingested(db: Path, path: Path) -> dict[str, dict]:
     return _stored(db)
 
 
-COMPLEXITY = '''
+COMPLEXITY = """
 import google_benchmark as benchmark
 
 @benchmark.register
@@ -53,14 +67,22 @@ def fill(state):
 
 if __name__ == "__main__":
     benchmark.main()
-'''
+"""
 
 
 def test_google_benchmark_complexity_rows_are_kept_as_the_familys_fit(tmp_path, db):
     script, out = tmp_path / "fill.py", tmp_path / "fill.json"
     script.write_text(COMPLEXITY)
-    _run([sys.executable, str(script), f"--benchmark_out={out}", "--benchmark_out_format=json",
-          "--benchmark_min_time=0.005s", "--benchmark_context=model=list-fill,precision=int64"])
+    _run(
+        [
+            sys.executable,
+            str(script),
+            f"--benchmark_out={out}",
+            "--benchmark_out_format=json",
+            "--benchmark_min_time=0.005s",
+            "--benchmark_context=model=list-fill,precision=int64",
+        ]
+    )
     doc = json.loads(out.read_text())
     assert {b.get("aggregate_name") for b in doc["benchmarks"]} >= {"BigO", "RMS"}
     stored = _ingested(db, out)
@@ -74,16 +96,42 @@ def test_google_benchmark_complexity_rows_are_kept_as_the_familys_fit(tmp_path, 
 
 def test_google_benchmark_before_1_5_aggregates_are_not_benchmarks(tmp_path, db):
     """The pre-1.5 layout: aggregates as ``<name>_mean`` rows with no run_type."""
-    reps = [{"name": "BM_infer/batch:8", "iterations": 1000, "real_time": t, "cpu_time": t,
-             "time_unit": "us", "items_per_second": 8e6 / t} for t in (10.0, 12.0, 11.0)]
-    aggregates = [{"name": f"BM_infer/batch:8_{kind}", "iterations": 3, "real_time": value,
-                   "cpu_time": value, "time_unit": "us"}
-                  for kind, value in (("mean", 11.0), ("median", 11.0), ("stddev", 1.0))]
+    reps = [
+        {
+            "name": "BM_infer/batch:8",
+            "iterations": 1000,
+            "real_time": t,
+            "cpu_time": t,
+            "time_unit": "us",
+            "items_per_second": 8e6 / t,
+        }
+        for t in (10.0, 12.0, 11.0)
+    ]
+    aggregates = [
+        {
+            "name": f"BM_infer/batch:8_{kind}",
+            "iterations": 3,
+            "real_time": value,
+            "cpu_time": value,
+            "time_unit": "us",
+        }
+        for kind, value in (("mean", 11.0), ("median", 11.0), ("stddev", 1.0))
+    ]
     path = tmp_path / "old.json"
-    path.write_text(json.dumps({
-        "context": {"date": "2019-03-01 10:00:00", "num_cpus": 8, "mhz_per_cpu": 3000,
-                    "cpu_scaling_enabled": False, "library_build_type": "release"},
-        "benchmarks": reps + aggregates}))
+    path.write_text(
+        json.dumps(
+            {
+                "context": {
+                    "date": "2019-03-01 10:00:00",
+                    "num_cpus": 8,
+                    "mhz_per_cpu": 3000,
+                    "cpu_scaling_enabled": False,
+                    "library_build_type": "release",
+                },
+                "benchmarks": reps + aggregates,
+            }
+        )
+    )
     stored = _ingested(db, path)
     assert list(stored) == ["BM_infer/batch:8"]  # no _mean, _median or _stddev result
     row = stored["BM_infer/batch:8"]
@@ -93,7 +141,7 @@ def test_google_benchmark_before_1_5_aggregates_are_not_benchmarks(tmp_path, db)
     assert row["throughput_items_per_second"] == pytest.approx(sum(8e6 / t for t in (10, 12, 11)) / 3)
 
 
-CPP_BENCH = r'''
+CPP_BENCH = r"""
 #include <benchmark/benchmark.h>
 static void BM_noop(benchmark::State& state) {
   for (auto _ : state) { benchmark::ClobberMemory(); }
@@ -106,7 +154,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
 }
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +167,14 @@ def cpp_benchmark(tmp_path_factory) -> Path:
     (folder / "bench.cc").write_text(CPP_BENCH)
     _run([compiler, "-O2", "bench.cc", "-o", "bench", "-lbenchmark", "-lpthread"], cwd=folder)
     out = folder / "noop.json"
-    _run([str(folder / "bench"), f"--benchmark_out={out}", "--benchmark_out_format=json",
-          "--benchmark_repetitions=3"])
+    _run(
+        [
+            str(folder / "bench"),
+            f"--benchmark_out={out}",
+            "--benchmark_out_format=json",
+            "--benchmark_repetitions=3",
+        ]
+    )
     return out
 
 
@@ -140,13 +194,28 @@ def test_billions_of_iterations_and_custom_context_from_the_cpp_library(cpp_benc
 
 def test_iterations_beyond_32_bits_fit(tmp_path, db):
     path = tmp_path / "many.json"
-    path.write_text(json.dumps({"context": {"num_cpus": 2}, "benchmarks": [
-        {"name": "BM_cheap", "run_name": "BM_cheap", "run_type": "iteration",
-         "iterations": 3_000_000_000, "real_time": 0.3, "cpu_time": 0.3, "time_unit": "ns"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "context": {"num_cpus": 2},
+                "benchmarks": [
+                    {
+                        "name": "BM_cheap",
+                        "run_name": "BM_cheap",
+                        "run_type": "iteration",
+                        "iterations": 3_000_000_000,
+                        "real_time": 0.3,
+                        "cpu_time": 0.3,
+                        "time_unit": "ns",
+                    }
+                ],
+            }
+        )
+    )
     assert _ingested(db, path)["BM_cheap"]["iterations"] == 3_000_000_000
 
 
-PYTEST_EXTRA = '''
+PYTEST_EXTRA = """
 import pytest
 
 def test_nan_accuracy(benchmark):
@@ -164,13 +233,13 @@ def test_params(benchmark, precision, batch_size):
 def test_errored(benchmark):
     benchmark.extra_info["has_error"] = True
     benchmark(sum, range(10))
-'''
+"""
 
-OLD_CPUINFO = '''
+OLD_CPUINFO = """
 def pytest_benchmark_update_machine_info(config, machine_info):
     cpu = machine_info["cpu"]
     cpu["brand"] = cpu.pop("brand_raw")  # py-cpuinfo before 7 named it "brand"
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +248,24 @@ def pytest_extra_file(tmp_path_factory) -> Path:
     (folder / "test_extra.py").write_text(PYTEST_EXTRA)
     (folder / "conftest.py").write_text(OLD_CPUINFO)
     out = folder / "extra.json"
-    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-          "--rootdir", str(folder), "--benchmark-min-rounds=3", "--benchmark-max-time=0.01",
-          f"--benchmark-json={out}", str(folder / "test_extra.py")])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchmark-min-rounds=3",
+            "--benchmark-max-time=0.01",
+            f"--benchmark-json={out}",
+            str(folder / "test_extra.py"),
+        ]
+    )
     return out
 
 
@@ -212,8 +296,9 @@ def test_pytest_benchmark_extra_info_params_nan_and_errors(pytest_extra_file, db
 
 def test_nan_where_a_value_is_required_says_nan(tmp_path, db):
     path = tmp_path / "nan.json"
-    path.write_text('{"machine_info": {}, "benchmarks": [{"name": NaN, "fullname": "t", '
-                    '"stats": {"mean": 0.1}}]}')
+    path.write_text(
+        '{"machine_info": {}, "benchmarks": [{"name": NaN, "fullname": "t", "stats": {"mean": 0.1}}]}'
+    )
     report = ingest(db, [path], workers=1)
     assert report.count("quarantined") == 1
     assert "NaN" in report.quarantined[0].error and "not valid JSON" not in report.quarantined[0].error
@@ -248,18 +333,31 @@ def test_hyperfine_memory_usage_becomes_peak_memory(tmp_path, db):
 
 def test_a_device_field_naming_a_gpu_is_a_device_name(tmp_path, db):
     path = tmp_path / "rows.json"
-    path.write_text(json.dumps([{"model_name": "BERT-Base-Uncased", "device": "NVIDIA A100-SXM4-80GB",
-                                 "batch_size": 1, "average_latency_ms": 3.2}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "model_name": "BERT-Base-Uncased",
+                    "device": "NVIDIA A100-SXM4-80GB",
+                    "batch_size": 1,
+                    "average_latency_ms": 3.2,
+                }
+            ]
+        )
+    )
     stored = _ingested(db, path)
     row = next(iter(stored.values()))
     assert (row["hardware_type"], row["device_name"]) == ("cuda", "NVIDIA A100-SXM4-80GB")
 
 
-@pytest.mark.parametrize("doc, says", [
-    ([{"name": "a", "value": 1}, {"name": "b", "value": 2}], "none has model_name"),
-    ({"context": {"num_cpus": 2}, "benchmarks": {"not": "a list"}}, "resembles Google Benchmark"),
-    ({"hello": "world"}, "Supported: pytest-benchmark"),
-])
+@pytest.mark.parametrize(
+    "doc, says",
+    [
+        ([{"name": "a", "value": 1}, {"name": "b", "value": 2}], "none has model_name"),
+        ({"context": {"num_cpus": 2}, "benchmarks": {"not": "a list"}}, "resembles Google Benchmark"),
+        ({"hello": "world"}, "Supported: pytest-benchmark"),
+    ],
+)
 def test_an_unknown_format_says_what_is_supported_and_what_it_resembles(doc, says, tmp_path, db):
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(doc))

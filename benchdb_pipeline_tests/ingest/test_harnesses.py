@@ -13,7 +13,7 @@ import pytest
 from benchdb_pipeline.ingest.formats.google_benchmark import named_arguments
 from benchdb_pipeline_tests.conftest import debian_tool, ingest_one, query
 
-PYTEST_BENCHMARK_TEST = '''
+PYTEST_BENCHMARK_TEST = """
 import pytest
 
 @pytest.mark.parametrize("n", [16, 256])
@@ -24,9 +24,9 @@ def test_sum(benchmark, n):
 def test_sorted(benchmark):
     benchmark.extra_info["model"] = "python-sorted"
     benchmark(sorted, list(range(100, 0, -1)))
-'''
+"""
 
-GOOGLE_BENCHMARK_SCRIPT = '''
+GOOGLE_BENCHMARK_SCRIPT = """
 import google_benchmark as benchmark
 
 @benchmark.register
@@ -47,7 +47,7 @@ def no_device(state):
 
 if __name__ == "__main__":
     benchmark.main()
-'''
+"""
 
 
 def _ms(seconds: float) -> float:
@@ -55,12 +55,29 @@ def _ms(seconds: float) -> float:
 
 
 def _results(db: Path) -> dict[str, dict]:
-    columns = ("model_name", "test_case", "hardware_type", "device_name", "compute_units",
-               "batch_size", "precision", "average_latency_ms", "latency_p50_ms", "latency_p99_ms",
-               "throughput_items_per_second", "iterations", "measured_at", "result_id", "metrics")
-    rows = query(db, f"""
-        SELECT {', '.join(columns)} FROM performance_results
-        JOIN models USING (model_id) JOIN hardware_platforms USING (hardware_id)""")
+    columns = (
+        "model_name",
+        "test_case",
+        "hardware_type",
+        "device_name",
+        "compute_units",
+        "batch_size",
+        "precision",
+        "average_latency_ms",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "throughput_items_per_second",
+        "iterations",
+        "measured_at",
+        "result_id",
+        "metrics",
+    )
+    rows = query(
+        db,
+        f"""
+        SELECT {", ".join(columns)} FROM performance_results
+        JOIN models USING (model_id) JOIN hardware_platforms USING (hardware_id)""",
+    )
     return {row[1]: dict(zip(columns, row, strict=True)) for row in rows}
 
 
@@ -77,8 +94,14 @@ def _written_by(command: list[str], out: Path) -> Path:
 
 
 def _samples(db: Path, result_id: int) -> list[float]:
-    return [r[0] for r in query(db, "SELECT latency_ms FROM performance_samples WHERE result_id = ? "
-                                    "ORDER BY iteration", [result_id])]
+    return [
+        r[0]
+        for r in query(
+            db,
+            "SELECT latency_ms FROM performance_samples WHERE result_id = ? ORDER BY iteration",
+            [result_id],
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +110,24 @@ def pytest_benchmark_file(tmp_path_factory) -> Path:
     (folder / "test_speed.py").write_text(PYTEST_BENCHMARK_TEST)
     out = folder / "speed.json"
     return _written_by(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--rootdir", str(folder), "--benchmark-min-rounds=5", "--benchmark-max-time=0.02",
-         f"--benchmark-json={out}", str(folder / "test_speed.py")], out)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchmark-min-rounds=5",
+            "--benchmark-max-time=0.02",
+            f"--benchmark-json={out}",
+            str(folder / "test_speed.py"),
+        ],
+        out,
+    )
 
 
 def test_pytest_benchmark_values_match_the_file(pytest_benchmark_file, db):
@@ -103,7 +141,10 @@ def test_pytest_benchmark_values_match_the_file(pytest_benchmark_file, db):
         assert _samples(db, row["result_id"]) == pytest.approx([_ms(s) for s in stats["data"]])
         assert row["iterations"] == stats["rounds"] * stats["iterations"]
         assert (row["hardware_type"], row["device_name"], row["compute_units"]) == (
-            "cpu", cpu["brand_raw"], cpu["count"])
+            "cpu",
+            cpu["brand_raw"],
+            cpu["count"],
+        )
         assert row["measured_at"].isoformat() == doc["datetime"].replace("+00:00", "")
         batch = bench["extra_info"].get("batch_size")
         assert row["batch_size"] == batch
@@ -122,8 +163,16 @@ def google_benchmark_file(tmp_path_factory) -> Path:
     script.write_text(GOOGLE_BENCHMARK_SCRIPT)
     out = folder / "bench.json"
     return _written_by(
-        [sys.executable, str(script), f"--benchmark_out={out}", "--benchmark_out_format=json",
-         "--benchmark_repetitions=3", "--benchmark_min_time=0.01s"], out)
+        [
+            sys.executable,
+            str(script),
+            f"--benchmark_out={out}",
+            "--benchmark_out_format=json",
+            "--benchmark_repetitions=3",
+            "--benchmark_min_time=0.01s",
+        ],
+        out,
+    )
 
 
 def test_google_benchmark_values_match_the_file(google_benchmark_file, db):
@@ -155,8 +204,23 @@ def hyperfine_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("hyperfine")
     out = folder / "sleep.json"
     return _written_by(
-        [hyperfine, "--runs", "4", "--warmup", "1", "-N", "--export-json", str(out),
-         "-P", "batch_size", "1", "2", "sleep 0.00{batch_size}"], out)
+        [
+            hyperfine,
+            "--runs",
+            "4",
+            "--warmup",
+            "1",
+            "-N",
+            "--export-json",
+            str(out),
+            "-P",
+            "batch_size",
+            "1",
+            "2",
+            "sleep 0.00{batch_size}",
+        ],
+        out,
+    )
 
 
 def test_hyperfine_values_match_the_file(hyperfine_file, db):
@@ -183,10 +247,13 @@ def test_a_bad_harness_record_is_refused_with_its_place(tmp_path, db):
     assert "sample [1]" in report.quarantined[0].error
 
 
-@pytest.mark.parametrize("doc", [
-    {"machine_info": {}, "benchmarks": [{"name": "t", "fullname": "t"}]},
-    {"context": {}, "benchmarks": [{"name": "a", "real_time": 1, "time_unit": "fortnights"}]},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"machine_info": {}, "benchmarks": [{"name": "t", "fullname": "t"}]},
+        {"context": {}, "benchmarks": [{"name": "a", "real_time": 1, "time_unit": "fortnights"}]},
+    ],
+)
 def test_harness_files_with_missing_or_unknown_fields_are_quarantined(doc, tmp_path, db):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc))

@@ -22,21 +22,21 @@ from benchdb_pipeline_tests.conftest import query
 
 HOSTS = [("ci-runner-1", 2), ("ci-runner-2", 4), ("ci-runner-3", 6), ("laptop", 8), ("gpu-box", 16)]
 
-CONFTEST = '''
+CONFTEST = """
 import os
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["node"] = os.environ["BENCH_HOST"]
     machine_info["cpu"]["count"] = int(os.environ["BENCH_CPUS"])
-'''
+"""
 
-BENCH = '''
+BENCH = """
 def test_sum(benchmark):
     benchmark.extra_info.update(batch_size=8, model="python-sum")
     benchmark(sum, range(200))
-'''
+"""
 
-GPU_BENCH = '''
+GPU_BENCH = """
 import pytest
 
 @pytest.mark.parametrize("precision", ["fp16"])
@@ -47,7 +47,7 @@ def test_infer(benchmark, precision):
 def test_on_device(benchmark):
     benchmark.extra_info.update(device="cuda:0")
     benchmark(sum, range(50))
-'''
+"""
 
 
 def _pytest_benchmark(folder: Path, test: str, host: str, cpus: int) -> Path:
@@ -56,11 +56,27 @@ def _pytest_benchmark(folder: Path, test: str, host: str, cpus: int) -> Path:
     (folder / "test_bench.py").write_text(test)
     out = folder / f"{host}.json"
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--rootdir", str(folder), "--benchmark-min-rounds=3", "--benchmark-max-time=0.01",
-         f"--benchmark-json={out}", str(folder / "test_bench.py")],
-        check=True, capture_output=True, timeout=300,
-        env={"BENCH_HOST": host, "BENCH_CPUS": str(cpus), "PATH": "/usr/bin:/bin"})
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchmark-min-rounds=3",
+            "--benchmark-max-time=0.01",
+            f"--benchmark-json={out}",
+            str(folder / "test_bench.py"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={"BENCH_HOST": host, "BENCH_CPUS": str(cpus), "PATH": "/usr/bin:/bin"},
+    )
     return out
 
 
@@ -72,12 +88,16 @@ def five_hosts(tmp_path_factory) -> list[Path]:
 
 def test_five_hosts_make_five_platforms_and_five_series(five_hosts, db, tmp_path):
     ingest(db, five_hosts, workers=1)
-    platforms = query(db, "SELECT platform_key, host_name, compute_units, fingerprint FROM hardware_platforms")
+    platforms = query(
+        db, "SELECT platform_key, host_name, compute_units, fingerprint FROM hardware_platforms"
+    )
     assert len(platforms) == 5
     assert {p[1] for p in platforms} == {host for host, _ in HOSTS}
     assert {(p[1], p[2]) for p in platforms} == set(HOSTS)  # no core count merged across hosts
     assert len({p[3] for p in platforms}) == 5
-    with __import__("benchdb_pipeline.warehouse.store", fromlist=["session"]).session(db, read_only=True) as con:
+    with __import__("benchdb_pipeline.warehouse.store", fromlist=["session"]).session(
+        db, read_only=True
+    ) as con:
         sql, params = history_sql("latency", EVERYTHING)
         rows = con.execute(sql, params).fetchall()
         columns = [d[0] for d in con.description]
@@ -110,15 +130,23 @@ def test_a_gpu_run_is_a_cuda_platform_with_the_gpus_name(tmp_path, db):
     path = _pytest_benchmark(tmp_path / "gpu", GPU_BENCH, "gpu-box", 16)
     doc = json.loads(path.read_text())
     ingest(db, [path], workers=1)
-    rows = dict(query(db, """
+    rows = dict(
+        query(
+            db,
+            """
         SELECT p.test_case, h.hardware_type || '|' || coalesce(h.device_name, '') || '|' ||
                coalesce(h.compute_units::VARCHAR, '') || '|' || h.host_name
-        FROM performance_results p JOIN hardware_platforms h USING (hardware_id)"""))
+        FROM performance_results p JOIN hardware_platforms h USING (hardware_id)""",
+        )
+    )
     cpu = doc["machine_info"]["cpu"]["brand_raw"]
     assert rows["test_bench.py::test_infer[fp16]"] == "cuda|NVIDIA H100 80GB HBM3||gpu-box"
     assert rows["test_bench.py::test_on_device"] == "cuda|||gpu-box"
     assert cpu not in " ".join(rows.values())
-    batch, throughput, ops = query(db, """
+    batch, throughput, ops = query(
+        db,
+        """
         SELECT batch_size, throughput_items_per_second, json_extract(metrics, '$.calls_per_second')::DOUBLE
-        FROM performance_results WHERE test_case LIKE '%test_infer%'""")[0]
+        FROM performance_results WHERE test_case LIKE '%test_infer%'""",
+    )[0]
     assert batch == 4 and throughput == pytest.approx(4 * ops)  # "4" coerced, items per second

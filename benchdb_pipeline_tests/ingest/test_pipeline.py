@@ -13,8 +13,14 @@ from benchdb_pipeline_tests.conftest import query
 def test_discover_walks_folders_and_skips_partial_and_hidden(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / ".hidden").mkdir()
-    for name in ("a/one.json", "a/b/two.json", "a/b/notes.txt", "a/b/three.json.part",
-                 "a/.four.json", ".hidden/five.json"):
+    for name in (
+        "a/one.json",
+        "a/b/two.json",
+        "a/b/notes.txt",
+        "a/b/three.json.part",
+        "a/.four.json",
+        ".hidden/five.json",
+    ):
         (tmp_path / name).write_text("[]")
     found = discover([tmp_path, tmp_path / "a" / "one.json"])
     assert found == sorted(found)
@@ -27,9 +33,17 @@ def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(POOL_THRESHOLD + 50):
-        rows = [{"model": f"model-{i % 7}", "hardware": ["cpu", "cuda"][i % 2], "batch_size": b,
-                 "latency_ms": 1.0 + i + b, "throughput": 100.0 + i, "latencies_ms": [1.0, 2.0, 3.0]}
-                for b in (1, 2)]
+        rows = [
+            {
+                "model": f"model-{i % 7}",
+                "hardware": ["cpu", "cuda"][i % 2],
+                "batch_size": b,
+                "latency_ms": 1.0 + i + b,
+                "throughput": 100.0 + i,
+                "latencies_ms": [1.0, 2.0, 3.0],
+            }
+            for b in (1, 2)
+        ]
         (folder / f"{i:04d}.json").write_text(json.dumps(rows))
     (folder / "broken.json").write_text("{")
     dumps = []
@@ -37,12 +51,17 @@ def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
         db = tmp_path / f"w{workers}.duckdb"
         report = ingest(db, [folder], workers=workers)
         assert report.count("ingested") == POOL_THRESHOLD + 50 and report.count("quarantined") == 1
-        dumps.append(query(db, """
+        dumps.append(
+            query(
+                db,
+                """
             SELECT f.path, m.model_name, h.hardware_type, p.batch_size, p.average_latency_ms,
                    p.latency_p90_ms, (SELECT list(latency_ms ORDER BY iteration) FROM performance_samples s
                                       WHERE s.result_id = p.result_id)
             FROM performance_results p JOIN source_files f ON f.file_id = p.source_file_id
             JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
-            ORDER BY ALL"""))
+            ORDER BY ALL""",
+            )
+        )
     assert dumps[0] == dumps[1]
     assert len(dumps[0]) == 2 * (POOL_THRESHOLD + 50)

@@ -14,26 +14,29 @@ def normalise(record, units=None):
     return PERF.normalise({"model": "m", "hardware": "cpu", **record}, "$[0]", units)
 
 
-@pytest.mark.parametrize("record,column,value", [
-    ({"latency": 5}, "average_latency_ms", 5.0),
-    ({"latency_ms": 5}, "average_latency_ms", 5.0),
-    ({"latency_avg": 5}, "average_latency_ms", 5.0),
-    ({"avg_latency_ms": 5}, "average_latency_ms", 5.0),
-    ({"latency_s": 0.005}, "average_latency_ms", 5.0),
-    ({"latency_us": 5000}, "average_latency_ms", 5.0),
-    ({"latency": 5000, "time_unit": "us"}, "average_latency_ms", 5.0),
-    ({"latency": 5000, "unit": "us"}, "average_latency_ms", 5.0),
-    ({"throughput": 7}, "throughput_items_per_second", 7.0),
-    ({"memory": 100}, "memory_peak_mb", 100.0),
-    ({"memory_mb": 100}, "memory_peak_mb", 100.0),
-    ({"memory_peak": 2, "memory_unit": "GB"}, "memory_peak_mb", 2048.0),
-    ({"memory_peak_bytes": 1048576}, "memory_peak_mb", 1.0),
-    ({"total_time": 3}, "total_time_seconds", 3.0),
-    ({"total_time_ms": 3000}, "total_time_seconds", 3.0),
-    ({"batch": "8"}, "batch_size", 8),
-    ({"batch_size": 8.0}, "batch_size", 8),
-    ({"num_params": 110_000_000}, "parameters_million", 110.0),
-])
+@pytest.mark.parametrize(
+    "record,column,value",
+    [
+        ({"latency": 5}, "average_latency_ms", 5.0),
+        ({"latency_ms": 5}, "average_latency_ms", 5.0),
+        ({"latency_avg": 5}, "average_latency_ms", 5.0),
+        ({"avg_latency_ms": 5}, "average_latency_ms", 5.0),
+        ({"latency_s": 0.005}, "average_latency_ms", 5.0),
+        ({"latency_us": 5000}, "average_latency_ms", 5.0),
+        ({"latency": 5000, "time_unit": "us"}, "average_latency_ms", 5.0),
+        ({"latency": 5000, "unit": "us"}, "average_latency_ms", 5.0),
+        ({"throughput": 7}, "throughput_items_per_second", 7.0),
+        ({"memory": 100}, "memory_peak_mb", 100.0),
+        ({"memory_mb": 100}, "memory_peak_mb", 100.0),
+        ({"memory_peak": 2, "memory_unit": "GB"}, "memory_peak_mb", 2048.0),
+        ({"memory_peak_bytes": 1048576}, "memory_peak_mb", 1.0),
+        ({"total_time": 3}, "total_time_seconds", 3.0),
+        ({"total_time_ms": 3000}, "total_time_seconds", 3.0),
+        ({"batch": "8"}, "batch_size", 8),
+        ({"batch_size": 8.0}, "batch_size", 8),
+        ({"num_params": 110_000_000}, "parameters_million", 110.0),
+    ],
+)
 def test_aliases_and_units(record, column, value):
     row, problems = normalise(record)
     assert problems == []
@@ -56,18 +59,21 @@ def test_missing_is_null_not_zero():
     assert problems == [] and "throughput_items_per_second" not in row
 
 
-@pytest.mark.parametrize("record,field,reason", [
-    ({"throughput": -1}, "throughput", "out of range"),
-    ({"throughput": 0}, "throughput", "out of range"),
-    ({"throughput": True}, "throughput", "is not a number"),
-    ({"throughput": "NaN"}, "throughput", "not a finite number"),
-    ({"batch_size": 0}, "batch_size", "out of range"),
-    ({"batch_size": 1.5}, "batch_size", "not a whole number"),
-    ({"latency": 5, "latency_unit": "parsecs"}, "latency_unit", "unknown unit"),
-    ({"precision": "🙂"}, "precision", "is not a precision"),
-    ({"timestamp": "yesterday"}, "timestamp", "is not a timestamp"),
-    ({"latencies_ms": [1, -2]}, "latencies_ms", "sample [1]"),
-])
+@pytest.mark.parametrize(
+    "record,field,reason",
+    [
+        ({"throughput": -1}, "throughput", "out of range"),
+        ({"throughput": 0}, "throughput", "out of range"),
+        ({"throughput": True}, "throughput", "is not a number"),
+        ({"throughput": "NaN"}, "throughput", "not a finite number"),
+        ({"batch_size": 0}, "batch_size", "out of range"),
+        ({"batch_size": 1.5}, "batch_size", "not a whole number"),
+        ({"latency": 5, "latency_unit": "parsecs"}, "latency_unit", "unknown unit"),
+        ({"precision": "🙂"}, "precision", "is not a precision"),
+        ({"timestamp": "yesterday"}, "timestamp", "is not a timestamp"),
+        ({"latencies_ms": [1, -2]}, "latencies_ms", "sample [1]"),
+    ],
+)
 def test_invalid_values_name_the_field(record, field, reason):
     _, problems = normalise(record)
     assert [(p.locator, p.field) for p in problems] == [("$[0]", field)]
@@ -77,24 +83,34 @@ def test_invalid_values_name_the_field(record, field, reason):
 def test_required_fields():
     _, problems = PERF.normalise({"throughput": 1}, "$[3]")
     assert {(p.field, p.reason) for p in problems} == {
-        ("model_name", "required field is missing"), ("hardware_type", "required field is missing")}
+        ("model_name", "required field is missing"),
+        ("hardware_type", "required field is missing"),
+    }
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("CUDA", "cuda"), ("cuda:0", "cuda"), ("Apple", "mps"), ("HIP", "rocm"), ("webnn", "webnn")])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("CUDA", "cuda"), ("cuda:0", "cuda"), ("Apple", "mps"), ("HIP", "rocm"), ("webnn", "webnn")],
+)
 def test_hardware_types(raw, expected):
     assert norm_hardware_type(raw) == expected
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("float32", "fp32"), ("torch.float16", "fp16"), ("BF16", "bf16"), ("int8", "int8"), ("int2", "int2")])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("float32", "fp32"), ("torch.float16", "fp16"), ("BF16", "bf16"), ("int8", "int8"), ("int2", "int2")],
+)
 def test_precisions(raw, expected):
     assert norm_precision(raw) == expected
 
 
 def test_statuses():
     assert [norm_status(s) for s in ("PASSED", "failure", "Errored", "skipped")] == [
-        "pass", "fail", "error", "skip"]
+        "pass",
+        "fail",
+        "error",
+        "skip",
+    ]
     with pytest.raises(ValueError):
         norm_status("maybe")
 

@@ -34,8 +34,9 @@ def every_row(db: Path) -> dict[str, tuple[int, int]]:
 
 
 def live_and_archived(db: Path, table: str) -> tuple[int, int]:
-    return tuple(query(db, f"SELECT count(*) FILTER (NOT archived), count(*) FILTER (archived) "
-                           f"FROM all_{table}")[0])
+    return tuple(
+        query(db, f"SELECT count(*) FILTER (NOT archived), count(*) FILTER (archived) FROM all_{table}")[0]
+    )
 
 
 def assert_intact(db: Path, archive: Path, before: dict) -> None:
@@ -59,8 +60,12 @@ def sample_db(db, tmp_path):
 def big_db(sample_db):
     """Samples (with raw per-iteration latencies) and ~23k synthetic results over 12 days."""
     with session(sample_db) as con:
-        synthetic.fill(con, synthetic.Shape(models=20, platforms=8, batch_sizes=(1, 4, 16),
-                                            precisions=("fp32", "fp16"), runs=24))
+        synthetic.fill(
+            con,
+            synthetic.Shape(
+                models=20, platforms=8, batch_sizes=(1, 4, 16), precisions=("fp32", "fp16"), runs=24
+            ),
+        )
     return sample_db
 
 
@@ -85,8 +90,10 @@ def test_rows_newer_than_the_cutoff_stay_and_a_second_folder_adds_to_the_first(b
     live, archived = live_and_archived(big_db, "performance_results")
     assert live and archived
     assert scalar(big_db, "SELECT min(coalesce(measured_at, created_at)) FROM performance_results") >= NOW
-    assert scalar(big_db, "SELECT max(coalesce(measured_at, created_at)) "
-                          "FROM archived_performance_results") < NOW
+    assert (
+        scalar(big_db, "SELECT max(coalesce(measured_at, created_at)) FROM archived_performance_results")
+        < NOW
+    )
     archive_data(big_db, tmp_path / "a2", 0)
     assert live_and_archived(big_db, "performance_results") == (0, live + archived)
     assert every_row(big_db) == before
@@ -123,8 +130,16 @@ def test_a_damaged_archive_fails_the_integrity_check(sample_db, tmp_path):
 
 
 def test_the_cli_archives_and_reports(sample_db, tmp_path):
-    result = benchdb("maintenance", "--db", str(sample_db), "--archive-data", "--older-than", "0",
-                     "--archive-dir", str(tmp_path / "archive"))
+    result = benchdb(
+        "maintenance",
+        "--db",
+        str(sample_db),
+        "--archive-data",
+        "--older-than",
+        "0",
+        "--archive-dir",
+        str(tmp_path / "archive"),
+    )
     assert result.returncode == 0, result.stderr
     (record,) = json.loads(result.stdout)["operations"]
     assert record["rows_archived"] == sum(record["rows"].values()) > 0
@@ -155,8 +170,12 @@ archive_data(Path(sys.argv[1]), Path(sys.argv[2]), 0, now=datetime.fromisoformat
 def test_killed_at_each_step_then_run_again_loses_and_doubles_nothing(big_db, tmp_path, step):
     archive = tmp_path / "archive"
     before = every_row(big_db)
-    child = subprocess.run([sys.executable, "-c", KILLED_AT_STEP, str(big_db), str(archive), step,
-                            NOW.isoformat()], capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_AT_STEP, str(big_db), str(archive), step, NOW.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert every_row(big_db) == before  # even before the clean-up: the views read committed batches
     report = archive_data(big_db, archive, 0, now=NOW)
@@ -184,8 +203,11 @@ def test_killed_at_arbitrary_moments_loses_and_doubles_nothing(big_db, tmp_path)
     before = every_row(big_db)
 
     def archive_in_child(db: Path, archive: Path) -> subprocess.Popen:
-        child = subprocess.Popen([sys.executable, "-c", ARCHIVE_ONCE, str(db), str(archive), NOW.isoformat()],
-                                 stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", ARCHIVE_ONCE, str(db), str(archive), NOW.isoformat()],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout.readline() == "ready\n"
         return child
 
@@ -215,7 +237,9 @@ def test_a_moved_archive_is_reported_not_crashed_on(sample_db, tmp_path):
     assert check.returncode == 1
     views = json.loads(check.stdout)["operations"][0]["checks"]["views"]["offending"]
     assert "all_performance_results" in views
-    query_result = benchdb("query", "--db", str(sample_db), "--sql", "SELECT count(*) FROM all_performance_results")
+    query_result = benchdb(
+        "query", "--db", str(sample_db), "--sql", "SELECT count(*) FROM all_performance_results"
+    )
     assert query_result.returncode == 2 and "No files found" in query_result.stderr
     export = benchdb("export", "--db", str(sample_db), "--parquet-dir", str(tmp_path / "export"))
     assert export.returncode == 2 and "database error" in export.stderr and "Traceback" not in export.stderr

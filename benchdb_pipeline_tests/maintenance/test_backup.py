@@ -39,8 +39,12 @@ print(n, flush=True)
 
 def table_hashes(db: Path, where: dict[str, str] | None = None) -> dict[str, tuple]:
     """Row count and an order-independent hash of every column of every table."""
-    return {table: tuple(query(db, f"SELECT count(*), sum(hash(t)) FROM {table} t "
-                                   f"{(where or {}).get(table, '')}")[0]) for table in ALL_TABLES}
+    return {
+        table: tuple(
+            query(db, f"SELECT count(*), sum(hash(t)) FROM {table} t {(where or {}).get(table, '')}")[0]
+        )
+        for table in ALL_TABLES
+    }
 
 
 @pytest.fixture
@@ -54,7 +58,9 @@ def test_restore_round_trip_is_exact_row_for_row(sample_db, tmp_path):
     restored = tmp_path / "restored.duckdb"
     backups.restore(folder, restored)
     assert table_hashes(restored) == table_hashes(sample_db)
-    assert manifest.rows["performance_results"] == scalar(sample_db, "SELECT count(*) FROM performance_results")
+    assert manifest.rows["performance_results"] == scalar(
+        sample_db, "SELECT count(*) FROM performance_results"
+    )
 
 
 def test_compressed_backups_restore_too(sample_db, tmp_path):
@@ -65,9 +71,12 @@ def test_compressed_backups_restore_too(sample_db, tmp_path):
 
 
 def test_a_backup_taken_while_another_process_writes_is_consistent(db, tmp_path):
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(tmp_path / "files"), "6"],
-                              stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "BENCHDB_LOCK_TIMEOUT": "30"})
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), str(tmp_path / "files"), "6"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BENCHDB_LOCK_TIMEOUT": "30"},
+    )
     assert writer.stdout.readline().strip() == "writing"
     taken = []
     for _ in range(3):
@@ -85,11 +94,14 @@ def test_a_backup_taken_while_another_process_writes_is_consistent(db, tmp_path)
         check = benchdb("maintenance", "--db", str(restored), "--check-integrity")
         assert check.returncode == 0, check.stdout
         assert scalar(restored, "SELECT count(*) FROM performance_results") == 50 * scalar(
-            restored, "SELECT count(*) FROM source_files")
+            restored, "SELECT count(*) FROM source_files"
+        )
         # … and those rows are exactly the source's rows for the same files.
         files = ", ".join(str(r[0]) for r in query(restored, "SELECT file_id FROM source_files")) or "NULL"
-        where = {"performance_results": f"WHERE source_file_id IN ({files})",
-                 "source_files": f"WHERE file_id IN ({files})"}
+        where = {
+            "performance_results": f"WHERE source_file_id IN ({files})",
+            "source_files": f"WHERE file_id IN ({files})",
+        }
         restricted = {t: table_hashes(restored, where)[t] for t in where}
         assert restricted == {t: table_hashes(db, where)[t] for t in where}
         restored_files.append(scalar(restored, "SELECT count(*) FROM source_files"))
@@ -134,11 +146,19 @@ def test_integrity_problems_exit_1_with_a_json_report(sample_db, tmp_path):
     con = duckdb.connect(str(sample_db))
     con.execute("INSERT INTO performance_samples VALUES (999999, 0, 1.0)")  # an orphan sample
     con.close()
-    result = benchdb("maintenance", "--db", str(sample_db), "--check-integrity", "--optimize-db",
-                     "--output", str(tmp_path / "report.json"))
+    result = benchdb(
+        "maintenance",
+        "--db",
+        str(sample_db),
+        "--check-integrity",
+        "--optimize-db",
+        "--output",
+        str(tmp_path / "report.json"),
+    )
     assert result.returncode == 1
     report = json.loads((tmp_path / "report.json").read_text())
     integrity = next(op for op in report["operations"] if op["operation"] == "check-integrity")
     assert integrity["checks"]["references"]["offending"] == {
-        "performance_samples.result_id → performance_results": 1}
+        "performance_samples.result_id → performance_results": 1
+    }
     assert report["ok"] is False

@@ -17,8 +17,9 @@ def _aged(path, days: float) -> None:
 
 
 def test_migration_stats_count_files_records_and_rates(db, fixture_copy):
-    folder = fixture_copy("canonical_rows.json", "critical_tests.json", "bad_zero_batch.json",
-                          "benchmark_summary_empty.json")
+    folder = fixture_copy(
+        "canonical_rows.json", "critical_tests.json", "bad_zero_batch.json", "benchmark_summary_empty.json"
+    )
     ingest_one(db, folder)
     stats = migration_stats(db)
     assert stats["files"] == {"ingested": 2, "quarantined": 1, "empty": 1}
@@ -30,7 +31,9 @@ def test_migration_stats_count_files_records_and_rates(db, fixture_copy):
 
 
 def test_clean_json_touches_only_old_files_the_ledger_holds(db, fixture_copy, tmp_path):
-    folder = fixture_copy("canonical_rows.json", "critical_tests.json", "bad_zero_batch.json", folder="in/deep")
+    folder = fixture_copy(
+        "canonical_rows.json", "critical_tests.json", "bad_zero_batch.json", folder="in/deep"
+    )
     root = folder.parent
     ingest_one(db, root)
     for path in folder.iterdir():
@@ -50,14 +53,32 @@ def test_clean_json_remove_through_the_cli(db, fixture_copy):
     folder = fixture_copy("canonical_rows.json")
     ingest_one(db, folder)
     _aged(folder / "canonical_rows.json", 10)
-    result = benchdb("maintenance", "--db", str(db), "--clean-json", "--json-dir", str(folder),
-                     "--older-than", "5", "--action", "remove")
+    result = benchdb(
+        "maintenance",
+        "--db",
+        str(db),
+        "--clean-json",
+        "--json-dir",
+        str(folder),
+        "--older-than",
+        "5",
+        "--action",
+        "remove",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["operations"][0]["files"] == 1
     assert not (folder / "canonical_rows.json").exists()
 
 
 def test_clean_json_on_a_missing_folder_is_a_usage_error(db, tmp_path):
-    result = benchdb("maintenance", "--db", str(db), "--clean-json", "--json-dir", str(tmp_path / "nope"),
-                     "--action", "remove")
+    result = benchdb(
+        "maintenance",
+        "--db",
+        str(db),
+        "--clean-json",
+        "--json-dir",
+        str(tmp_path / "nope"),
+        "--action",
+        "remove",
+    )
     assert result.returncode == 2 and "no such file or folder" in result.stderr

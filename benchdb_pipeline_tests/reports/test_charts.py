@@ -17,13 +17,20 @@ def draw(db, which):
     with session(db, read_only=True) as con:
         return {
             "compare_hardware": lambda: charts.compare_hardware(
-                queries.compare(con, latency, Filters(model=MODEL)), latency, MODEL),
+                queries.compare(con, latency, Filters(model=MODEL)), latency, MODEL
+            ),
             "compare_models": lambda: charts.compare_models(
-                queries.compare(con, throughput, Filters(hardware="cuda")), throughput, "cuda"),
-            "trend": lambda: charts.trend(queries.history(
-                con, latency, Filters(model=MODEL, hardware="cuda", precision="fp32")), latency, MODEL, "cuda"),
+                queries.compare(con, throughput, Filters(hardware="cuda")), throughput, "cuda"
+            ),
+            "trend": lambda: charts.trend(
+                queries.history(con, latency, Filters(model=MODEL, hardware="cuda", precision="fp32")),
+                latency,
+                MODEL,
+                "cuda",
+            ),
             "batch_scaling": lambda: charts.batch_scaling(
-                queries.compare(con, throughput, Filters(model=MODEL)), throughput, MODEL),
+                queries.compare(con, throughput, Filters(model=MODEL)), throughput, MODEL
+            ),
             "compatibility": lambda: charts.compatibility_matrix(queries.compatibility(con, Filters())),
         }[which]()
 
@@ -65,5 +72,6 @@ def test_output_format_follows_the_suffix(large_db, tmp_path, suffix, magic):
 
 def test_no_data_is_an_error(large_db):
     with session(large_db, read_only=True) as con, pytest.raises(charts.NoData):
-        charts.compare_hardware(queries.compare(con, METRICS["latency"], Filters(model="absent")),
-                                METRICS["latency"], "absent")
+        charts.compare_hardware(
+            queries.compare(con, METRICS["latency"], Filters(model="absent")), METRICS["latency"], "absent"
+        )

@@ -10,8 +10,9 @@ from benchdb_pipeline.warehouse.store import session
 
 
 def test_filters_are_bound_parameters():
-    where, params = Filters(model="BERT-Base-Uncased", hardware="CUDA", batch_size=4,
-                            precision="float16", include_simulated=False).where()
+    where, params = Filters(
+        model="BERT-Base-Uncased", hardware="CUDA", batch_size=4, precision="float16", include_simulated=False
+    ).where()
     assert "?" in where and "bert" not in where.lower()
     assert params == ["bert-base-uncased", "cuda", 4, "fp16"]
     assert "NOT is_simulated" in where
@@ -31,9 +32,9 @@ def test_performance_and_comparison(fixture_db):
         assert rows.column("throughput_items_per_second") == [1600.0]
         latency = queries.compare(con, METRICS["latency"], Filters(model="bert-base-uncased"))
         assert sorted(round(v, 2) for v in latency.column("value")) == [2.5, 12.0, 25.0, 53.66]
-        assert queries.compare(con, METRICS["latency"], Filters(
-            model="bert-base-uncased", since=date(2025, 4, 3))).column("value") == [
-                53.6571741104126]
+        assert queries.compare(
+            con, METRICS["latency"], Filters(model="bert-base-uncased", since=date(2025, 4, 3))
+        ).column("value") == [53.6571741104126]
 
 
 def test_hardware_compatibility_integration_summary(fixture_db):

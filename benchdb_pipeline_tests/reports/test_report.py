@@ -42,9 +42,15 @@ def report_html(fixture_db, tmp_path_factory):
 def test_every_section_is_there(report_html):
     report, path = report_html
     html = path.read_text()
-    for heading in ("Summary", "Data sources", "Latest throughput per model across hardware",
-                    "Hardware comparison", "Compatibility matrix", "Integration test status",
-                    "Data quality"):
+    for heading in (
+        "Summary",
+        "Data sources",
+        "Latest throughput per model across hardware",
+        "Hardware comparison",
+        "Compatibility matrix",
+        "Integration test status",
+        "Data quality",
+    ):
         assert f">{heading}</h" in html, heading
     assert "Simulated data shown" not in html  # the only simulated result (web) is not shown
     assert "bad_zero_batch.json" in html  # quarantined files with their reasons
@@ -86,13 +92,27 @@ def test_chromium_loads_every_image_and_makes_no_request(report_html, chromium, 
     # file would really be requested, and counted.
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", path.read_text())
     probe.write_text(html.replace("</body>", PROBE))
-    dom = subprocess.run([chromium, *BROWSER_FLAGS, "--virtual-time-budget=5000", "--dump-dom",
-                          probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [chromium, *BROWSER_FLAGS, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     body = re.search(r"<body([^>]*)>", dom).group(1)
     counts = dict(re.findall(r'data-(\w+)="(\d+)"', body))
     assert int(counts["images"]) >= 3
     assert counts["broken"] == "0" and counts["requests"] == "0"
     screenshot = tmp_path / "report.png"
-    subprocess.run([chromium, *BROWSER_FLAGS, "--hide-scrollbars", "--window-size=1280,2000",
-                    f"--screenshot={screenshot}", path.as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            chromium,
+            *BROWSER_FLAGS,
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+            f"--screenshot={screenshot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000

@@ -21,11 +21,25 @@ def test_every_report_in_every_format(fixture_db, tmp_path, report):
 
 
 def test_filters_and_comparisons(fixture_db):
-    rows = json.loads(benchdb("query", "--report", "performance", "--hardware", "CUDA", "--format",
-                              "json", db=fixture_db).stdout)
+    rows = json.loads(
+        benchdb(
+            "query", "--report", "performance", "--hardware", "CUDA", "--format", "json", db=fixture_db
+        ).stdout
+    )
     assert {r["hardware_type"] for r in rows} == {"cuda"}
-    compared = json.loads(benchdb("query", "--model", "bert-base-uncased", "--metric", "latency",
-                                  "--compare-hardware", "--format", "json", db=fixture_db).stdout)
+    compared = json.loads(
+        benchdb(
+            "query",
+            "--model",
+            "bert-base-uncased",
+            "--metric",
+            "latency",
+            "--compare-hardware",
+            "--format",
+            "json",
+            db=fixture_db,
+        ).stdout
+    )
     assert {r["hardware_type"] for r in compared} == {"cpu", "cuda"}
     hostile = benchdb("query", "--report", "performance", "--model", "x' OR 1=1 --", db=fixture_db)
     assert hostile.returncode == 0 and "(0 rows)" in hostile.stdout
@@ -34,16 +48,32 @@ def test_filters_and_comparisons(fixture_db):
 
 
 def test_visualize_writes_the_chart_asked_for(fixture_db, tmp_path):
-    for args, name in ((["--compare-hardware", "--model", "bert-base-uncased"], "hw.svg"),
-                       (["--compare-models", "--hardware", "cpu"], "models.png"),
-                       (["--batch-scaling", "--model", "bert-base-uncased"], "scaling.pdf"),
-                       (["--compatibility-matrix"], "matrix.png")):
+    for args, name in (
+        (["--compare-hardware", "--model", "bert-base-uncased"], "hw.svg"),
+        (["--compare-models", "--hardware", "cpu"], "models.png"),
+        (["--batch-scaling", "--model", "bert-base-uncased"], "scaling.pdf"),
+        (["--compatibility-matrix"], "matrix.png"),
+    ):
         result = benchdb("visualize", *args, "--output", str(tmp_path / name), db=fixture_db)
         assert result.returncode == 0, result.stderr
         assert (tmp_path / name).stat().st_size > 1000
-    missing = benchdb("visualize", "--plot-trend", "--model", "bert-base-uncased",
-                      "--output", str(tmp_path / "t.png"), db=fixture_db)
+    missing = benchdb(
+        "visualize",
+        "--plot-trend",
+        "--model",
+        "bert-base-uncased",
+        "--output",
+        str(tmp_path / "t.png"),
+        db=fixture_db,
+    )
     assert missing.returncode == 2 and "--hardware" in missing.stderr
-    nothing = benchdb("visualize", "--compare-hardware", "--model", "absent",
-                      "--output", str(tmp_path / "n.png"), db=fixture_db)
+    nothing = benchdb(
+        "visualize",
+        "--compare-hardware",
+        "--model",
+        "absent",
+        "--output",
+        str(tmp_path / "n.png"),
+        db=fixture_db,
+    )
     assert nothing.returncode == 2 and "DB004" in nothing.stderr

@@ -33,7 +33,10 @@ def test_architectures_have_the_checkpoints_sizes(name):
 
 def test_names_aliases_and_sets_resolve():
     assert [s.name for s in resolve(["vit-base", "BERT-Base-Uncased", "t5-small"])] == [
-        "google/vit-base-patch16-224", "bert-base-uncased", "t5-small"]
+        "google/vit-base-patch16-224",
+        "bert-base-uncased",
+        "t5-small",
+    ]
     for names in MODEL_SETS.values():
         assert resolve(list(names))
     with pytest.raises(ValueError, match="unknown model 'bert-huge'.*known: prajjwal1/bert-tiny"):

@@ -26,8 +26,18 @@ def cpu_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     db = folder / "w.duckdb"
     hardware = "cpu" if torch.cuda.is_available() else "cpu,cuda"
-    result = benchdb("run", *SMALL, "--hardware", hardware, "--batch-sizes", "1,2",
-                     "--precision", "fp32,bf16", "--db", str(db))
+    result = benchdb(
+        "run",
+        *SMALL,
+        "--hardware",
+        hardware,
+        "--batch-sizes",
+        "1,2",
+        "--precision",
+        "fp32,bf16",
+        "--db",
+        str(db),
+    )
     return result, db
 
 
@@ -40,17 +50,26 @@ def test_results_are_stored_as_one_real_test_run(cpu_run):
     metadata = json.loads(run[2])
     assert metadata["torch"] == torch.__version__
     assert metadata["plan"]["batch_sizes"] == [1, 2]
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         SELECT r.result_id, r.batch_size, r.precision, r.sequence_length, r.iterations,
                r.warmup_iterations, r.average_latency_ms, r.latency_p50_ms, r.latency_p99_ms,
                r.throughput_items_per_second, r.memory_peak_mb, r.metrics, r.measured_at,
                m.model_name, m.parameters_million, h.hardware_type, h.compute_units
         FROM performance_results r JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
-        ORDER BY r.precision, r.batch_size""")
+        ORDER BY r.precision, r.batch_size""",
+    )
     assert [(r[1], r[2]) for r in rows] == [(1, "bf16"), (2, "bf16"), (1, "fp32"), (2, "fp32")]
     for row in rows:
-        samples = [s[0] for s in query(db, "SELECT latency_ms FROM performance_samples WHERE result_id = ? "
-                                           "ORDER BY iteration", [row[0]])]
+        samples = [
+            s[0]
+            for s in query(
+                db,
+                "SELECT latency_ms FROM performance_samples WHERE result_id = ? ORDER BY iteration",
+                [row[0]],
+            )
+        ]
         assert len(samples) == row[4] == 4 and row[5] == 1 and row[3] == 8
         assert all(s > 0 for s in samples)
         assert row[6] == pytest.approx(math.fsum(samples) / 4)
@@ -70,16 +89,32 @@ def test_a_missing_platform_is_a_compatibility_row_not_a_measurement(cpu_run):
     result, db = cpu_run
     assert result.returncode == 1  # some configurations could not be measured
     assert "not measured: prajjwal1/bert-tiny on cuda fp32" in result.stdout
-    assert scalar(db, """SELECT count(*) FROM performance_results JOIN hardware_platforms USING (hardware_id)
-                         WHERE hardware_type = 'cuda'""") == 0
-    cuda = query(db, """SELECT is_compatible, detection_success, error_type, error_message
+    assert (
+        scalar(
+            db,
+            """SELECT count(*) FROM performance_results JOIN hardware_platforms USING (hardware_id)
+                         WHERE hardware_type = 'cuda'""",
+        )
+        == 0
+    )
+    cuda = query(
+        db,
+        """SELECT is_compatible, detection_success, error_type, error_message
                         FROM hardware_compatibility JOIN hardware_platforms USING (hardware_id)
-                        WHERE hardware_type = 'cuda'""")
+                        WHERE hardware_type = 'cuda'""",
+    )
     assert len(cuda) == 2
-    assert all(r[0] is None and r[1] is False and r[2] == "platform_not_available" and "CUDA" in r[3]
-               for r in cuda)
-    assert scalar(db, """SELECT count(*) FROM hardware_compatibility JOIN hardware_platforms USING (hardware_id)
-                         WHERE hardware_type = 'cpu' AND is_compatible""") == 2
+    assert all(
+        r[0] is None and r[1] is False and r[2] == "platform_not_available" and "CUDA" in r[3] for r in cuda
+    )
+    assert (
+        scalar(
+            db,
+            """SELECT count(*) FROM hardware_compatibility JOIN hardware_platforms USING (hardware_id)
+                         WHERE hardware_type = 'cpu' AND is_compatible""",
+        )
+        == 2
+    )
 
 
 def test_output_dir_writes_a_canonical_file_that_ingests(tmp_path, db):
@@ -98,8 +133,22 @@ def test_output_dir_writes_a_canonical_file_that_ingests(tmp_path, db):
 
 def test_a_configuration_that_fails_is_recorded_with_its_error(tmp_path, db):
     # bert-tiny has 512 positions: 600 tokens cannot run, whatever the device.
-    result = benchdb("run", "--models", "bert-tiny", "--batch-sizes", "1", "--iterations", "1",
-                     "--warmup", "0", "--sequence-length", "600", "-q", "--db", str(db))
+    result = benchdb(
+        "run",
+        "--models",
+        "bert-tiny",
+        "--batch-sizes",
+        "1",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--sequence-length",
+        "600",
+        "-q",
+        "--db",
+        str(db),
+    )
     assert result.returncode == 1
     assert scalar(db, "SELECT count(*) FROM performance_results") == 0
     row = query(db, "SELECT is_compatible, error_type, error_message, metadata FROM hardware_compatibility")
@@ -116,10 +165,13 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_without_pytorch_the_runner_says_how_to_install_it(tmp_path):
-    code = ("import sys; sys.modules['torch'] = None; from benchdb_pipeline.cli import main; "
-            "main(['run', '--models', 'bert-tiny', '--output-dir', sys.argv[1]])")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
-                            text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['torch'] = None; from benchdb_pipeline.cli import main; "
+        "main(['run', '--models', 'bert-tiny', '--output-dir', sys.argv[1]])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert "pip install torch==2.13.0" in result.stderr
     assert not list(tmp_path.iterdir())

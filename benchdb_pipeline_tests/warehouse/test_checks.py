@@ -33,8 +33,10 @@ def test_orphan_samples_are_found(db):
 
 def test_ledger_mismatch_is_found(db):
     with loaded(db) as con:
-        con.execute("UPDATE source_files SET record_count = record_count + 1 "
-                    "WHERE file_id = (SELECT min(file_id) FROM source_files WHERE status = 'ingested')")
+        con.execute(
+            "UPDATE source_files SET record_count = record_count + 1 "
+            "WHERE file_id = (SELECT min(file_id) FROM source_files WHERE status = 'ingested')"
+        )
         result = check_ledger(con)
     assert not result.passed
     assert result.offending["ingested files whose rows do not match their record count"] == 1

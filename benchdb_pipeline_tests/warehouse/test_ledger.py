@@ -56,7 +56,9 @@ def test_reverting_a_path_to_earlier_content_revives_its_ledger_row(db, tmp_path
         ingest(db, [path], workers=1)
     assert query(db, "SELECT throughput_items_per_second FROM performance_results") == [(10.0,)]
     assert query(db, "SELECT file_id, status FROM source_files ORDER BY file_id") == [
-        (1, "ingested"), (2, "superseded")]
+        (1, "ingested"),
+        (2, "superseded"),
+    ]
     assert scalar(db, "SELECT count(*) FROM test_runs") == 2  # the first run is reused
 
 
@@ -66,28 +68,40 @@ def test_a_file_with_one_bad_record_is_quarantined_whole(db):
     assert scalar(db, FACTS) == 0  # the valid first record is not half-written
     assert scalar(db, "SELECT count(*) FROM models") == 0
     assert query(db, "SELECT record_locator, field, reason FROM quarantine") == [
-        ("$[1]", "throughput",
-         "-5 is out of range: throughput_items_per_second must be > 0")]
+        ("$[1]", "throughput", "-5 is out of range: throughput_items_per_second must be > 0")
+    ]
     error = scalar(db, "SELECT error FROM source_files")
     assert error.startswith(str(FIXTURES / "bad_negative_throughput.json"))
     assert "record $[1]: field 'throughput'" in error
 
 
-@pytest.mark.parametrize("name,locator,field,reason", [
-    ("bad_not_json.json", None, None, "not valid JSON"),
-    ("bad_unknown_format.json", None, None, "no known result format: an object with keys ['hello', 'answer']. Supported: pytest-benchmark"),
-    ("bad_zero_batch.json", "$[0]", "batch_size", "0 is out of range: batch_size must be ≥ 1"),
-    ("bad_non_numeric_throughput.json", "$[0]", "throughput", "'fast' is not a number"),
-    ("bad_unknown_unit.json", "$[0]", "latency_unit", "unknown unit 'fortnights'"),
-    ("bad_summary_with_values.json",
-     "$.model_families.audio.hardware_results.cpu.latency_ms", "latency_ms",
-     "a benchmark summary holds aggregates (2 values)"),
-])
+@pytest.mark.parametrize(
+    "name,locator,field,reason",
+    [
+        ("bad_not_json.json", None, None, "not valid JSON"),
+        (
+            "bad_unknown_format.json",
+            None,
+            None,
+            "no known result format: an object with keys ['hello', 'answer']. Supported: pytest-benchmark",
+        ),
+        ("bad_zero_batch.json", "$[0]", "batch_size", "0 is out of range: batch_size must be ≥ 1"),
+        ("bad_non_numeric_throughput.json", "$[0]", "throughput", "'fast' is not a number"),
+        ("bad_unknown_unit.json", "$[0]", "latency_unit", "unknown unit 'fortnights'"),
+        (
+            "bad_summary_with_values.json",
+            "$.model_families.audio.hardware_results.cpu.latency_ms",
+            "latency_ms",
+            "a benchmark summary holds aggregates (2 values)",
+        ),
+    ],
+)
 def test_bad_input_is_quarantined_with_file_record_and_field(db, name, locator, field, reason):
     report = ingest(db, [FIXTURES / name], workers=1)
     assert [o.status for o in report.outcomes] == ["quarantined"]
-    (got_locator, got_field, got_reason), = query(
-        db, "SELECT record_locator, field, reason FROM quarantine")
+    ((got_locator, got_field, got_reason),) = query(
+        db, "SELECT record_locator, field, reason FROM quarantine"
+    )
     assert (got_locator, got_field) == (locator, field)
     assert got_reason.startswith(reason)
 
@@ -109,8 +123,7 @@ def test_a_fixed_file_replaces_its_quarantined_version(db, tmp_path):
     ingest(db, [path], workers=1)
     path.write_text(json.dumps(rows("bert", 1.0)))
     ingest(db, [path], workers=1)
-    assert query(db, "SELECT status FROM source_files ORDER BY file_id") == [
-        ("superseded",), ("ingested",)]
+    assert query(db, "SELECT status FROM source_files ORDER BY file_id") == [("superseded",), ("ingested",)]
     assert scalar(db, FACTS) == 1
 
 
@@ -118,14 +131,39 @@ def test_a_batch_is_one_transaction(db):
     """A batch whose facts cannot be resolved leaves no trace: not even its ledger rows."""
     ingest(db, [FIXTURES / "canonical_rows.json"], workers=1)
     before = query(db, "SELECT count(*) FROM source_files")
-    broken = StagedBatch.from_rows({
-        "files": [{"file_key": 1, "path": "/x.json", "sha256": "f" * 64, "size_bytes": 2,
-                   "status": "ingested", "record_count": 1}],
-        "test_runs": [{"run_key_local": 2, "file_key": 1, "run_key": "r", "test_name": "t",
-                       "test_type": "performance", "is_simulated": False}],
-        "performance_results": [{"row_key": 3, "run_key_local": 2, "file_key": 1,
-                                 "model_name": "no-such-model", "platform_key": "cpu|"}],
-    })
+    broken = StagedBatch.from_rows(
+        {
+            "files": [
+                {
+                    "file_key": 1,
+                    "path": "/x.json",
+                    "sha256": "f" * 64,
+                    "size_bytes": 2,
+                    "status": "ingested",
+                    "record_count": 1,
+                }
+            ],
+            "test_runs": [
+                {
+                    "run_key_local": 2,
+                    "file_key": 1,
+                    "run_key": "r",
+                    "test_name": "t",
+                    "test_type": "performance",
+                    "is_simulated": False,
+                }
+            ],
+            "performance_results": [
+                {
+                    "row_key": 3,
+                    "run_key_local": 2,
+                    "file_key": 1,
+                    "model_name": "no-such-model",
+                    "platform_key": "cpu|",
+                }
+            ],
+        }
+    )
     with session(db) as con, pytest.raises(ConversionError, match="dimension was missing"):
         load_batch(con, broken)
     assert query(db, "SELECT count(*) FROM source_files") == before
@@ -148,6 +186,7 @@ def test_dimension_attributes_do_not_depend_on_arrival_order(tmp_path):
 
 def test_latest_result_per_configuration(db, tmp_path):
     """Dated results beat undated ones; undated ones follow insertion order."""
+
     def result(name, throughput, timestamp=None):
         row = {"model": "m", "hardware": "cpu", "batch_size": 1, "throughput": throughput}
         (tmp_path / name).write_text(json.dumps([{**row, "timestamp": timestamp} if timestamp else row]))

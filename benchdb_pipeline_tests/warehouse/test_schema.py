@@ -24,7 +24,9 @@ def test_create_is_idempotent(db):
         assert ensure_schema(con) == 0
         assert current_version(con) == SCHEMA_VERSION
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {
+            r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
     assert set(ALL_TABLES) | {"schema_version"} <= tables
     assert set(VIEWS) <= views
 

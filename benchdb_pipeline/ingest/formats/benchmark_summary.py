@@ -26,12 +26,18 @@ class BenchmarkSummary(Adapter):
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         for family, body in doc["model_families"].items():
             results = body.get("hardware_results") if isinstance(body, Mapping) else None
-            for hw, metrics in (results.items() if isinstance(results, Mapping) else ()):
-                for metric, values in (metrics.items() if isinstance(metrics, Mapping) else ()):
+            for hw, metrics in results.items() if isinstance(results, Mapping) else ():
+                for metric, values in metrics.items() if isinstance(metrics, Mapping) else ():
                     if values:
-                        at = key_locator(key_locator(f"{key_locator('$.model_families', family)}.hardware_results", hw), metric)
-                        out.problems.append(Problem(
-                            at, metric,
-                            f"a benchmark summary holds aggregates ({len(values)} values), not "
-                            "measurements; ingest the benchmark_results file it summarises",
-                        ))
+                        at = key_locator(
+                            key_locator(f"{key_locator('$.model_families', family)}.hardware_results", hw),
+                            metric,
+                        )
+                        out.problems.append(
+                            Problem(
+                                at,
+                                metric,
+                                f"a benchmark summary holds aggregates ({len(values)} values), not "
+                                "measurements; ingest the benchmark_results file it summarises",
+                            )
+                        )

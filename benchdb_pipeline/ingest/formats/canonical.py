@@ -33,8 +33,13 @@ class RowList(Adapter):
     def matches(self, doc: object) -> bool:
         """A list of rows of which at least one names its model (a list where none does is
         some other tool's output, refused with what it resembles, not row by row)."""
-        return isinstance(doc, list) and (not doc or (isinstance(doc[0], Mapping) and any(
-            isinstance(row, Mapping) and _MODEL_KEYS & row.keys() for row in doc)))
+        return isinstance(doc, list) and (
+            not doc
+            or (
+                isinstance(doc[0], Mapping)
+                and any(isinstance(row, Mapping) and _MODEL_KEYS & row.keys() for row in doc)
+            )
+        )
 
     def extract(self, doc: list, out: Extraction, source: Source) -> None:
         run = out.add_run(run_record(source, "performance", {}))
@@ -47,9 +52,11 @@ class Document(Adapter):
     category = "performance"
 
     def matches(self, doc: object) -> bool:
-        return isinstance(doc, Mapping) and any(
-            isinstance(doc.get(key), list) for key in _SECTIONS
-        ) and not isinstance(doc.get("results"), Mapping)
+        return (
+            isinstance(doc, Mapping)
+            and any(isinstance(doc.get(key), list) for key in _SECTIONS)
+            and not isinstance(doc.get("results"), Mapping)
+        )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         run_fields = doc.get("test_run") or {k: doc[k] for k in _RUN_KEYS if k in doc}

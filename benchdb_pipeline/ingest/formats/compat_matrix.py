@@ -26,14 +26,18 @@ class CompatibilityMatrix(Adapter):
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         when = doc.get("timestamp")
         run = out.add_run(run_record(source, "compatibility", doc, started_at=when))
-        for family, family_at, body in object_entries(out, doc["model_families"], "$.model_families",
-                                                      "a model family object"):
+        for family, family_at, body in object_entries(
+            out, doc["model_families"], "$.model_families", "a model family object"
+        ):
             cells = body.get("hardware_compatibility")
             if not isinstance(cells, Mapping):
-                out.problems.append(Problem(family_at, "hardware_compatibility", "expected cells keyed by hardware"))
+                out.problems.append(
+                    Problem(family_at, "hardware_compatibility", "expected cells keyed by hardware")
+                )
                 continue
-            for hw, at, cell in object_entries(out, cells, f"{family_at}.hardware_compatibility",
-                                               "a compatibility cell object"):
+            for hw, at, cell in object_entries(
+                out, cells, f"{family_at}.hardware_compatibility", "a compatibility cell object"
+            ):
                 rating = cell.get("performance_rating")
                 verdict = {
                     "model_family": family,
@@ -50,8 +54,13 @@ class CompatibilityMatrix(Adapter):
                     if not isinstance(entry, Mapping):
                         out.problems.append(Problem(entry_at, None, "expected a benchmark entry object"))
                         continue
-                    out.add("compatibility", {
-                        **verdict,
-                        "model_name": entry.get("model_name"),
-                        "timestamp": entry.get("timestamp") or when,
-                    }, entry_at, run=run)
+                    out.add(
+                        "compatibility",
+                        {
+                            **verdict,
+                            "model_name": entry.get("model_name"),
+                            "timestamp": entry.get("timestamp") or when,
+                        },
+                        entry_at,
+                        run=run,
+                    )

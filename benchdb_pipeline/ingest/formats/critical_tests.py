@@ -27,24 +27,35 @@ class CriticalModelTests(Adapter):
         when = doc.get("test_timestamp") or doc.get("timestamp")
         summary = doc.get("summary") if isinstance(doc.get("summary"), Mapping) else {}
         failed = summary.get("failed")
-        run = out.add_run(run_record(
-            source, "integration", doc, started_at=when,
-            success=None if not isinstance(failed, int) else failed == 0,
-            metadata={"summary": summary} if summary else None,
-        ))
-        for model, locator, result in object_entries(out, doc["model_results"], "$.model_results",
-                                                     "a test result object"):
+        run = out.add_run(
+            run_record(
+                source,
+                "integration",
+                doc,
+                started_at=when,
+                success=None if not isinstance(failed, int) else failed == 0,
+                metadata={"summary": summary} if summary else None,
+            )
+        )
+        for model, locator, result in object_entries(
+            out, doc["model_results"], "$.model_results", "a test result object"
+        ):
             stderr = result.get("stderr") or None
             passed = str(result.get("status", "")).lower() in ("passed", "pass", "success")
             metadata = {k: result[k] for k in ("return_code", "stdout") if result.get(k) not in (None, "")}
-            out.add("integration", {
-                "test_module": TEST_MODULE,
-                "test_name": model,
-                "model_name": model,
-                "status": result.get("status"),
-                "elapsed_time": result.get("elapsed_time"),
-                "error_message": None if passed else _last_line(stderr),
-                "error_traceback": None if passed else stderr,
-                "timestamp": when,
-                "metadata": metadata or None,
-            }, locator, run=run)
+            out.add(
+                "integration",
+                {
+                    "test_module": TEST_MODULE,
+                    "test_name": model,
+                    "model_name": model,
+                    "status": result.get("status"),
+                    "elapsed_time": result.get("elapsed_time"),
+                    "error_message": None if passed else _last_line(stderr),
+                    "error_traceback": None if passed else stderr,
+                    "timestamp": when,
+                    "metadata": metadata or None,
+                },
+                locator,
+                run=run,
+            )

@@ -26,15 +26,18 @@ class DirectBenchmark(Adapter):
         }
         run = out.add_run(
             run_record(
-                source, "performance", doc,
+                source,
+                "performance",
+                doc,
                 started_at=doc.get("timestamp"),
                 success=doc.get("success"),
                 metadata={"failed_batches": failed} if failed else None,
             )
         )
         shared = {k: doc[k] for k in ("model", "hardware", "device_name", "precision") if k in doc}
-        for key, locator, entry in object_entries(out, doc["batch_results"], "$.batch_results",
-                                                  "an object per batch size"):
+        for key, locator, entry in object_entries(
+            out, doc["batch_results"], "$.batch_results", "an object per batch size"
+        ):
             if key in failed:
                 continue
             record = {**shared, **{k: v for k, v in entry.items() if k not in _ENTRY_FLAGS}}

@@ -24,19 +24,56 @@ from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, on_
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 # The context keys the library writes itself; any other key is the user's custom context.
-_STANDARD_CONTEXT = frozenset((
-    "date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
-    "aslr_enabled", "caches", "load_avg", "library_version", "library_build_type",
-    "json_schema_version", "sys_info",
-))
-_CONTEXT_KEPT = ("host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
-                 "caches", "load_avg", "library_version", "library_build_type")
+_STANDARD_CONTEXT = frozenset(
+    (
+        "date",
+        "host_name",
+        "executable",
+        "num_cpus",
+        "mhz_per_cpu",
+        "cpu_scaling_enabled",
+        "aslr_enabled",
+        "caches",
+        "load_avg",
+        "library_version",
+        "library_build_type",
+        "json_schema_version",
+        "sys_info",
+    )
+)
+_CONTEXT_KEPT = (
+    "host_name",
+    "executable",
+    "num_cpus",
+    "mhz_per_cpu",
+    "cpu_scaling_enabled",
+    "caches",
+    "load_avg",
+    "library_version",
+    "library_build_type",
+)
 # Fields of a row that are not user counters.
-_ROW_FIELDS = frozenset((
-    "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
-    "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
-    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label",
-))
+_ROW_FIELDS = frozenset(
+    (
+        "name",
+        "family_index",
+        "per_family_instance_index",
+        "run_name",
+        "run_type",
+        "repetitions",
+        "repetition_index",
+        "threads",
+        "iterations",
+        "real_time",
+        "cpu_time",
+        "time_unit",
+        "aggregate_name",
+        "aggregate_unit",
+        "error_occurred",
+        "error_message",
+        "label",
+    )
+)
 _AGGREGATE_SUFFIXES = ("mean", "median", "stddev", "cv")
 _COMPLEXITY = ("BigO", "RMS")
 _COMPLEXITY_FIELDS = ("big_o", "real_coefficient", "cpu_coefficient", "rms", "time_unit")
@@ -46,8 +83,14 @@ _RUN_CONTEXT = ("commit", "git_commit", "sha", "branch", "git_branch")
 def named_arguments(run_name: str) -> dict[str, str]:
     """``family/batch:8/threads:2`` → ``{"batch": "8"}`` (thread counts are Google's own)."""
     parts = run_name.split("/")[1:]
-    return dict(part.split(":", 1) for part in parts if ":" in part and not part.startswith(
-        ("threads:", "real_time", "manual_time", "min_time:", "repeats:", "iterations:")))
+    return dict(
+        part.split(":", 1)
+        for part in parts
+        if ":" in part
+        and not part.startswith(
+            ("threads:", "real_time", "manual_time", "min_time:", "repeats:", "iterations:")
+        )
+    )
 
 
 def _classify(row: Mapping, names: set[str]) -> tuple[str, str, str | None]:
@@ -68,8 +111,11 @@ class GoogleBenchmark(Adapter):
     category = "performance"
 
     def matches(self, doc: object) -> bool:
-        return (isinstance(doc, Mapping) and isinstance(doc.get("context"), Mapping)
-                and isinstance(doc.get("benchmarks"), list))
+        return (
+            isinstance(doc, Mapping)
+            and isinstance(doc.get("context"), Mapping)
+            and isinstance(doc.get("benchmarks"), list)
+        )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         context = doc["context"]
@@ -77,8 +123,9 @@ class GoogleBenchmark(Adapter):
         rows: list[tuple[int, Mapping]] = []
         for index, row in enumerate(doc["benchmarks"]):
             if not isinstance(row, Mapping) or not isinstance(row.get("name"), str):
-                out.problems.append(Problem(f"$.benchmarks[{index}]", "name",
-                                            "expected a benchmark row with a name"))
+                out.problems.append(
+                    Problem(f"$.benchmarks[{index}]", "name", "expected a benchmark row with a name")
+                )
                 continue
             rows.append((index, row))
         names = {row["name"] for _, row in rows}
@@ -91,20 +138,33 @@ class GoogleBenchmark(Adapter):
                 fit.update({k: row[k] for k in _COMPLEXITY_FIELDS if k in row})
                 continue
             groups.setdefault(series, []).append((index, row, aggregate if kind == "aggregate" else None))
-        failed = {name: members[0][1].get("error_message") for name, members in groups.items()
-                  if any(row.get("error_occurred") for _, row, _ in members)}
-        run = out.add_run(run_record(
-            source, "performance", doc,
-            started_at=context.get("date"),
-            success=not failed,
-            **{k: custom[k] for k in _RUN_CONTEXT if k in custom},
-            metadata={"harness": "google-benchmark",
-                      **({"failed_benchmarks": failed} if failed else {}),
-                      **({"custom_context": custom} if custom else {}),
-                      **{k: context[k] for k in _CONTEXT_KEPT if k in context}},
-        ))
-        host = {"hardware_type": "cpu", "compute_units": context.get("num_cpus"),
-                "host_name": context.get("host_name"), "timestamp": context.get("date")}
+        failed = {
+            name: members[0][1].get("error_message")
+            for name, members in groups.items()
+            if any(row.get("error_occurred") for _, row, _ in members)
+        }
+        run = out.add_run(
+            run_record(
+                source,
+                "performance",
+                doc,
+                started_at=context.get("date"),
+                success=not failed,
+                **{k: custom[k] for k in _RUN_CONTEXT if k in custom},
+                metadata={
+                    "harness": "google-benchmark",
+                    **({"failed_benchmarks": failed} if failed else {}),
+                    **({"custom_context": custom} if custom else {}),
+                    **{k: context[k] for k in _CONTEXT_KEPT if k in context},
+                },
+            )
+        )
+        host = {
+            "hardware_type": "cpu",
+            "compute_units": context.get("num_cpus"),
+            "host_name": context.get("host_name"),
+            "timestamp": context.get("date"),
+        }
         given = {k: v for k, v in custom.items() if k not in _RUN_CONTEXT}
         for name, members in groups.items():
             if name in failed:
@@ -117,8 +177,14 @@ class GoogleBenchmark(Adapter):
             self._add(name, members, described, complexity.get(family), out, run)
 
     @staticmethod
-    def _add(name: str, members: list[tuple[int, Mapping, str | None]], described: dict,
-             complexity: dict | None, out: Extraction, run: int) -> None:
+    def _add(
+        name: str,
+        members: list[tuple[int, Mapping, str | None]],
+        described: dict,
+        complexity: dict | None,
+        out: Extraction,
+        run: int,
+    ) -> None:
         locator = f"$.benchmarks[{members[0][0]}]"
         iterations = [row for _, row, aggregate in members if aggregate is None]
         aggregates = {aggregate: row for _, row, aggregate in members if aggregate is not None}

@@ -26,8 +26,13 @@ class Hyperfine(Adapter):
 
     def matches(self, doc: object) -> bool:
         results = doc.get("results") if isinstance(doc, Mapping) else None
-        return (isinstance(results, list) and bool(results) and isinstance(results[0], Mapping)
-                and "command" in results[0] and "times" in results[0])
+        return (
+            isinstance(results, list)
+            and bool(results)
+            and isinstance(results[0], Mapping)
+            and "command" in results[0]
+            and "times" in results[0]
+        )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         run = out.add_run(run_record(source, "performance", doc, metadata={"harness": "hyperfine"}))
@@ -56,8 +61,10 @@ class Hyperfine(Adapter):
                 "status": "failed" if failed_runs else "ok",
                 "metrics": {
                     "stddev_seconds": result.get("stddev"),
-                    "min_seconds": result.get("min"), "max_seconds": result.get("max"),
-                    "user_seconds": result.get("user"), "system_seconds": result.get("system"),
+                    "min_seconds": result.get("min"),
+                    "max_seconds": result.get("max"),
+                    "user_seconds": result.get("user"),
+                    "system_seconds": result.get("system"),
                     "failed_runs": failed_runs,
                     "exit_codes": sorted(set(exit_codes)),
                     "sample_kind": "wall-clock time of each run of the command",

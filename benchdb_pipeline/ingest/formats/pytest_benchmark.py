@@ -43,8 +43,10 @@ def host(machine: Mapping) -> dict:
         "host_name": machine.get("node") or None,
         "platform": machine.get("system"),
         "platform_version": machine.get("release"),
-        "hardware_metadata": {k: cpu[k] for k in ("arch", "vendor_id_raw", "hz_advertised_friendly")
-                              if cpu.get(k)} or None,
+        "hardware_metadata": {
+            k: cpu[k] for k in ("arch", "vendor_id_raw", "hz_advertised_friendly") if cpu.get(k)
+        }
+        or None,
     }
 
 
@@ -58,20 +60,31 @@ class PytestBenchmark(Adapter):
     category = "performance"
 
     def matches(self, doc: object) -> bool:
-        return (isinstance(doc, Mapping) and isinstance(doc.get("machine_info"), Mapping)
-                and isinstance(doc.get("benchmarks"), list))
+        return (
+            isinstance(doc, Mapping)
+            and isinstance(doc.get("machine_info"), Mapping)
+            and isinstance(doc.get("benchmarks"), list)
+        )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         machine = doc["machine_info"]
         commit = doc.get("commit_info") if isinstance(doc.get("commit_info"), Mapping) else {}
-        run = out.add_run(run_record(
-            source, "performance", doc,
-            started_at=doc.get("datetime"),
-            git_commit=_known(commit.get("id")),
-            git_branch=_known(commit.get("branch")),
-            metadata={"harness": "pytest-benchmark", "harness_version": doc.get("version"),
-                      "machine_info": dict(machine), "commit_info": dict(commit)},
-        ))
+        run = out.add_run(
+            run_record(
+                source,
+                "performance",
+                doc,
+                started_at=doc.get("datetime"),
+                git_commit=_known(commit.get("id")),
+                git_branch=_known(commit.get("branch")),
+                metadata={
+                    "harness": "pytest-benchmark",
+                    "harness_version": doc.get("version"),
+                    "machine_info": dict(machine),
+                    "commit_info": dict(commit),
+                },
+            )
+        )
         machine_row = host(machine)
         for index, bench in enumerate(doc["benchmarks"]):
             locator = f"$.benchmarks[{index}]"
@@ -96,14 +109,18 @@ class PytestBenchmark(Adapter):
             "latency_p50": stats.get("median"),
             "total_time": stats.get("total"),
             "latencies": stats.get("data"),
-            "iterations": rounds * per_round if isinstance(rounds, int) and isinstance(per_round, int)
+            "iterations": rounds * per_round
+            if isinstance(rounds, int) and isinstance(per_round, int)
             else None,
         }
         measured_columns = {_column(k) for k, v in measured.items() if v is not None}
         given = overlay(params, extra)
         # What the user wrote for a column the harness measured goes to metrics, untouched.
-        shadowed = {k: v for k, v in given.items() if _column(k) in measured_columns
-                    or _column(k) == "throughput_items_per_second"}
+        shadowed = {
+            k: v
+            for k, v in given.items()
+            if _column(k) in measured_columns or _column(k) == "throughput_items_per_second"
+        }
         descriptors = {k: v for k, v in given.items() if k not in shadowed}
         batch = KINDS["performance"].normalise(descriptors, locator, partial=True)[0].get("batch_size")
         failed = extra.get("has_error") is True
@@ -115,9 +132,12 @@ class PytestBenchmark(Adapter):
             "throughput_items_per_second": ops * batch if ops is not None and batch else ops,
             "metrics": {
                 "stats_seconds": {k: stats[k] for k in _KEPT_SECONDS if k in stats},
-                "outliers": stats.get("outliers"), "calls_per_second": ops,
-                "rounds": rounds, "iterations_per_round": per_round,
-                "group": bench.get("group"), "params": bench.get("params"),
+                "outliers": stats.get("outliers"),
+                "calls_per_second": ops,
+                "rounds": rounds,
+                "iterations_per_round": per_round,
+                "group": bench.get("group"),
+                "params": bench.get("params"),
                 "extra_info": dict(shadowed) or None,
                 "sample_kind": "mean call time of each round",
             },

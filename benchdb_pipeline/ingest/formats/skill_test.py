@@ -42,8 +42,11 @@ class SkillTest(Adapter):
         meta = doc["metadata"]
         model = meta.get("model")
         when = meta.get("timestamp")
-        run = out.add_run(run_record(source, "hardware_skill", doc, started_at=when,
-                                     metadata={"tested_on": meta.get("tested_on")}))
+        run = out.add_run(
+            run_record(
+                source, "hardware_skill", doc, started_at=when, metadata={"tested_on": meta.get("tested_on")}
+            )
+        )
         performance = doc.get("performance") if isinstance(doc.get("performance"), Mapping) else {}
         outcome: dict[str, list[bool]] = {}
         for key, locator, result in object_entries(out, doc["results"], "$.results", "a result object"):
@@ -58,28 +61,40 @@ class SkillTest(Adapter):
                 f"{name}_ms": convert(value, "time", "s")
                 for name, value in stats.items()
                 if name not in ("avg_time", "num_runs", "inference_time")
-                and isinstance(value, (int, float)) and not isinstance(value, bool)
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
             }
-            out.add("performance", {
-                "model_name": result.get("model") or model,
-                "hardware_type": device,
-                "test_case": case,
-                "average_latency": seconds,
-                "iterations": stats.get("num_runs"),
-                "timestamp": when,
-                "metrics": metrics or None,
-            }, locator, run=run, units=_SECONDS)
+            out.add(
+                "performance",
+                {
+                    "model_name": result.get("model") or model,
+                    "hardware_type": device,
+                    "test_case": case,
+                    "average_latency": seconds,
+                    "iterations": stats.get("num_runs"),
+                    "timestamp": when,
+                    "metrics": metrics or None,
+                },
+                locator,
+                run=run,
+                units=_SECONDS,
+            )
         hardware = doc["hardware"]
         details = {k: v for k, v in hardware.items() if not isinstance(v, bool)}
         for hw, detected in hardware.items():
             if not isinstance(detected, bool):
                 continue
             results = outcome.get(hw.lower(), [])
-            out.add("compatibility", {
-                "model_name": model,
-                "hardware_type": hw,
-                "detection_success": detected,
-                "is_compatible": any(results) if results else None,
-                "timestamp": when,
-                "metadata": {k: v for k, v in details.items() if k.startswith(hw.lower())} or None,
-            }, key_locator("$.hardware", hw), run=run)
+            out.add(
+                "compatibility",
+                {
+                    "model_name": model,
+                    "hardware_type": hw,
+                    "detection_success": detected,
+                    "is_compatible": any(results) if results else None,
+                    "timestamp": when,
+                    "metadata": {k: v for k, v in details.items() if k.startswith(hw.lower())} or None,
+                },
+                key_locator("$.hardware", hw),
+                run=run,
+            )

@@ -30,7 +30,10 @@ class WebPlatformResult(Adapter):
         status = doc.get("status")
         run = out.add_run(
             run_record(
-                source, "web_platform", doc, started_at=doc.get("timestamp"),
+                source,
+                "web_platform",
+                doc,
+                started_at=doc.get("timestamp"),
                 is_simulated=simulated,
                 success=None if status is None else str(status).lower() == "success",
             )
