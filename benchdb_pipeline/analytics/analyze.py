@@ -48,6 +48,8 @@ def _write(result: ResultSet, folder: Path, name: str) -> list[Path]:
 def _chart_change_points(
     con: duckdb.DuckDBPyConnection, points: list[history.ChangePoint], folder: Path
 ) -> list[Path]:
+    import matplotlib.dates as mdates
+
     from benchdb_pipeline.reports import charts
 
     paths = []
@@ -69,7 +71,7 @@ def _chart_change_points(
         except (charts.NoData, charts.TooManySeries):
             continue
         if point.measured_at is not None:
-            figure.axes[0].axvline(point.measured_at, color="#b00020", ls="--", lw=1)
+            figure.axes[0].axvline(mdates.date2num(point.measured_at), color="#b00020", ls="--", lw=1)
         paths.append(charts.save(figure, folder / f"change_point_{number}.png"))
     return paths
 
@@ -143,7 +145,7 @@ def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]
         fitted = prediction.fit(frame, metric)
         gaps = prediction.untested(frame)
         predicted = fitted.predict_with_neighbours(gaps) if len(gaps) else gaps
-        result = ResultSet(list(predicted.columns), predicted.values.tolist())
+        result = ResultSet(list(predicted.columns), [tuple(row) for row in predicted.values.tolist()])
         written += _write(result, folder, f"predictions_{metric}")
         path = folder / f"evaluation_{metric}.json"
         path.write_bytes(

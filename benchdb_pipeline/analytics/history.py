@@ -168,7 +168,8 @@ def _episodes(values: np.ndarray, edges: list[int]):
 def _grouped(result: duckdb.DuckDBPyConnection, index: dict[str, int], batch: int = 50_000):
     """(series key, rows) for consecutive rows of one series, fetched in batches."""
     key_columns = [index[c] for c in SERIES_COLUMNS]
-    current, rows = None, []
+    current: tuple | None = None
+    rows: list[tuple] = []
     while chunk := result.fetchmany(batch):
         for row in chunk:
             key = tuple(row[i] for i in key_columns)

@@ -22,7 +22,7 @@ def _evidence(f: Finding) -> str:
 
 
 def _rows(report: CheckReport) -> list[list[object]]:
-    rows = []
+    rows: list[list[object]] = []
     for f in report.findings:
         unit = METRICS[f.metric].unit
         rows.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -103,6 +104,7 @@ def naive_baseline(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.n
     known = train.dropna(subset=["batch_size"]).groupby(["model_name", "hardware_type", "device_name"])
     groups = {key: group for key, group in known}
     predictions = []
+    row: Any  # a row of the frame, one attribute per column
     for row in test.itertuples():
         group = groups.get((row.model_name, row.hardware_type, row.device_name))
         if group is None or pd.isna(row.batch_size):
@@ -173,7 +175,7 @@ def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
         r2=r2_score(np.log(y), np.log(p)),
         naive_mape=100 * mean_absolute_percentage_error(y, n),
         naive_r2=r2_score(np.log(y), np.log(n)),
-        importance=importance.sort_values(ascending=False).round(4).to_dict(),
+        importance={str(k): v for k, v in importance.sort_values(ascending=False).round(4).items()},
     )
 
 
@@ -182,9 +184,9 @@ class PerformanceModel:
     """Fitted models for one metric, with what they were trained on."""
 
     metric: str
-    median: object
-    low: object
-    high: object
+    median: Any  # fitted scikit-learn pipelines: the median and the interval's quantiles
+    low: Any
+    high: Any
     training: pd.DataFrame
     data_hash: str
     numeric: list[str]
@@ -244,7 +246,7 @@ def fit(frame: pd.DataFrame, metric: str) -> PerformanceModel:
         raise QueryError(f"{len(frame)} measured configurations are too few to fit a model")
     numeric = usable_numeric(frame)
     features, target = _log_features(frame, numeric), np.log(frame["target"])
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()).hexdigest()
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     return PerformanceModel(
         metric=metric,
         median=_pipeline(numeric).fit(features, target),

@@ -25,6 +25,7 @@ import duckdb
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
 from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY, sql_string, utc_now
+from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
 from benchdb_pipeline.warehouse.store import transaction
 
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
@@ -103,7 +104,7 @@ def candidate_run(
     con: duckdb.DuckDBPyConnection, run_id: int | None = None, commit: str | None = None
 ) -> tuple[int, str, str | None, datetime | None]:
     """The run to check: the given one, the newest of a commit, or the newest with results."""
-    where, params = "", []
+    where, params = "", list[object]()
     if run_id is not None:
         where, params = "WHERE r.run_id = ?", [run_id]
     elif commit:
@@ -250,21 +251,19 @@ def check(
         else:
             params["window"] = settings.window
         resets = (
-            con.execute("SELECT count(*) FROM performance_regressions WHERE status = 'expected'").fetchone()[
-                0
-            ]
-            > 0
+            fetch_value(con, "SELECT count(*) FROM performance_regressions WHERE status = 'expected'") > 0
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE regression_stats AS "
             + _check_sql(settings, reference_db is not None, resets),
             params,
         )
-        series, compared = con.execute(
+        series, compared = fetch_one(
+            con,
             "SELECT count(*), "
             + " + ".join(f"count(*) FILTER (WHERE {m} IS NOT NULL AND {m}_n > 0)" for m in settings.metrics)
-            + " FROM regression_stats"
-        ).fetchone()
+            + " FROM regression_stats",
+        )
         # Only rows past the threshold on some metric need judging.
         past = " OR ".join(f"abs({m}_change) >= $threshold" for m in settings.metrics)
         result = con.execute(
@@ -368,7 +367,8 @@ def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
     added = 0
     with transaction(con):
         for f in report.findings:
-            added += con.execute(
+            added += fetch_value(
+                con,
                 """
                 INSERT INTO performance_regressions (
                     model_name, platform_key, test_case, batch_size, sequence_length, precision,
@@ -398,7 +398,7 @@ def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
                     f.measured_at,
                     now,
                 ],
-            ).fetchone()[0]
+            )
     ids = dict(
         ((r, m), (i, s))
         for i, r, m, s in con.execute(
@@ -416,10 +416,11 @@ def triage(con: duckdb.DuckDBPyConnection, regression_id: int, status: str, note
     """Set a regression's status; 'expected' makes it the start of its series' baseline."""
     if status not in TRIAGE_STATUSES:
         raise QueryError(f"unknown status {status!r}; choose one of {', '.join(TRIAGE_STATUSES)}")
-    updated = con.execute(
+    updated = fetch_value(
+        con,
         "UPDATE performance_regressions SET status = ?, note = coalesce(?, note), triaged_at = ? "
         "WHERE regression_id = ?",
         [status, note, utc_now(), regression_id],
-    ).fetchone()[0]
+    )
     if not updated:
         raise QueryError(f"no regression with id {regression_id}")

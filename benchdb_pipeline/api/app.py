@@ -16,13 +16,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Route
 
 from benchdb_pipeline import __version__
 from benchdb_pipeline.api import reads, safe_query
@@ -49,6 +50,8 @@ from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 10_000
@@ -167,7 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> dict:
         return {"limit": limit, "offset": offset}
 
-    def read(work: Callable, response: Response) -> dict:
+    def read(work: Callable[[Any], T], response: Response) -> T:
         try:
             with snapshots.cursor() as cursor:
                 result = work(cursor)
@@ -207,7 +210,13 @@ def create_app(settings: Settings) -> FastAPI:
         response.status_code = 201 if status == STORED else 202
         return {"id": submission.request_id, "status": status, "replay": submission.replay}
 
-    writes = {201: {"model": Stored}, 202: {"model": Stored}, 401: {}, 403: {}, 422: {}}
+    writes: dict[int | str, dict[str, Any]] = {
+        201: {"model": Stored},
+        202: {"model": Stored},
+        401: {},
+        403: {},
+        422: {},
+    }
     idempotency = Header(default=None, alias="Idempotency-Key", max_length=200)
 
     @app.get("/", tags=["service"])
@@ -217,7 +226,7 @@ def create_app(settings: Settings) -> FastAPI:
             "version": __version__,
             "docs": "/docs",
             "openapi": "/openapi.json",
-            "endpoints": sorted({route.path for route in app.routes if hasattr(route, "methods")}),
+            "endpoints": sorted({route.path for route in app.routes if isinstance(route, Route)}),
         }
 
     @app.get("/health", tags=["service"])
@@ -233,8 +242,9 @@ def create_app(settings: Settings) -> FastAPI:
     def record_endpoint(kind: str, model: type) -> None:
         """POST /<kind>: one record of that kind (the body model documents its fields)."""
 
-        def post(body: model, request: Request, response: Response, key: str | None = idempotency) -> dict:
-            return store(kind, body.record(), request, response, key)
+        # FastAPI reads the body's type from the annotation at run time: a type per endpoint.
+        def post(body: model, request: Request, response: Response, key: str | None = idempotency) -> dict:  # type: ignore[valid-type]
+            return store(kind, body.record(), request, response, key)  # type: ignore[attr-defined]
 
         app.post(
             f"/{kind}",

@@ -34,7 +34,7 @@ CONFIGURATION_ORDER = (
     "model_name, hardware_type, device_name, test_case, batch_size, sequence_length, precision"
 )
 # Reads only: no files, no extensions, no network, settings fixed.
-READ_CONFIG = {
+READ_CONFIG: dict[str, str | int | float | list[str]] = {
     "enable_external_access": False,
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
@@ -46,7 +46,7 @@ READ_CONFIG = {
 
 def _signature(db: Path) -> tuple:
     """What changes when the live file is written (the file and its write-ahead log)."""
-    stats = []
+    stats: list[tuple[int, int] | None] = []
     for path in (db, db.with_name(db.name + ".wal")):
         try:
             stat = path.stat()

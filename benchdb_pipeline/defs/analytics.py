@@ -5,6 +5,7 @@ import json
 import os
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -102,7 +103,7 @@ def regression_alert_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     new = metadata.get("new_regressions")
     if not new or not new.value:
         return dg.SkipReason("no new regressions")
-    summary = metadata["summary"].value
+    summary = str(metadata["summary"].value)
     path = send_alert(summary, os.environ.get("BENCHDB_ALERT_WEBHOOK"), reports_dir())
     return dg.SkipReason(f"alerted on {new.value} new regressions ({path})")
 
@@ -147,7 +148,7 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     metrics = ("throughput", "latency", "memory")
     with warehouse.get_connection(read_only=True) as con:  # read once, fit after closing
         frames = {m: prediction.training_frame(con, m, include_simulated=True) for m in metrics}
-    metadata: dict[str, object] = {}
+    metadata: dict[str, Any] = {}
     summaries = []
     for metric, frame in frames.items():
         try:

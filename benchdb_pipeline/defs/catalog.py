@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 ROW_COUNT = "dagster/row_count"
 
 
-def table_metadata(count: int, added: int | None = None) -> dict[str, object]:
+def table_metadata(count: int, added: int | None = None) -> dict[str, int]:
     """The standard metadata of a warehouse table's materialization."""
     return {ROW_COUNT: count, **({"rows added": added} if added is not None else {})}
 

@@ -8,6 +8,7 @@ between steps: the only value handed on is the list of paths.
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -88,7 +89,7 @@ WAREHOUSE_SPECS = [
 ]
 
 
-def _ledger_metadata(report: IngestReport) -> dict[str, object]:
+def _ledger_metadata(report: IngestReport) -> dict[str, Any]:
     """What the ledger asset shows: the same summary line and counts as `benchdb ingest`."""
     statuses = Counter(o.status for o in report.outcomes)
     formats = Counter(o.format for o in report.outcomes if o.format)

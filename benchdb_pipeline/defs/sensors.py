@@ -30,8 +30,17 @@ def incoming_files_sensor(context: dg.SensorEvaluationContext):
         dg.RunRequest(
             run_key=batch.run_key,
             run_config={"ops": {"raw_result_files": {"config": {"paths": batch.paths}}}},
-            asset_selection=list(AFTER_NEW_FILES.resolve(context.repository_def.asset_graph)),
+            asset_selection=list(AFTER_NEW_FILES.resolve(_asset_graph(context))),
             tags={"benchdb/files": str(len(batch.paths))},
         )
         for batch in batches
     ]
+
+
+def _asset_graph(context: dg.SensorEvaluationContext):
+    """The assets of the sensor's code location (given to every evaluation, in the daemon
+    and in tests built with the definitions)."""
+    repository = context.repository_def
+    if repository is None:
+        raise dg.DagsterInvariantViolationError("incoming_files_sensor needs its code location's definitions")
+    return repository.asset_graph

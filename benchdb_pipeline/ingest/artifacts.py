@@ -31,6 +31,7 @@ from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files, is_resu
 from benchdb_pipeline.ingest.warehouses import StagedWarehouse, stage_warehouse
 from benchdb_pipeline.warehouse.export import EXPORT_MANIFEST, is_export, read_exported
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema, sql_string, utc_now
+from benchdb_pipeline.warehouse.sql import fetch_value
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 from benchdb_pipeline.warehouse.store import LoadReport, load_batch, session
 
@@ -313,12 +314,13 @@ def _stage_job_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Sta
     with tempfile.TemporaryDirectory(prefix="benchdb-merge-") as scratch:
         con.execute(attach.format(sql_string(warehouse)))
         try:
-            if not con.execute(
+            if not fetch_value(
+                con,
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'job' "
-                "AND table_name = 'schema_version'"
-            ).fetchone()[0]:
+                "AND table_name = 'schema_version'",
+            ):
                 raise ArtifactsError(f"{warehouse}: not a benchdb warehouse (no schema_version table)")
-            version = con.execute("SELECT max(version) FROM job.main.schema_version").fetchone()[0]
+            version = fetch_value(con, "SELECT max(version) FROM job.main.schema_version")
             if version > SCHEMA_VERSION:
                 raise ArtifactsError(
                     f"{warehouse}: schema version {version} is newer than this "

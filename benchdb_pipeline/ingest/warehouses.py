@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from benchdb_pipeline.warehouse.schema import ARCHIVED_FACTS, FILE_FACT_TABLES
+from benchdb_pipeline.warehouse.sql import fetch_value
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 
 # A relation for each source table: "src.main.models", "read_parquet(...)", ...
@@ -75,7 +76,7 @@ def stage_warehouse(con: duckdb.DuckDBPyConnection, source: Relation) -> StagedW
         arrow = con.execute(f"SELECT {', '.join(schema.names)} FROM ({sql})").to_arrow_table()
         tables[name] = arrow.cast(schema)
     unowned = sum(
-        con.execute(f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL").fetchone()[0]
+        fetch_value(con, f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL")
         for t in FILE_FACT_TABLES
     )
     return StagedWarehouse(StagedBatch(tables), unowned)

@@ -34,6 +34,7 @@ from benchdb_pipeline.warehouse.schema import (
     sql_string,
     utc_now,
 )
+from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
 from benchdb_pipeline.warehouse.store import session, transaction
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def _choose(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str, tuple
                 f"FROM {fact.table} WHERE {ROW_TIME} < ?",
                 [cutoff],
             )
-        rows, checksum = con.execute(f"SELECT count(*), sum(hash(r)) FROM ({_rows_sql(fact)}) r").fetchone()
+        rows, checksum = fetch_one(con, f"SELECT count(*), sum(hash(r)) FROM ({_rows_sql(fact)}) r")
         if rows:
             expected[fact.table] = (rows, int(checksum))
     return expected
@@ -207,9 +208,9 @@ def _verify(
 
 
 def _delete(con: duckdb.DuckDBPyConnection, fact: ArchivedFact, rows: int) -> None:
-    (deleted,) = con.execute(
-        f"DELETE FROM {fact.table} WHERE {fact.key} IN (SELECT key FROM {_chosen(fact)})"
-    ).fetchone()
+    (deleted,) = fetch_one(
+        con, f"DELETE FROM {fact.table} WHERE {fact.key} IN (SELECT key FROM {_chosen(fact)})"
+    )
     if deleted != rows:
         raise ArchiveError(f"{fact.table}: {deleted} rows to delete, but {rows} were archived")
 
@@ -236,9 +237,7 @@ def clean_up_interrupted(con: duckdb.DuckDBPyConnection, archive_dir: Path, db: 
         if pending["db"] != str(db.resolve()):
             continue
         batch = pending["batch_id"]
-        committed = con.execute(
-            "SELECT count(*) FROM archive_batches WHERE batch_id = ?", [batch]
-        ).fetchone()[0]
+        committed = fetch_value(con, "SELECT count(*) FROM archive_batches WHERE batch_id = ?", [batch])
         if committed:
             marker.unlink()
         else:

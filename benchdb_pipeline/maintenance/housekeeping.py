@@ -65,7 +65,8 @@ def clean_json(
     ledger holds; every other file is left where it is, with the reason counted."""
     if action not in ("archive", "remove"):
         raise ValueError("action must be archive or remove")
-    if action == "archive" and archive_dir is None:
+    destination = archive_dir if action == "archive" else None
+    if action == "archive" and destination is None:
         raise ValueError("archiving needs an archive folder")
     cutoff = time.time() - older_than_days * 86_400
     candidates = [Path(p) for p in discover([folder]) if os.stat(p).st_mtime < cutoff]
@@ -83,8 +84,8 @@ def clean_json(
         if digest not in held:
             kept.append(str(path))
             continue
-        if action == "archive":
-            target = archive_dir / path.relative_to(folder.resolve())
+        if destination is not None:
+            target = destination / path.relative_to(folder.resolve())
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
         else:

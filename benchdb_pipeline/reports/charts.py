@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -62,7 +63,7 @@ def _platform(frame: pd.DataFrame) -> pd.Series:
     return label.where((machines <= 1) | (identity == ""), label + " · " + identity)
 
 
-def _series(frame: pd.DataFrame, within: list[str]) -> pd.Series:
+def _series(frame: pd.DataFrame, within: list[str | pd.Series]) -> pd.Series:
     """Platform, plus whichever of test case, precision and sequence length tell apart the
     results that would otherwise share a bar or a point, so nothing is averaged away."""
     label = _platform(frame)
@@ -122,7 +123,7 @@ def _whiskers(ax: plt.Axes, frame: pd.DataFrame, order: list[str], hue_order: li
     With explicit orders, seaborn draws one container per hue level and, in it, one bar per
     x level, so each bar is found by position.
     """
-    spread = {
+    spread: dict[tuple[Any, Any], tuple[Any, Any]] = {
         (row.platform, row.batch): (row.p90, row.p99)
         for row in frame.dropna(subset=["latency_p90_ms", "latency_p99_ms"])
         .rename(columns={"batch size": "batch", "latency_p90_ms": "p90", "latency_p99_ms": "p99"})

@@ -188,7 +188,8 @@ def _chart(make, alt: str) -> list[Chart]:
         return []
 
 
-def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> object:
+def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> str | None:
+    """The column's most frequent value among the latest results (a text column)."""
     where, params = filters.where()
     row = con.execute(
         f"SELECT {column} FROM latest_performance_metrics{where} "
@@ -198,13 +199,17 @@ def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) 
     return row[0] if row else None
 
 
-def _narrowed(con: duckdb.DuckDBPyConnection, filters: Filters, **fixed: str) -> Filters:
-    """The filters, with the most common test case and precision where none was chosen, so
-    that a chart compares like with like and stays legible."""
-    narrowed = replace(filters, **fixed)
-    for name in ("test_case", "precision"):
-        if getattr(narrowed, name) is None:
-            narrowed = replace(narrowed, **{name: _most_common(con, name, narrowed)})
+def _narrowed(
+    con: duckdb.DuckDBPyConnection, filters: Filters, *, model: str | None = None, hardware: str | None = None
+) -> Filters:
+    """The filters for one model or hardware type, with the most common test case and
+    precision where none was chosen, so that a chart compares like with like and stays
+    legible."""
+    narrowed = replace(filters, model=model or filters.model, hardware=hardware or filters.hardware)
+    if narrowed.test_case is None:
+        narrowed = replace(narrowed, test_case=_most_common(con, "test_case", narrowed))
+    if narrowed.precision is None:
+        narrowed = replace(narrowed, precision=_most_common(con, "precision", narrowed))
     return narrowed
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchdb_pipeline.runner.hardware import Platform
 from benchdb_pipeline.runner.model_sets import ModelSpec
@@ -74,7 +75,7 @@ class LoadedModel:
     """A model on its device in its precision, and how it got there."""
 
     spec: ModelSpec
-    module: object
+    module: Any  # a torch.nn.Module (torch is imported only when measuring)
     device: str
     precision: str
     load_time_ms: float
@@ -108,6 +109,8 @@ def load(spec: ModelSpec, hardware: Platform, precision: str) -> LoadedModel:
 
     dtype = getattr(torch, DTYPES[precision])
     device = hardware.torch_device
+    if device is None:
+        raise RuntimeError(f"{hardware.hardware_type} cannot be measured here: {hardware.reason}")
     if device.startswith("cuda") and precision == "bf16" and not torch.cuda.is_bf16_supported():
         raise RuntimeError(f"{hardware.device_name} does not support bfloat16")
     release_memory()

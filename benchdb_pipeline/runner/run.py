@@ -14,10 +14,11 @@ import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -25,6 +26,9 @@ from benchdb_pipeline import __version__
 from benchdb_pipeline.runner import measure as m
 from benchdb_pipeline.runner.hardware import PLATFORMS, Platform, detect
 from benchdb_pipeline.runner.model_sets import MODEL_SETS, ModelSpec, resolve
+
+if TYPE_CHECKING:  # imported when a run is stored, not for planning one
+    from benchdb_pipeline.ingest.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +75,11 @@ class Plan:
 
 
 def make_plan(
-    models: list[str],
+    models: Sequence[str],
     models_set: str | None = None,
-    hardware: list[str] = (),
-    batch_sizes: list[int] = (),
-    precisions: list[str] = (),
+    hardware: Sequence[str] = (),
+    batch_sizes: Sequence[int] = (),
+    precisions: Sequence[str] = (),
     iterations: int = 20,
     warmup: int = 3,
     sequence_length: int = 128,
@@ -85,6 +89,7 @@ def make_plan(
         raise ValueError("give either models or a models set")
     if models_set is not None and models_set not in MODEL_SETS:
         raise ValueError(f"unknown models set {models_set!r} (known: {', '.join(MODEL_SETS)})")
+    named = list(models) if models else list(MODEL_SETS[models_set or ""])
     hardware, precisions = list(hardware) or ["cpu"], list(precisions) or ["fp32"]
     for values, known, what in ((hardware, PLATFORMS, "hardware"), (precisions, PRECISIONS, "precision")):
         unknown = sorted(set(values) - set(known))
@@ -93,7 +98,7 @@ def make_plan(
     if any(b < 1 for b in batch_sizes) or iterations < 1 or warmup < 0 or sequence_length < 1:
         raise ValueError("batch sizes, iterations and sequence length must be ≥ 1, warm-up ≥ 0")
     return Plan(
-        resolve(list(models) or list(MODEL_SETS[models_set])),
+        resolve(named),
         hardware,
         list(batch_sizes) or [1, 2, 4, 8],
         precisions,
@@ -165,7 +170,8 @@ class Runner:
         versions = require_runtime()
         started = _now()
         platforms = detect(self.plan.hardware)
-        results, compatibility = [], []
+        results: list[dict] = []
+        compatibility: list[dict] = []
         outcome = Outcome({})
         for hw in platforms.values():
             for spec in self.plan.models:
@@ -348,7 +354,7 @@ class Stored:
 
     outcome: Outcome
     path: Path
-    ingest: object | None = None  # IngestReport
+    ingest: IngestReport | None = None
 
 
 def runs_dir(db: str | Path) -> Path:
@@ -366,10 +372,14 @@ def run_and_store(
 ) -> Stored:
     """Measure the plan, write its result file (to ``output_dir``, else beside the database
     under ``runs/``) and, with ``db``, ingest that file: one test run, one transaction."""
-    if db is None and output_dir is None:
+    if output_dir is not None:
+        folder = output_dir
+    elif db is not None:
+        folder = runs_dir(db)
+    else:
         raise ValueError("give a database, an output folder, or both")
     outcome = Runner(plan, progress).run()
-    path = write(outcome.document, output_dir or runs_dir(db))
+    path = write(outcome.document, folder)
     if db is None:
         return Stored(outcome, path)
     from benchdb_pipeline.ingest.pipeline import ingest_files

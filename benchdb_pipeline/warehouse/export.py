@@ -25,6 +25,7 @@ from benchdb_pipeline.warehouse.schema import (
     sql_string,
     utc_now,
 )
+from benchdb_pipeline.warehouse.sql import fetch_value
 
 EXPORT_MANIFEST = "benchdb_export.json"
 EXPORTED_TABLES = LEDGER_TABLES + DIMENSION_TABLES + FACT_TABLES + ANALYTICS_TABLES
@@ -59,7 +60,7 @@ def export_parquet(
         target = folder / table
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir()
-        rows[table] = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        rows[table] = fetch_value(con, f"SELECT count(*) FROM {source}")
         if parts and rows[table]:
             con.execute(
                 f"COPY (SELECT * FROM {source}) TO {sql_string(target)} (FORMAT parquet, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from typing import Any
 
 IDENTITY_ENV = "BENCHDB_PLATFORM_IDENTITY"
 # field -> short label in the key
@@ -44,7 +45,7 @@ def identity_fields() -> tuple[str, ...]:
     return tuple(name for name in IDENTITY_FIELDS if name in chosen)
 
 
-def _part(name: str, value: object) -> str:
+def _part(name: str, value: Any) -> str:
     if name == "memory_gb":
         value = f"{float(value):.0f}"  # reported totals wobble below a gigabyte
     label = IDENTITY_FIELDS[name]

@@ -14,7 +14,10 @@ from __future__ import annotations
 import duckdb
 
 from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
+from benchdb_pipeline.warehouse.sql import fetch_value
 
+# The platform columns at schema version 5, spelled out: a migration's columns never change
+# when later versions add some.
 _COPIED = (
     "hardware_type",
     "device_name",
@@ -78,11 +81,12 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
     for key, row in wanted.items():
         if key in by_key:
             continue
-        by_key[key] = con.execute(
+        by_key[key] = fetch_value(
+            con,
             f"INSERT INTO hardware_platforms (platform_key, {', '.join(_COPIED)}) "
             f"VALUES (?, {', '.join('?' * len(_COPIED))}) RETURNING hardware_id",
             [key, *(row[c] for c in _COPIED)],
-        ).fetchone()[0]
+        )
     changed = [(old, run, by_key[key]) for old, run, key in moves if by_key[key] != old]
     if changed:
         con.execute(
@@ -109,11 +113,12 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
 
 def drop_unused_platforms(con: duckdb.DuckDBPyConnection) -> int:
     """After the commit: delete platforms no live or archived fact refers to any more."""
-    archived = con.execute("SELECT count(*) FROM archive_batches").fetchone()[0]
+    archived = fetch_value(con, "SELECT count(*) FROM archive_batches")
     if archived:
         return 0  # archived rows (Parquet) may still name them; keep every platform
     used = " UNION ".join(f"SELECT hardware_id FROM {t}" for t in _FACTS)
-    return con.execute(
+    return fetch_value(
+        con,
         f"DELETE FROM hardware_platforms WHERE hardware_id NOT IN "
-        f"(SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)"
-    ).fetchone()[0]
+        f"(SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)",
+    )

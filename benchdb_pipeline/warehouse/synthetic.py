@@ -12,6 +12,7 @@ from datetime import datetime
 import duckdb
 
 from benchdb_pipeline.warehouse.schema import ensure_schema, utc_now
+from benchdb_pipeline.warehouse.sql import fetch_value
 from benchdb_pipeline.warehouse.store import transaction
 
 
@@ -67,7 +68,8 @@ def _fill(con: duckdb.DuckDBPyConnection, shape: Shape, now: datetime) -> int:
         "FROM range(?) r(n) ON CONFLICT DO NOTHING",
         [now, shape.runs],
     )
-    inserted = con.execute(
+    inserted = fetch_value(
+        con,
         """
         INSERT INTO performance_results (
             run_id, model_id, hardware_id, test_case, batch_size, sequence_length, precision,
@@ -98,5 +100,5 @@ def _fill(con: duckdb.DuckDBPyConnection, shape: Shape, now: datetime) -> int:
                         * (0.95 + 0.1 * noise) AS latency FROM rows)
         """,
         [list(shape.batch_sizes), list(shape.precisions), shape.test_cases, now],
-    ).fetchone()[0]
+    )
     return inserted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any, TypeGuard
 
 from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem, route_device
 from benchdb_pipeline.ingest.rules import hardware_type_of
@@ -33,13 +34,15 @@ class Adapter:
     name: str = ""
     category: str = ""  # performance | compatibility | integration | web_platform | summary
 
-    def matches(self, doc: object) -> bool:
+    # ``doc`` is parsed JSON: ``matches`` takes anything, ``extract`` and ``category_for`` a
+    # document ``matches`` accepted (each adapter annotates the type it then relies on).
+    def matches(self, doc: Any) -> bool:
         raise NotImplementedError
 
-    def extract(self, doc: object, out: Extraction, source: Source) -> None:
+    def extract(self, doc: Any, out: Extraction, source: Source) -> None:
         raise NotImplementedError
 
-    def category_for(self, doc: object) -> str:
+    def category_for(self, doc: Any) -> str:
         """The ledger category of this document (most formats hold one kind of record)."""
         return self.category
 
@@ -62,6 +65,12 @@ def run_record(source: Source, test_type: str, doc: Mapping, **fields: object) -
     return record
 
 
+def mapping_at(doc: Mapping, key: str) -> Mapping:
+    """The object under ``key``, or an empty one where it is missing or not an object."""
+    found = doc.get(key)
+    return found if isinstance(found, Mapping) else {}
+
+
 def key_locator(parent: str, key: str) -> str:
     """JSON-path step for an object key, bracketed when it is not a plain identifier."""
     return f"{parent}.{key}" if key.isidentifier() else f'{parent}["{key}"]'
@@ -79,7 +88,7 @@ def object_entries(
             out.problems.append(Problem(locator, None, f"expected {what}, found {type(value).__name__}"))
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, object_entries, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, mapping_at, object_entries, run_record
 from benchdb_pipeline.ingest.normalize import Extraction
 
 TEST_MODULE = "critical_model_tests"
@@ -25,7 +25,7 @@ class CriticalModelTests(Adapter):
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         when = doc.get("test_timestamp") or doc.get("timestamp")
-        summary = doc.get("summary") if isinstance(doc.get("summary"), Mapping) else {}
+        summary = mapping_at(doc, "summary")
         failed = summary.get("failed")
         run = out.add_run(
             run_record(

@@ -194,6 +194,7 @@ class GoogleBenchmark(Adapter):
             return
         summary = aggregates.get("mean") or (iterations[0] if len(iterations) == 1 else {})
         counts = [row.get("iterations") for row in iterations]
+        whole_counts = [count for count in counts if is_number(count)]
         counters = {k: v for k, v in summary.items() if k not in _ROW_FIELDS}
         throughput = counters.pop("items_per_second", None)
         rates = [row["items_per_second"] for row in iterations if is_number(row.get("items_per_second"))]
@@ -203,7 +204,7 @@ class GoogleBenchmark(Adapter):
             "latencies": [row.get("real_time") for row in iterations],
             "average_latency": summary.get("real_time"),
             "latency_p50": aggregates["median"].get("real_time") if "median" in aggregates else None,
-            "iterations": sum(counts) if counts and all(is_number(c) for c in counts) else None,
+            "iterations": sum(whole_counts) if counts and len(whole_counts) == len(counts) else None,
             "throughput_items_per_second": throughput,
             "metrics": {
                 "cpu_time": summary.get("cpu_time"),

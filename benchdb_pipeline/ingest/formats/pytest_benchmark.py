@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, on_host, overlay, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, mapping_at, on_host, overlay, run_record
 from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem
 
 _SECONDS = {"time": "s"}
@@ -35,7 +35,7 @@ def _known(value: object) -> object:
 
 def host(machine: Mapping) -> dict:
     """The machine that ran the tests, from ``machine_info`` (py-cpuinfo's fields)."""
-    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), Mapping) else {}
+    cpu = mapping_at(machine, "cpu")
     return {
         "hardware_type": "cpu",
         "device_name": cpu.get("brand_raw") or cpu.get("brand") or None,
@@ -68,7 +68,7 @@ class PytestBenchmark(Adapter):
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         machine = doc["machine_info"]
-        commit = doc.get("commit_info") if isinstance(doc.get("commit_info"), Mapping) else {}
+        commit = mapping_at(doc, "commit_info")
         run = out.add_run(
             run_record(
                 source,
@@ -99,7 +99,7 @@ class PytestBenchmark(Adapter):
             out.problems.append(Problem(locator, "stats", "expected a benchmark with a stats object"))
             return None
         stats, extra = bench["stats"], bench.get("extra_info") or {}
-        params = bench.get("params") if isinstance(bench.get("params"), Mapping) else {}
+        params = mapping_at(bench, "params")
         if not isinstance(extra, Mapping):
             out.problems.append(Problem(locator, "extra_info", "expected an object"))
             return None

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, key_locator, object_entries, run_record
+from benchdb_pipeline.ingest.formats.base import (
+    Adapter,
+    Source,
+    key_locator,
+    mapping_at,
+    object_entries,
+    run_record,
+)
 from benchdb_pipeline.ingest.normalize import Extraction
 from benchdb_pipeline.ingest.rules import convert
 
@@ -47,7 +54,7 @@ class SkillTest(Adapter):
                 source, "hardware_skill", doc, started_at=when, metadata={"tested_on": meta.get("tested_on")}
             )
         )
-        performance = doc.get("performance") if isinstance(doc.get("performance"), Mapping) else {}
+        performance = mapping_at(doc, "performance")
         outcome: dict[str, list[bool]] = {}
         for key, locator, result in object_entries(out, doc["results"], "$.results", "a result object"):
             device = result.get("device") or key
@@ -56,7 +63,7 @@ class SkillTest(Adapter):
             if result.get("success") is not True or timing is None:
                 continue
             case, seconds = timing
-            stats = performance.get(key) if isinstance(performance.get(key), Mapping) else {}
+            stats = mapping_at(performance, key)
             metrics = {
                 f"{name}_ms": convert(value, "time", "s")
                 for name, value in stats.items()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, mapping_at, run_record
 from benchdb_pipeline.ingest.normalize import Extraction
 
 _DESCRIPTIVE = ("model_key", "headless", "browser_opened", "platform_support", "status")
@@ -23,7 +23,7 @@ class WebPlatformResult(Adapter):
         )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
-        support = doc.get("platform_support") if isinstance(doc.get("platform_support"), Mapping) else {}
+        support = mapping_at(doc, "platform_support")
         simulated = doc.get("is_simulation")
         if simulated is None:
             simulated = support.get("simulated")
