@@ -18,6 +18,7 @@ import duckdb
 import orjson
 
 from benchdb_pipeline import __version__
+from benchdb_pipeline.analytics.analyze import ANALYSES
 from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path, incoming_dir
 from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.pipeline import discover, ingest, ingest_files
@@ -28,6 +29,7 @@ from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse.inspect import QUARANTINE_COLUMNS, quarantine_rows, status_report
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline.warehouse.writes import announce_write
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +64,6 @@ format_option = click.option(
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
-
-
-def record_in_catalog(db: Path | None, writer: str) -> None:
-    """Tell the Dagster catalog which tables this command changed (only where DAGSTER_HOME
-    names an instance; it never fails the command that wrote)."""
-    if db is None or not os.environ.get("DAGSTER_HOME"):
-        return
-    from benchdb_pipeline.defs.catalog import record_outside_write
-
-    try:
-        record_outside_write(db, writer)
-    except Exception as exc:  # noqa: BLE001 — the write itself succeeded; say why the UI lags
-        log.warning("the Dagster catalog was not updated: %s", exc)
 
 
 def reports_errors(command):
@@ -204,7 +193,7 @@ def ingest_command(
             progress=bar.update,
         )
     if not dry_run:
-        record_in_catalog(db, "benchdb ingest")
+        announce_write(db, "benchdb ingest")
     click.echo(report.summary())
     if files.skipped:
         click.echo(f"  {files.skipped} files skipped: not *.json, hidden, or still being written")
@@ -343,7 +332,7 @@ def run_command(
     target_db = db or (None if output_dir else db_path())
     click.echo(f"measuring {plan.configurations()} configurations", err=True)
     stored = run_and_store(plan, db=target_db, output_dir=output_dir, progress=progress)
-    record_in_catalog(target_db, "benchdb run")
+    announce_write(target_db, "benchdb run")
     for bar in bars:
         bar.close()
     outcome = stored.outcome
@@ -392,7 +381,6 @@ def serve_command(
     on loopback; bound to any other address, or with --auth-reads, they need a token too.
     """
     import ipaddress
-    import os
 
     import uvicorn
 
@@ -411,8 +399,11 @@ def serve_command(
         auth_reads=auth_reads or not loopback,
         cors_origins=cors_origins,
         snapshot_interval=snapshot_interval,
-        after_write=functools.partial(record_in_catalog, db, "benchdb serve"),
+        after_write=functools.partial(announce_write, db, "benchdb serve"),
     )
+    # Bring the catalog up to date now, before any request: the listeners load (the Dagster
+    # one imports Dagster) here rather than while the first write holds the database.
+    announce_write(db, "benchdb serve")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -541,10 +532,10 @@ def maintenance_command(
     chosen = [run for wanted, run in steps if wanted]
     if not chosen:
         raise click.UsageError("choose at least one operation (see --help)")
-    report = {"db": str(db), "operations": [run() for run in chosen]}
+    operations = [run() for run in chosen]
     if restore or archive_data:
-        record_in_catalog(db, "benchdb maintenance")
-    report["ok"] = all(op["ok"] for op in report["operations"])
+        announce_write(db, "benchdb maintenance")
+    report = {"db": str(db), "operations": operations, "ok": all(op["ok"] for op in operations)}
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
     if output:
         output.write_text(text + "\n")
@@ -622,7 +613,7 @@ def ci_integrate_command(
         report = integrate(
             db, found, ci, archive_dir=archive_dir if archive_artifacts else None, progress=bar.update
         )
-    record_in_catalog(db, "benchdb ci-integrate")
+    announce_write(db, "benchdb ci-integrate")
     text = orjson.dumps(report.record(), option=orjson.OPT_INDENT_2).decode()
     if output:
         output.write_text(text + "\n")
@@ -660,7 +651,7 @@ def export_command(db: Path, parquet_dir: Path, partition_by: list[str]) -> None
 def filter_options(command):
     """The filters every report, comparison and chart accepts."""
     options = [
-        click.option("--model", help="Model name (as stored, e.g. bert-base-uncased)."),
+        click.option("--model", help="Model name, in any case (e.g. bert-base-uncased)."),
         click.option("--hardware", help="Hardware type (cpu, cuda, rocm, mps, openvino, …)."),
         click.option("--batch-size", type=click.IntRange(1), help="Only this batch size."),
         click.option("--precision", help="Only this precision (fp32, fp16, bf16, int8, …)."),
@@ -1083,19 +1074,7 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 @click.option(
     "--analysis",
     "analysis",
-    type=click.Choice(
-        (
-            "change-points",
-            "anomaly-detection",
-            "performance-trends",
-            "hardware-comparison",
-            "model-comparison",
-            "batch-scaling",
-            "correlation-analysis",
-            "performance-prediction",
-            "all",
-        )
-    ),
+    type=click.Choice((*ANALYSES, "all")),
     required=True,
     help="Which analysis (all: every one).",
 )
@@ -1142,7 +1121,7 @@ def analyze_command(
     correlation-analysis   Spearman correlation of the numeric parameters and metrics
     performance-prediction grouped cross-validation vs a naive baseline, untested configs
     """
-    from benchdb_pipeline.analytics.analyze import ANALYSES, analyze, interactive_page
+    from benchdb_pipeline.analytics.analyze import analyze, interactive_page
 
     chosen = ANALYSES if analysis == "all" else (analysis,)
     with session(db, read_only=True) as con:

@@ -338,6 +338,38 @@ def sample_documents() -> dict[str, object]:
         "performance_comparison": {"text_generation": {}},
     }
 
+    # The old converter's compatibility report and hardware detection layouts.
+    docs["compatibility/compatibility_report.json"] = {
+        "timestamp": _timestamp(95),
+        "is_simulated": True,
+        "tests": [
+            {
+                "model": "t5-small",
+                "compatibility": {
+                    "cuda": {"is_compatible": True, "level": "full", "memory_required": 900},
+                    "webnn": {
+                        "is_compatible": False,
+                        "error": "op not supported (simulated)",
+                        "error_type": "op",
+                    },
+                },
+            }
+        ],
+    }
+    gpu_name, _, gpu_memory = HARDWARE["cuda"]
+    cpu_name, _, cpu_memory = HARDWARE["cpu"]
+    docs["hardware/hardware_detection.json"] = {
+        "timestamp": _timestamp(96),
+        "is_simulated": True,
+        "cuda": True,
+        "cuda_devices": [{"name": gpu_name, "total_memory": gpu_memory, "compute_capability": "8.6"}],
+        "cuda_driver_version": "535.0 (simulated)",
+        "rocm": False,
+        "rocm_error": "no ROCm runtime (simulated)",
+        "mps": False,
+        "system": {"platform": "Linux", "cpu_info": cpu_name, "memory_total": cpu_memory},
+    }
+
     docs.update(_harness_documents(cost))
 
     # One file the pipeline must refuse, to show quarantine at work.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,33 @@ def debian_tool(command: str, package: str) -> str:
     if path is None:
         pytest.skip(f"{command} is not installed (apt-get install {package}; .ci/run does)")
     return path
+
+
+def run_pytest(
+    folder: Path, test_file: Path, *options: str, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """pytest as a user runs it, in its own process and folder, with pytest-benchmark's rounds
+    kept short (``options`` come after, and win)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            "--benchmark-min-rounds=3",
+            "--benchmark-max-time=0.01",
+            *options,
+            str(test_file),
+        ],
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )

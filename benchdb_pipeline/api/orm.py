@@ -21,8 +21,10 @@ from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.normalize import KINDS
 from benchdb_pipeline.ingest.pipeline import ingest_files
 from benchdb_pipeline.reports.filters import Filters
+from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import IDENTITY_FIELDS
 from benchdb_pipeline.warehouse.store import ensure_hardware, ensure_model, session, transaction
+from benchdb_pipeline.warehouse.writes import announce_write
 
 SOURCE = "orm"
 
@@ -38,6 +40,7 @@ class Models:
     parameters_million: float | None = None
     metadata: dict | None = None
     created_at: datetime | None = None
+    display_name: str | None = None  # the name as its files spell it; model_name is the key
 
 
 _IDENTITY = ("hardware_type", *IDENTITY_FIELDS)
@@ -216,28 +219,16 @@ class BenchmarkDB:
     # Dimensions: written at once (they carry no measurements), through the rules' names.
     def get_or_add_model(self, model_name: str, model_family: str | None = None, **attributes) -> int:
         row = _dimension({"model_name": model_name, "model_family": model_family, **attributes})
-        given = {
-            k: row[k]
-            for k in ("model_family", "modality", "source", "version", "parameters_million")
-            if row.get(k) is not None
-        }
+        given = {k: row[k] for k in MODEL_ATTRIBUTES if k != "display_name" and row.get(k) is not None}
         with session(self.db_path) as con, transaction(con):
-            return ensure_model(con, row["model_name"], **given)
+            return ensure_model(con, row["model_name"].lower(), display_name=row["model_name"], **given)
 
     def get_or_add_hardware(self, hardware_type: str, device_name: str | None = None, **attributes) -> int:
         row = _dimension({"hardware_type": hardware_type, "device_name": device_name, **attributes})
         given = {
             k: row[k]
-            for k in (
-                "platform",
-                "platform_version",
-                "driver_version",
-                "memory_gb",
-                "compute_units",
-                "accelerator_count",
-                "host_name",
-            )
-            if row.get(k) is not None
+            for k in HARDWARE_ATTRIBUTES
+            if k not in ("hardware_type", "device_name") and row.get(k) is not None
         }
         with session(self.db_path) as con, transaction(con):
             return ensure_hardware(con, row["hardware_type"], row.get("device_name"), **given)
@@ -275,7 +266,7 @@ class BenchmarkDB:
         names = self._dimension_names()
         submissions = {}
         for provisional, run in self._runs.items():
-            document = {SECTIONS[kind]: [] for kind in FACTS.values()}
+            document: dict[str, list[dict]] = {SECTIONS[kind]: [] for kind in FACTS.values()}
             for fact in self._facts[provisional]:
                 document[SECTIONS[FACTS[type(fact)]]].append(self._record(fact, names))
             submissions[provisional] = self._spool(run, document)
@@ -283,6 +274,7 @@ class BenchmarkDB:
             ingest_files(self.db_path, [str(s.path) for s in submissions.values()], workers=1)
         except DatabaseConnectionError:
             return {}
+        announce_write(self.db_path, "benchdb Python API (BenchmarkDB)")
         real = self._real_ids({provisional: s.request_id for provisional, s in submissions.items()})
         for provisional, run_id in real.items():
             run = self._runs.pop(provisional)

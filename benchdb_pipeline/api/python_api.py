@@ -14,6 +14,7 @@ from benchdb_pipeline.api.submit import open_warehouse, spool, store_now
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.reports.queries import run_sql
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline.warehouse.writes import announce_write
 
 SOURCE = "python-api"
 
@@ -31,11 +32,10 @@ class BenchmarkDBAPI:
 
     def _store(self, kind: str, record: dict, idempotency_key: str | None) -> dict:
         submission = spool(self.spool_dir, kind, record, idempotency_key=idempotency_key, source=SOURCE)
-        return {
-            "id": submission.request_id,
-            "status": store_now(self.db_path, submission),
-            "path": str(submission.path),
-        }
+        status = store_now(self.db_path, submission)
+        if status == "stored":
+            announce_write(self.db_path, "benchdb Python API")
+        return {"id": submission.request_id, "status": status, "path": str(submission.path)}
 
     def store_performance_result(
         self,

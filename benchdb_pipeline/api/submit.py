@@ -180,7 +180,7 @@ def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None)
     if path.exists():
         return _replay(path, body_hash, rid)
     parsed = parse_bytes(data, f"{rid}.json")
-    if parsed.status == "quarantined":
+    if parsed.problems:  # a record refused for NaN too: the client can fix and resend
         raise InvalidRecord(
             [(p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}") for p in parsed.problems]
         )

@@ -11,22 +11,11 @@ from collections.abc import Iterable
 import orjson
 
 from benchdb_pipeline.ingest.parse import ParsedFile
+from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, platform_key
 from benchdb_pipeline.warehouse.staging import StagedBatch
 
 _KEY_SPACE = 1 << 32
-_MODEL_ATTRS = ("model_family", "modality", "source", "version", "parameters_million")
-_HARDWARE_ATTRS = (
-    "hardware_type",
-    "device_name",
-    "platform",
-    "platform_version",
-    "driver_version",
-    "memory_gb",
-    "compute_units",
-    "accelerator_count",
-    "host_name",
-)
 _JSON_COLUMNS = ("metrics", "metadata")
 _FACT_TABLES = {
     "performance": "performance_results",
@@ -83,9 +72,9 @@ class _Builder:
                     "reason": problem.reason,
                 },
             )
-        if parsed.status != "ingested":
-            return
         extraction = parsed.extraction
+        if parsed.status != "ingested" or extraction is None:
+            return
         run_keys = [self.key() for _ in extraction.runs]
         run_rows: dict[int, list[dict]] = {i: [] for i in range(len(run_keys))}
         for kind, rows in extraction.rows.items():
@@ -113,16 +102,19 @@ class _Builder:
             )
 
     def add_fact(self, kind: str, row: dict, file_key: int, run_key: int) -> None:
-        model = row.get("model_name")
+        model = row.get("model_name")  # as the file spells it; the key is its lower case
         if model:
-            self._dimension(self.models, "model_name", model, _MODEL_ATTRS, row, "model_metadata")
+            row["display_name"], model = model, model.lower()
+            self._dimension(self.models, "model_name", model, MODEL_ATTRIBUTES, row, "model_metadata")
         platform = None
         if row.get("hardware_type"):
             platform = platform_key(row, self.identity)
             self._dimension(
-                self.hardware, "platform_key", platform, _HARDWARE_ATTRS, row, "hardware_metadata"
+                self.hardware, "platform_key", platform, HARDWARE_ATTRIBUTES, row, "hardware_metadata"
             )
             self.hardware[platform]["fingerprint"] = fingerprint(platform)
+        if kind == "hardware":  # a machine described on its own: the platform is the record
+            return
         fact = {
             **row,
             "run_key_local": run_key,

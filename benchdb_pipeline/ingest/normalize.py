@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from benchdb_pipeline.ingest.rules import (
     BOOL,
@@ -28,6 +29,7 @@ from benchdb_pipeline.ingest.rules import (
     UNITS,
     Rule,
     accelerator_type,
+    convert,
     hardware_type_of,
     unit_factor,
 )
@@ -37,6 +39,18 @@ _TRUE = {"true", "yes", "y", "1"}
 MAX_INT = 2**31 - 1  # whole-number columns are 32-bit INTEGERs…
 MAX_BIGINT = 2**63 - 1  # …except the wide ones (BIGINT)
 _FALSE = {"false", "no", "n", "0"}
+# A performance record measures at least one of these (unless it is a failed run's).
+MEASUREMENTS = (
+    "average_latency_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "throughput_items_per_second",
+    "total_time_seconds",
+    "memory_peak_mb",
+    "samples",
+)
 PERCENTILES = (
     ("latency_p50_ms", 0.50),
     ("latency_p90_ms", 0.90),
@@ -116,12 +130,12 @@ class RecordKind:
             _declare_unit(key, record[key], declared, locator, problems)
         row: dict[str, object] = {}
         failed: set[str] = set()
-        for key, column, convert in steps:
+        for key, column, to_column in steps:
             value = record[key]
             if value is None:
                 continue
             try:
-                converted = convert(value, declared)
+                converted = to_column(value, declared)
             except ValueError as exc:
                 problems.append(Problem(locator, key, str(exc)))
                 failed.add(column)
@@ -146,7 +160,8 @@ class RecordKind:
         which keys declare units, and which are unrecognised. Records of one producer share
         their keys, so this is worked out once per key set."""
         best: dict[str, tuple[int, str, Converter]] = {}
-        unit_keys, extra = [], []
+        unit_keys: list[str] = []
+        extra: list[str] = []
         for key in keys:
             hit = self.lookup.get(key)
             if hit is None:
@@ -199,8 +214,10 @@ _cached_timestamp = functools.lru_cache(maxsize=8192)(parse_timestamp)
 
 def _factor(rule: Rule, unit: str | None) -> float:
     """Factor from ``unit`` (None: the column's own unit) to the column's unit."""
+    if rule.dimension is None:
+        return 1.0
     target = rule.unit or CANONICAL_UNIT[rule.dimension]
-    return unit_factor(rule.dimension, unit or target) / unit_factor(rule.dimension, target)
+    return convert(1.0, rule.dimension, unit or target, target)
 
 
 def _check_range(rule: Rule, number: float) -> None:
@@ -227,7 +244,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
     def factor(declared: Mapping[str, str]) -> float:
         if fixed is not None:
             return fixed
-        declared_unit = declared.get(dimension) if declared else None
+        declared_unit = declared.get(dimension) if declared and dimension else None
         return _factor(rule, declared_unit) if declared_unit else default
 
     if kind == TEXT:
@@ -248,7 +265,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         largest = MAX_BIGINT if rule.wide else MAX_INT
         minimum, exclusive = rule.minimum, rule.exclusive
 
-        def number(value: object, declared: Mapping[str, str]) -> object:
+        def number(value: Any, declared: Mapping[str, str]) -> object:
             kind_of = type(value)
             result = float(value) if kind_of is float or kind_of is int else _number(value)
             result *= factor(declared)
@@ -347,6 +364,7 @@ class Extraction:
             "compatibility": [],
             "integration": [],
             "web_platform": [],
+            "hardware": [],
         }
         self.problems: list[Problem] = []
 
@@ -385,6 +403,19 @@ class Extraction:
             problems.append(Problem(locator, "model_name", "a model name or model family is required"))
         if kind == "integration" and not problems and row.get("assertions") is not None:
             problems.extend(self._assertions(row, locator))
+        if (
+            kind == "performance"
+            and not problems
+            and row.get("status") != "failed"
+            and not any(row.get(column) is not None for column in MEASUREMENTS)
+        ):
+            problems.append(
+                Problem(
+                    locator,
+                    None,
+                    "no measurement (a latency, throughput, total time, peak memory or samples)",
+                )
+            )
         if problems:
             self.problems.extend(problems)
             return None

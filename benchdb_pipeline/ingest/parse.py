@@ -1,7 +1,9 @@
 """Read one file: hash it, parse it, detect its format, extract and validate its records.
 
 A file is all or nothing: any problem quarantines the whole file with every reason found
-(up to a cap), and none of its records is staged.
+(up to a cap), and none of its records is staged. The one exception is a NaN or Infinity
+(which Python's json writes) in a record's required measurement: that record alone is
+quarantined and the file's other records go in.
 """
 
 from __future__ import annotations
@@ -83,14 +85,15 @@ def parse_bytes(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return _quarantine(parsed, Problem(None, None, f"malformed {adapter.name} document: {exc!r}"))
     parsed.extraction = out
-    if non_finite:
-        _note_non_finite(out, non_finite)
+    refused_for_nan = _note_non_finite(out, non_finite) if non_finite else 0
     if out.problems:
-        parsed.status, parsed.problems = "quarantined", out.problems[:MAX_PROBLEMS]
+        parsed.problems = out.problems[:MAX_PROBLEMS]
         if len(out.problems) > MAX_PROBLEMS:
             parsed.problems.append(
                 Problem(None, None, f"{len(out.problems) - MAX_PROBLEMS} more problems not listed")
             )
+    if out.problems and (refused_for_nan < len(out.problems) or not out.record_count):
+        parsed.status = "quarantined"
     else:
         parsed.status = "ingested" if out.record_count else "empty"
     return parsed
@@ -126,23 +129,28 @@ def _scrub(value: object, path: str, found: list[str]) -> object:
     return value
 
 
-def _note_non_finite(out: Extraction, found: list[str]) -> None:
-    """NaN in an optional field is stored as NULL with a note on the run; where a record was
-    refused, its problem says the file had NaN there (not "missing")."""
+def _note_non_finite(out: Extraction, found: list[str]) -> int:
+    """NaN in an optional field is stored as NULL with a note on the run. A record that NaN
+    leaves without a required measurement is refused alone (the rest of the file goes in),
+    its problem saying the file had NaN there, not "missing". Returns how many problems are
+    such refusals."""
     for run in range(len(out.runs)):
         out.note(
             run,
             f"not-a-number values stored as NULL: {', '.join(found[:20])}"
             + (f" and {len(found) - 20} more" if len(found) > 20 else ""),
         )
+    refused = 0
     for index, problem in enumerate(out.problems):
         at = [f for f in found if problem.locator and f.startswith(f"{problem.locator}.")]
         if at:
+            refused += 1
             out.problems[index] = Problem(
                 problem.locator,
                 problem.field,
                 f"{problem.reason}: the file has NaN/Infinity at {', '.join(at)}",
             )
+    return refused
 
 
 def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:

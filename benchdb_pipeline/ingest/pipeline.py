@@ -149,7 +149,8 @@ class IngestReport:
 
     @property
     def quarantined(self) -> list[FileOutcome]:
-        return [o for o in self.outcomes if o.status == "quarantined"]
+        """Files with quarantined input: refused whole, or ingested with records refused."""
+        return [o for o in self.outcomes if o.error is not None]
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -160,6 +161,9 @@ class IngestReport:
             n = self.count(status)
             if n:
                 parts.append(f"{n} {'already in the ledger' if status == 'known' else status}")
+        partial = sum(1 for o in self.outcomes if o.status == "ingested" and o.error is not None)
+        if partial:
+            parts.append(f"{partial} of them with records quarantined")
         if not self.dry_run:
             if self.load.duplicates - self.count("known") > 0:
                 parts.append(f"{self.load.duplicates - self.count('known')} duplicate copies skipped")

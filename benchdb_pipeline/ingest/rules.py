@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # Unit factors to the canonical unit of each dimension.
@@ -248,9 +249,16 @@ norm_measurement_status = _vocabulary(_MEASUREMENT_STATUSES, "a measurement stat
 
 
 @functools.lru_cache(maxsize=4096)
+def norm_model_display(value: str) -> str:
+    """A model's name as the file spells it (trimmed, inner whitespace as '-'), for display."""
+    return _SPACES.sub("-", value.strip())
+
+
+@functools.lru_cache(maxsize=4096)
 def norm_model_name(value: str) -> str:
-    """Hub ids are case-insensitive: 'BERT-Base-Uncased ' and 'bert-base-uncased' are one model."""
-    return _SPACES.sub("-", value.strip()).lower()
+    """The model's key: hub ids are case-insensitive, so 'BERT-Base-Uncased ' and
+    'bert-base-uncased' are one model (shown as ``models.display_name`` spells it)."""
+    return norm_model_display(value).lower()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -289,7 +297,7 @@ class Rule:
     minimum: float | None = None
     exclusive: bool = False  # minimum is exclusive (value must be greater)
     required: bool = False
-    normalise: object = None  # Callable[[str], str] for text columns
+    normalise: Callable[[str], str] | None = None  # for text columns
     wide: bool = False  # a whole number of 64 bits (BIGINT), not 32
 
     def all_aliases(self) -> dict[str, str | None]:
@@ -311,7 +319,7 @@ def _latency(column: str, stat: str, *extra: str) -> Rule:
 
 
 MODEL_RULES = (
-    Rule("model_name", TEXT, {"model": None, "model_id": None}, required=True, normalise=norm_model_name),
+    Rule("model_name", TEXT, {"model": None, "model_id": None}, required=True, normalise=norm_model_display),
     Rule("model_family", TEXT, {"family": None, "model_type": None}, normalise=norm_label),
     Rule("modality", TEXT, {}, normalise=norm_lower),
     Rule("source", TEXT, {"model_source": None}, normalise=norm_label),
@@ -599,6 +607,7 @@ OVERFLOW_COLUMN = {
     "integration": "metadata",
     "assertion": None,
     "web_platform": "metrics",
+    "hardware": "hardware_metadata",
     "run": "metadata",
 }
 RULES = {
@@ -607,5 +616,7 @@ RULES = {
     "integration": INTEGRATION_RULES,
     "assertion": ASSERTION_RULES,
     "web_platform": WEB_PLATFORM_RULES,
+    # A machine described on its own (a hardware detection document): a platform, no fact.
+    "hardware": HARDWARE_RULES + (_MEASURED_AT, _SIMULATED),
     "run": RUN_RULES,
 }

@@ -49,12 +49,12 @@ class ResultSet:
         return "is_simulated" in self.columns and any(self.column("is_simulated"))
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> ResultSet:
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> ResultSet:
     result = con.execute(sql, params)
     return ResultSet([d[0] for d in result.description], result.fetchall())
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> ResultSet:
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> ResultSet:
     """A user's SQL; any failure is a DB004 query error."""
     try:
         return _run(con, sql, params or [])
@@ -68,9 +68,9 @@ def performance(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
     return _run(
         con,
         f"""
-        SELECT model_name, hardware_type, device_name, test_case, batch_size, sequence_length,
-               precision, throughput_items_per_second, average_latency_ms, latency_p50_ms,
-               latency_p99_ms, memory_peak_mb, measured_at, is_simulated
+        SELECT model_display_name AS model_name, hardware_type, device_name, test_case, batch_size,
+               sequence_length, precision, throughput_items_per_second, average_latency_ms,
+               latency_p50_ms, latency_p99_ms, memory_peak_mb, measured_at, is_simulated
         FROM latest_performance_metrics{where}
         ORDER BY model_name, hardware_type, device_name, test_case, batch_size, sequence_length,
                  precision""",
@@ -120,7 +120,7 @@ def compatibility(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet
     return _run(
         con,
         f"""
-        SELECT coalesce(model_name, model_family || ' (family)') AS model, hardware_type,
+        SELECT coalesce(model_display_name, model_family || ' (family)') AS model, hardware_type,
                device_name, is_compatible, detection_success, compatibility_score, error_message,
                measured_at, is_simulated
         FROM model_hardware_compatibility{where}
@@ -167,7 +167,7 @@ def quarantined(con: duckdb.DuckDBPyConnection) -> ResultSet:
         """
         SELECT f.path, q.record_locator AS record, q.field, q.reason
         FROM quarantine q JOIN source_files f USING (file_id)
-        WHERE f.status = 'quarantined' ORDER BY f.path, q.quarantine_id""",
+        WHERE f.status IN ('quarantined', 'ingested') ORDER BY f.path, q.quarantine_id""",
         [],
     )
 
@@ -184,7 +184,7 @@ def summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
         FROM latest_performance_metrics{where}""",
         params,
     )
-    totals = dict(zip([d[0] for d in counts.description], counts.fetchone(), strict=True))
+    totals = dict(zip([d[0] for d in counts.description], counts.fetchone() or (), strict=True))
     newest = con.execute("""
         SELECT test_name, started_at, git_commit, git_branch, is_simulated FROM test_runs
         ORDER BY started_at DESC NULLS LAST, run_id DESC LIMIT 1""").fetchone()

@@ -21,6 +21,7 @@ from benchdb_pipeline.warehouse.schema import (
     archive_glob,
     sql_string,
 )
+from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
 
 # (child table, column, parent table, parent key): every reference in the schema.
 REFERENCES = (
@@ -66,9 +67,11 @@ _FACT_ROWS_PER_FILE = f"""
 """
 
 LEDGER_RULES = {
+    # A hardware detection file's records are platforms (dimensions): it owns no fact rows.
     "ingested files whose rows do not match their record count": f"""
         SELECT count(*) FROM source_files f LEFT JOIN ({_FACT_ROWS_PER_FILE}) r USING (file_id)
-        WHERE f.status = 'ingested' AND coalesce(r.n, 0) <> f.record_count""",
+        WHERE f.status = 'ingested' AND f.category IS DISTINCT FROM 'hardware'
+        AND coalesce(r.n, 0) <> f.record_count""",
     "fact rows from files that are not ingested": f"""
         SELECT coalesce(sum(r.n), 0) FROM ({_FACT_ROWS_PER_FILE}) r JOIN source_files f USING (file_id)
         WHERE f.status <> 'ingested'""",
@@ -114,7 +117,7 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, rules: dict[str, str]) -> Ch
     offending, errors = {}, {}
     for label, sql in rules.items():
         try:
-            offending[label] = con.execute(sql).fetchone()[0]
+            offending[label] = fetch_value(con, sql)
         except duckdb.Error as exc:  # e.g. the archive's Parquet files are not where recorded
             errors[label] = str(exc).splitlines()[0]
     return CheckResult(name, not any(offending.values()) and not errors, offending, errors)
@@ -177,9 +180,9 @@ def batch_contents(
     """Row count and sum of row hashes of one archive batch's Parquet files of ``table``
     (what ``archive_batches`` recorded when the batch committed)."""
     files = sql_string(archive_glob(archive_dir, table, batch))
-    rows, checksum = con.execute(
-        f"SELECT count(*), sum(hash(r)) FROM read_parquet({files}, hive_partitioning = false) r"
-    ).fetchone()
+    rows, checksum = fetch_one(
+        con, f"SELECT count(*), sum(hash(r)) FROM read_parquet({files}, hive_partitioning = false) r"
+    )
     return rows, int(checksum or 0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, current_version, existing_tables
+from benchdb_pipeline.warehouse.sql import fetch_one
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -31,9 +32,9 @@ def fact_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, in
     """Per fact table, the count and order-independent hash of its live and archived rows
     together: equal before and after archiving, whatever moved where."""
     return {
-        fact.table: con.execute(
-            f"SELECT count(*), sum(hash(r)) FROM (SELECT * EXCLUDE (archived) FROM all_{fact.table}) r"
-        ).fetchone()
+        fact.table: fetch_one(
+            con, f"SELECT count(*), sum(hash(r)) FROM (SELECT * EXCLUDE (archived) FROM all_{fact.table}) r"
+        )
         for fact in ARCHIVED_FACTS
     }
 
@@ -46,10 +47,11 @@ def ledger_by_status(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def status_report(con: duckdb.DuckDBPyConnection) -> dict:
     """Schema version, rows per table, files by status, simulated runs and time range."""
-    simulated, real, first, last = con.execute(
+    simulated, real, first, last = fetch_one(
+        con,
         "SELECT count(*) FILTER (WHERE is_simulated), count(*) FILTER (WHERE NOT is_simulated), "
-        "min(started_at), max(started_at) FROM test_runs"
-    ).fetchone()
+        "min(started_at), max(started_at) FROM test_runs",
+    )
     return {
         "schema_version": current_version(con),
         "tables": table_counts(con),
@@ -68,11 +70,12 @@ QUARANTINE_COLUMNS = ("path", "record", "field", "reason", "quarantined_at")
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple]:
-    """Quarantined problems of live ledger rows, newest first: file, record, field, reason."""
+    """Quarantined problems of live ledger rows (files refused whole, and records refused
+    from files otherwise ingested), newest first: file, record, field, reason."""
     sql = (
         "SELECT f.path, q.record_locator, q.field, q.reason, q.quarantined_at "
         "FROM quarantine q JOIN source_files f USING (file_id) "
-        "WHERE f.status = 'quarantined' ORDER BY q.quarantined_at DESC, f.path, q.quarantine_id"
+        "WHERE f.status IN ('quarantined', 'ingested') ORDER BY q.quarantined_at DESC, f.path, q.quarantine_id"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"

@@ -16,6 +16,7 @@ import duckdb
 
 from benchdb_pipeline.errors import SchemaError
 from benchdb_pipeline.warehouse.rekey import drop_unused_platforms, rekey_platforms
+from benchdb_pipeline.warehouse.sql import fetch_value
 
 DIMENSION_TABLES = ("models", "hardware_platforms", "test_runs")
 FACT_TABLES = (
@@ -352,8 +353,8 @@ VIEWS = {
             WHERE {measured}
             GROUP BY ALL
         )
-        SELECT m.model_name, m.model_family, m.modality, h.hardware_type, h.device_name,
-               h.platform_key, l.test_case, l.batch_size, l.sequence_length, l.precision,
+        SELECT m.model_name, {model_display} AS model_display_name, m.model_family, m.modality,
+               h.hardware_type, h.device_name, h.platform_key, l.test_case, l.batch_size, l.sequence_length, l.precision,
                l.r.average_latency_ms, l.r.latency_p50_ms, l.r.latency_p90_ms,
                l.r.latency_p95_ms, l.r.latency_p99_ms, l.r.throughput_items_per_second,
                l.r.memory_peak_mb, l.r.measured_at, t.is_simulated, l.result_count,
@@ -373,7 +374,8 @@ VIEWS = {
             FROM hardware_compatibility
             GROUP BY model_id, model_family, hardware_id
         )
-        SELECT m.model_name, coalesce(c.model_family, m.model_family) AS model_family,
+        SELECT m.model_name, {model_display} AS model_display_name,
+               coalesce(c.model_family, m.model_family) AS model_family,
                h.hardware_type, h.device_name,
                c.is_compatible, c.detection_success, c.initialization_success,
                c.compatibility_score, c.error_message, c.error_type, c.suggested_fix,
@@ -532,6 +534,10 @@ ALTER TABLE hardware_platforms ADD COLUMN fingerprint VARCHAR;
 """ + _rebuilt_performance_results()
 
 
+# A model's name as its files spell it; models.model_name, the key, stays lower case.
+_V6_DISPLAY_NAMES = "ALTER TABLE models ADD COLUMN display_name VARCHAR;"
+
+
 @dataclass(frozen=True)
 class Migration:
     """A schema step: SQL, then an optional data step in the same transaction, then an
@@ -558,6 +564,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         data=rekey_platforms,
         cleanup=drop_unused_platforms,
     ),
+    Migration(6, "models.display_name: model names shown as their files spell them", _V6_DISPLAY_NAMES),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -578,7 +585,7 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version the database is at; 0 for an empty database."""
     if "schema_version" not in existing_tables(con):
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    return fetch_value(con, "SELECT coalesce(max(version), 0) FROM schema_version")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -> int:
@@ -628,15 +635,29 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
     return applied
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(
+        fetch_value(
+            con,
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND table_name = ? AND column_name = ?",
+            [table, column],
+        )
+    )
+
+
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
-    # Views are built at every version on the way up; status arrives with version 5.
-    has_status = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND table_name = 'performance_results' AND column_name = 'status'"
-    ).fetchone()[0]
-    measured = MEASURED.format(p="") if has_status else "true"
+    # Views are built at every version on the way up: status arrives with version 5,
+    # display names with version 6.
+    measured = MEASURED.format(p="") if _has_column(con, "performance_results", "status") else "true"
+    display = (
+        "coalesce(m.display_name, m.model_name)"
+        if _has_column(con, "models", "display_name")
+        else "m.model_name"
+    )
     for name, body in VIEWS.items():
         body = body.replace("{order_key}", ORDER_KEY.format(p="")).replace("{measured}", measured)
+        body = body.replace("{model_display}", display)
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
     if "archive_batches" in existing_tables(con):
         create_archive_views(con)

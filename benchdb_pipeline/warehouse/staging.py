@@ -41,6 +41,7 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
     "models": pa.schema(
         [
             ("model_name", _STR),
+            ("display_name", _STR),
             ("model_family", _STR),
             ("modality", _STR),
             ("source", _STR),

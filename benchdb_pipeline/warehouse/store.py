@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
+from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
 from benchdb_pipeline.warehouse.schema import (
     FILE_FACT_TABLES,
@@ -25,6 +26,7 @@ from benchdb_pipeline.warehouse.schema import (
     ensure_schema,
     utc_now,
 )
+from benchdb_pipeline.warehouse.sql import fetch_value
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 
 CONNECTION_CONFIG = {
@@ -164,7 +166,7 @@ def load_batch(
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
-    return con.execute(sql, params or []).fetchone()[0]
+    return fetch_value(con, sql, params or [])
 
 
 def _load(
@@ -258,26 +260,14 @@ def _load(
         con,
         "models",
         "model_name",
-        ["model_family", "modality", "source", "version", "parameters_million", "metadata"],
+        [*MODEL_ATTRIBUTES, "metadata"],
         now,
     )
     _upsert_dimension(
         con,
         "hardware_platforms",
         "platform_key",
-        [
-            "hardware_type",
-            "device_name",
-            "platform",
-            "platform_version",
-            "driver_version",
-            "memory_gb",
-            "compute_units",
-            "accelerator_count",
-            "host_name",
-            "fingerprint",
-            "metadata",
-        ],
+        [*HARDWARE_ATTRIBUTES, "fingerprint", "metadata"],
         now,
     )
     # 5. Runs, by natural key: a revived file finds the run rows it had before.
@@ -414,7 +404,7 @@ def ensure_model(con: duckdb.DuckDBPyConnection, model_name: str, **attributes) 
         "ON CONFLICT (model_name) DO NOTHING",
         [model_name, *attributes.values(), utc_now()],
     )
-    return con.execute("SELECT model_id FROM models WHERE model_name = ?", [model_name]).fetchone()[0]
+    return fetch_value(con, "SELECT model_id FROM models WHERE model_name = ?", [model_name])
 
 
 def ensure_hardware(
@@ -428,6 +418,4 @@ def ensure_hardware(
         f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
         [key, fingerprint(key), hardware_type, device_name, *attributes.values(), utc_now()],
     )
-    return con.execute("SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key]).fetchone()[
-        0
-    ]
+    return fetch_value(con, "SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key])

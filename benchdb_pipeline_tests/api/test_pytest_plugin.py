@@ -10,34 +10,14 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline_tests.api.conftest import TOKEN, wait_for
-from benchdb_pipeline_tests.conftest import ingest_one, query
+from benchdb_pipeline_tests.conftest import ingest_one, query, run_pytest
 from benchdb_pipeline_tests.ingest.test_harnesses import PYTEST_BENCHMARK_TEST
 
 
 def run_benchmarks(folder: Path, *options: str) -> subprocess.CompletedProcess:
     test = folder / "test_speed.py"
     test.write_text(PYTEST_BENCHMARK_TEST)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(folder),
-            "--benchmark-min-rounds=3",
-            "--benchmark-max-time=0.01",
-            *options,
-            str(test),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_pytest(folder, test, *options, check=False)
 
 
 def test_store_into_a_folder_writes_a_file_the_adapter_reads(tmp_path, db):

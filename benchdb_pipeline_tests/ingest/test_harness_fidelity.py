@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline.ingest.pipeline import ingest
-from benchdb_pipeline_tests.conftest import query, scalar
+from benchdb_pipeline.warehouse.inspect import quarantine_rows
+from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline_tests.conftest import query, run_pytest, scalar
 
 
 def _run(command: list[str], cwd: Path | None = None) -> None:
@@ -92,6 +94,50 @@ def test_google_benchmark_complexity_rows_are_kept_as_the_familys_fit(tmp_path, 
         assert fit["big_o"] == "N" and "rms" in fit
         assert row["model_name"] == "list-fill"  # the custom context names the model
         assert row["precision"] == "int64"
+
+
+NOOP = """
+import google_benchmark as benchmark
+
+@benchmark.register
+def step(state):
+    while state:
+        pass
+
+if __name__ == "__main__":
+    benchmark.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("context", "device"),
+    [
+        ("hardware=cuda,device=NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"),
+        ("device=NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"),  # the name implies CUDA
+        ("device=cuda:0,gpu_name=NVIDIA L4", "NVIDIA L4"),
+    ],
+)
+def test_google_benchmark_context_naming_a_gpu_makes_a_cuda_platform(tmp_path, db, context, device):
+    script, out = tmp_path / "step.py", tmp_path / "step.json"
+    script.write_text(NOOP)
+    _run(
+        [
+            sys.executable,
+            str(script),
+            f"--benchmark_out={out}",
+            "--benchmark_out_format=json",
+            "--benchmark_min_time=0.001s",
+            f"--benchmark_context={context}",
+        ]
+    )
+    host = json.loads(out.read_text())["context"]
+    assert host["num_cpus"] >= 1 and "host_name" in host
+    _ingested(db, out)
+    platforms = query(
+        db, "SELECT hardware_type, device_name, compute_units, host_name FROM hardware_platforms"
+    )
+    # The host's CPU count describes the CPU, not the GPU; the host name still says where it ran.
+    assert platforms == [("cuda", device, None, host["host_name"])]
 
 
 def test_google_benchmark_before_1_5_aggregates_are_not_benchmarks(tmp_path, db):
@@ -248,24 +294,7 @@ def pytest_extra_file(tmp_path_factory) -> Path:
     (folder / "test_extra.py").write_text(PYTEST_EXTRA)
     (folder / "conftest.py").write_text(OLD_CPUINFO)
     out = folder / "extra.json"
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(folder),
-            "--benchmark-min-rounds=3",
-            "--benchmark-max-time=0.01",
-            f"--benchmark-json={out}",
-            str(folder / "test_extra.py"),
-        ]
-    )
+    run_pytest(folder, folder / "test_extra.py", f"--benchmark-json={out}")
     return out
 
 
@@ -364,3 +393,26 @@ def test_an_unknown_format_says_what_is_supported_and_what_it_resembles(doc, say
     report = ingest(db, [path], workers=1)
     error = report.quarantined[0].error
     assert says in error and error.count("model_name is missing") == 0
+
+
+def test_nan_in_a_required_measurement_refuses_that_record_only(tmp_path, db):
+    path = tmp_path / "rows.json"
+    rows = [
+        {
+            "model_name": "bert-base-uncased",
+            "hardware_type": "cpu",
+            "batch_size": 1,
+            "throughput": float("nan"),
+        },
+        {"model_name": "bert-base-uncased", "hardware_type": "cpu", "batch_size": 2, "throughput": 50.0},
+    ]
+    path.write_text(json.dumps(rows))  # Python's json writes NaN as the bare word
+    assert "NaN" in path.read_text()
+    report = ingest(db, [path], workers=1)
+    assert report.count("ingested") == 1 and report.quarantined == report.outcomes
+    assert "NaN" in report.quarantined[0].error and "$[0]" in report.quarantined[0].error
+    assert "of them with records quarantined" in report.summary()
+    assert query(db, "SELECT batch_size FROM performance_results") == [(2,)]
+    with session(db, read_only=True) as con:
+        refused = quarantine_rows(con)  # what `benchdb quarantine` lists
+    assert len(refused) == 1 and refused[0][1] == "$[0]" and "NaN" in refused[0][3]

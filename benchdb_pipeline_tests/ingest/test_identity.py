@@ -8,8 +8,6 @@ core count), since the test suite runs on one.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from benchdb_pipeline.analytics.history import SERIES_COLUMNS, history_sql
 from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline.reports.filters import EVERYTHING
 from benchdb_pipeline.warehouse.identity import IDENTITY_ENV, platform_key
-from benchdb_pipeline_tests.conftest import query
+from benchdb_pipeline_tests.conftest import query, run_pytest
 
 HOSTS = [("ci-runner-1", 2), ("ci-runner-2", 4), ("ci-runner-3", 6), ("laptop", 8), ("gpu-box", 16)]
 
@@ -55,26 +53,10 @@ def _pytest_benchmark(folder: Path, test: str, host: str, cpus: int) -> Path:
     (folder / "conftest.py").write_text(CONFTEST)
     (folder / "test_bench.py").write_text(test)
     out = folder / f"{host}.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(folder),
-            "--benchmark-min-rounds=3",
-            "--benchmark-max-time=0.01",
-            f"--benchmark-json={out}",
-            str(folder / "test_bench.py"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
+    run_pytest(
+        folder,
+        folder / "test_bench.py",
+        f"--benchmark-json={out}",
         env={"BENCH_HOST": host, "BENCH_CPUS": str(cpus), "PATH": "/usr/bin:/bin"},
     )
     return out

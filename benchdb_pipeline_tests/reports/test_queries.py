@@ -42,7 +42,7 @@ def test_hardware_compatibility_integration_summary(fixture_db):
         platforms = queries.hardware(con, Filters())
         assert {"cpu", "cuda"} <= set(platforms.column("hardware_type"))
         compat = queries.compatibility(con, Filters(hardware="rocm"))
-        assert compat.rows[0][:4] == ("bert-base-uncased", "rocm", None, False)
+        assert compat.rows[0][:4] == ("BERT-Base-Uncased", "rocm", None, False)  # as the file spells it
         assert "vision (family)" in queries.compatibility(con, Filters()).column("model")
         tests = queries.integration(con, Filters())
         assert tests.rows[0][5] in ("fail", "error")  # failures first

@@ -6,9 +6,11 @@ from benchdb_pipeline.ingest.formats.base import Adapter, Source
 from benchdb_pipeline.ingest.formats.benchmark_summary import BenchmarkSummary
 from benchdb_pipeline.ingest.formats.canonical import Document, RowList
 from benchdb_pipeline.ingest.formats.compat_matrix import CompatibilityMatrix
+from benchdb_pipeline.ingest.formats.compat_report import CompatibilityReport
 from benchdb_pipeline.ingest.formats.critical_tests import CriticalModelTests
 from benchdb_pipeline.ingest.formats.direct_benchmark import DirectBenchmark
 from benchdb_pipeline.ingest.formats.google_benchmark import GoogleBenchmark
+from benchdb_pipeline.ingest.formats.hardware_detection import HardwareDetection
 from benchdb_pipeline.ingest.formats.hyperfine import Hyperfine
 from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
@@ -28,6 +30,8 @@ ADAPTERS: tuple[Adapter, ...] = (
     WebPlatformResult(),
     SkillTest(),
     Document(),
+    CompatibilityReport(),
+    HardwareDetection(),
     RowList(),
 )
 

@@ -3,15 +3,17 @@
 - a bare list of performance rows (the old converter's test data, and quick hand-made files);
 - a document ``{"test_run": {...}, "performance_results": [...], "hardware_compatibility":
   [...], "integration_test_results": [...], "web_platform_results": [...]}``; ``results`` is
-  accepted for ``performance_results``. The runner and CI artifacts write this one.
+  accepted for ``performance_results``. The runner and CI artifacts write this one; the old
+  converter's ``{"model", "hardware", "device", "timestamp", "results": [...]}`` is the same
+  document with fields at the top that every record falls back to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, run_record
-from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, on_host, overlay, run_record
+from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem, route_device
 
 _SECTIONS = {
     "performance_results": "performance",
@@ -47,6 +49,19 @@ class RowList(Adapter):
             out.add("performance", record, f"$[{index}]", run=run)
 
 
+def _parent_fields(doc: Mapping, kind: str) -> dict:
+    """The document's own fields that records of ``kind`` fall back to (the old converter's
+    ``{"model", "hardware", "device", "timestamp", "results": [...]}``): every top-level key
+    the kind's rules know, except the sections and the run's fields."""
+    lookup = KINDS[kind].lookup
+    fields = {
+        key: value
+        for key, value in doc.items()
+        if key in lookup and key not in _SECTIONS and key not in _RUN_KEYS and not isinstance(value, list)
+    }
+    return dict(route_device(fields)) if fields else fields
+
+
 class Document(Adapter):
     name = "benchdb_document"
     category = "performance"
@@ -67,8 +82,16 @@ class Document(Adapter):
         test_type = run_fields.get("test_type") or _SECTIONS[sections[0]]
         run = out.add_run({**run_record(source, test_type, doc), **run_fields}, "$.test_run")
         for key in sections:
+            kind = _SECTIONS[key]
+            defaults = _parent_fields(doc, kind)
             for index, record in enumerate(doc[key]):
-                out.add(_SECTIONS[key], record, f"$.{key}[{index}]", run=run)
+                if defaults and isinstance(record, Mapping):
+                    record = (
+                        on_host(defaults, record)
+                        if kind == "performance"
+                        else overlay(defaults, record, kind)
+                    )
+                out.add(kind, record, f"$.{key}[{index}]", run=run)
 
     def category_for(self, doc: Mapping) -> str:
         kinds = {_SECTIONS[key] for key in _SECTIONS if doc.get(key)}
