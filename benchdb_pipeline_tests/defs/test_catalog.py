@@ -40,3 +40,36 @@ def test_an_unchanged_warehouse_records_nothing(tmp_path, monkeypatch):
     ingest(db, [FIXTURES / "canonical_rows.json"], workers=1)
     assert "performance_results" in record_outside_write(db, "test")
     assert record_outside_write(db, "test") == []
+
+
+def test_python_api_and_orm_writes_are_recorded_too(tmp_path, monkeypatch):
+    """Both reach the catalog through the write listener this package registers (an entry
+    point), as the CLI and the REST server do."""
+    from benchdb_pipeline.api.orm import BenchmarkDB, PerformanceResults, TestRuns
+    from benchdb_pipeline.api.python_api import BenchmarkDBAPI
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    db = tmp_path / "w.duckdb"
+    api = BenchmarkDBAPI(db, spool_dir=tmp_path / "spool")
+    assert api.store_performance_result("bert-base-uncased", "cpu", throughput=10.0)["status"] == "stored"
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
+        assert event.asset_materialization.metadata["written by"].value == "benchdb Python API"
+        assert recorded_row_count(instance, "performance_results") == 1
+    with BenchmarkDB(db, spool_dir=tmp_path / "spool") as session:
+        model = session.get_or_add_model("bert-base-uncased")
+        cpu = session.get_or_add_hardware("cpu")
+        run = session.insert_test_runs(TestRuns(test_name="orm"))
+        session.insert_performance_results(
+            PerformanceResults(
+                run_id=run, model_id=model, hardware_id=cpu, batch_size=2, average_latency_ms=5.0
+            )
+        )
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
+        assert event.asset_materialization.metadata["written by"].value == "benchdb Python API (BenchmarkDB)"
+        assert (
+            recorded_row_count(instance, "performance_results")
+            == 2
+            == scalar(db, "SELECT count(*) FROM performance_results")
+        )

@@ -14,6 +14,20 @@ from benchdb_pipeline_tests.conftest import FIXTURES, REPO, query, scalar
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 
+
+def execute_job(job: str, config: Path | None, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`dagster job execute` as CI runs it, from the repository root."""
+    return subprocess.run(
+        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", job]
+        + (["-c", str(config)] if config else []),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 pytestmark = pytest.mark.slow
 
 
@@ -24,24 +38,7 @@ def test_dagster_job_execute_ingests_configured_paths(tmp_path, fixture_copy):
     db = tmp_path / "ci.duckdb"
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["BENCHDB_DB"] = str(db)
-    result = subprocess.run(
-        [
-            str(DAGSTER),
-            "job",
-            "execute",
-            "-m",
-            "benchdb_pipeline.definitions",
-            "-j",
-            "ingest_job",
-            "-c",
-            str(config),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = execute_job("ingest_job", config, env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stderr + result.stdout
     assert scalar(db, "SELECT count(*) FROM performance_results") == 3
@@ -64,24 +61,7 @@ def test_benchmark_job_measures_ingests_and_reports(tmp_path):
     shutil.copy(FIXTURES / "canonical_rows.json", incoming)
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(reports))
-    result = subprocess.run(
-        [
-            str(DAGSTER),
-            "job",
-            "execute",
-            "-m",
-            "benchdb_pipeline.definitions",
-            "-j",
-            "benchmark_job",
-            "-c",
-            str(config),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = execute_job("benchmark_job", config, env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     written = list((tmp_path / "runs").glob("benchdb_run_*.json"))
     assert len(written) == 1 and not list(incoming.rglob("benchdb_run_*.json"))
@@ -96,15 +76,7 @@ def _ingest_job(tmp_path: Path, incoming: Path) -> tuple[subprocess.CompletedPro
     db = tmp_path / "w.duckdb"
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(BENCHDB_DB=str(db), BENCHDB_INCOMING=str(incoming), BENCHDB_REPORTS=str(tmp_path / "reports"))
-    result = subprocess.run(
-        [str(DAGSTER), "job", "execute", "-m", "benchdb_pipeline.definitions", "-j", "ingest_job"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return result, db
+    return execute_job("ingest_job", None, env), db
 
 
 def test_ingest_job_succeeds_on_the_old_systems_corpus(tmp_path, corpus):

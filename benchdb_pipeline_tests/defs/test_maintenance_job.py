@@ -9,8 +9,8 @@ import duckdb
 
 from benchdb_pipeline.maintenance import backup as backups
 from benchdb_pipeline.samples import write_samples
-from benchdb_pipeline_tests.conftest import REPO, ingest_one
-from benchdb_pipeline_tests.defs.test_job_execute import DAGSTER
+from benchdb_pipeline_tests.conftest import ingest_one
+from benchdb_pipeline_tests.defs.test_job_execute import execute_job
 
 
 def _execute(db, backup_dir, tmp_path) -> subprocess.CompletedProcess:
@@ -19,24 +19,7 @@ def _execute(db, backup_dir, tmp_path) -> subprocess.CompletedProcess:
     config.write_text(f"ops:\n  back_up_warehouse: {options}\n  purge_old_backups: {options}\n")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["BENCHDB_DB"] = str(db)
-    return subprocess.run(
-        [
-            str(DAGSTER),
-            "job",
-            "execute",
-            "-m",
-            "benchdb_pipeline.definitions",
-            "-j",
-            "maintenance_job",
-            "-c",
-            str(config),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return execute_job("maintenance_job", config, env)
 
 
 def test_maintenance_job_backs_up_a_healthy_warehouse(db, tmp_path):

@@ -4,6 +4,7 @@ Google Benchmark (its Python bindings) and hyperfine (Debian's)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline.ingest.formats.google_benchmark import named_arguments
-from benchdb_pipeline_tests.conftest import debian_tool, ingest_one, query
+from benchdb_pipeline_tests.conftest import REPO, debian_tool, ingest_one, query, run_pytest
 
 PYTEST_BENCHMARK_TEST = """
 import pytest
@@ -88,8 +89,8 @@ def _ingested(db: Path, path: Path) -> tuple[dict, dict[str, dict]]:
     return json.loads(path.read_text()), _results(db)
 
 
-def _written_by(command: list[str], out: Path) -> Path:
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+def _written_by(command: list[str], out: Path, env: dict[str, str] | None = None) -> Path:
+    subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
     return out
 
 
@@ -104,30 +105,35 @@ def _samples(db: Path, result_id: int) -> list[float]:
     ]
 
 
-@pytest.fixture(scope="module")
-def pytest_benchmark_file(tmp_path_factory) -> Path:
+# Older pytest-benchmark releases people still run, installed by `make harnesses` beside
+# the pytest they need (3.x and 4.x do not run under pytest 8).
+OLD_HARNESSES = REPO / ".venv" / "harnesses"
+
+
+@pytest.fixture(scope="module", params=["installed", "4.0.0", "3.4.1"])
+def pytest_benchmark_file(request, tmp_path_factory) -> Path:
+    env = None
+    if request.param != "installed":
+        release = OLD_HARNESSES / f"pytest-benchmark-{request.param}"
+        if not release.is_dir():
+            pytest.skip(
+                f"pytest-benchmark {request.param} is not installed at {release}: run `make harnesses`"
+            )
+        env = {**os.environ, "PYTHONPATH": str(release)}
     folder = tmp_path_factory.mktemp("pytest_benchmark")
     (folder / "test_speed.py").write_text(PYTEST_BENCHMARK_TEST)
     out = folder / "speed.json"
-    return _written_by(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(folder),
-            "--benchmark-min-rounds=5",
-            "--benchmark-max-time=0.02",
-            f"--benchmark-json={out}",
-            str(folder / "test_speed.py"),
-        ],
-        out,
+    run_pytest(
+        folder,
+        folder / "test_speed.py",
+        "--benchmark-min-rounds=5",
+        "--benchmark-max-time=0.02",
+        f"--benchmark-json={out}",
+        env=env,
     )
+    if request.param != "installed":
+        assert json.loads(out.read_text())["version"] == request.param
+    return out
 
 
 def test_pytest_benchmark_values_match_the_file(pytest_benchmark_file, db):
