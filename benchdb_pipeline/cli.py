@@ -21,7 +21,8 @@ from benchdb_pipeline import __version__
 from benchdb_pipeline.analytics.analyze import ANALYSES
 from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path, incoming_dir
 from benchdb_pipeline.errors import BenchdbError, QueryError
-from benchdb_pipeline.ingest.pipeline import discover, ingest, ingest_files
+from benchdb_pipeline.ingest.discovery import discover
+from benchdb_pipeline.ingest.pipeline import ingest, ingest_files
 from benchdb_pipeline.reports import queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import FORMATS, render
@@ -199,7 +200,7 @@ def ingest_command(
         click.echo(f"  {files.skipped} files skipped: not *.json, hidden, or still being written")
     quarantined = report.quarantined
     for outcome in quarantined[:QUARANTINE_SHOWN]:
-        click.echo(f"  quarantined: {outcome.error}")
+        click.echo(f"  {'unreadable' if outcome.status == 'unreadable' else 'quarantined'}: {outcome.error}")
     if len(quarantined) > QUARANTINE_SHOWN:
         click.echo(f"  … and {len(quarantined) - QUARANTINE_SHOWN} more; see `benchdb quarantine`")
     sys.exit(EXIT_QUARANTINED if quarantined else EXIT_OK)

@@ -44,3 +44,17 @@ def artifacts_dir() -> Path:
     """Where CI artifacts folders arrive for the CI sensor: ``BENCHDB_ARTIFACTS`` or
     ``data/artifacts`` (keep it outside ``BENCHDB_INCOMING``)."""
     return Path(os.environ.get("BENCHDB_ARTIFACTS") or DEFAULT_ARTIFACTS)
+
+
+DEFAULT_MAX_FILE_MB = 256.0
+
+
+def max_file_bytes() -> int:
+    """The largest result file read: ``BENCHDB_MAX_FILE_MB`` (default 256) megabytes; a larger
+    one is refused with the reason, unread."""
+    raw = os.environ.get("BENCHDB_MAX_FILE_MB")
+    try:
+        megabytes = float(raw) if raw else DEFAULT_MAX_FILE_MB
+    except ValueError:
+        raise ValueError(f"BENCHDB_MAX_FILE_MB={raw!r} is not a number of megabytes") from None
+    return int(megabytes * 1024 * 1024)

@@ -16,7 +16,8 @@ from pydantic import Field
 from benchdb_pipeline.config import incoming_dir
 from benchdb_pipeline.defs.catalog import table_metadata
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from benchdb_pipeline.ingest.pipeline import IngestReport, discover, ingest_files
+from benchdb_pipeline.ingest.discovery import discover
+from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files
 from benchdb_pipeline.reports.render import render
 from benchdb_pipeline.warehouse.inspect import table_counts
 from benchdb_pipeline.warehouse.schema import DIMENSION_TABLES, FACT_TABLES, TABLE_DESCRIPTIONS

@@ -27,7 +27,8 @@ import orjson
 import pyarrow as pa
 
 from benchdb_pipeline.errors import BenchdbError
-from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files, is_result_file
+from benchdb_pipeline.ingest.discovery import is_result_file
+from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files
 from benchdb_pipeline.ingest.warehouses import StagedWarehouse, stage_warehouse
 from benchdb_pipeline.warehouse.export import EXPORT_MANIFEST, is_export, read_exported
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema, sql_string, utc_now

@@ -26,7 +26,10 @@ _FACT_TABLES = {
 
 
 def _json(value: object) -> str | None:
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    """JSON text (parsing writes the files' values already; see ``parse._encode_json``)."""
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class _Builder:
@@ -46,6 +49,8 @@ class _Builder:
         self.tables.setdefault(table, []).append(row)
 
     def add_file(self, parsed: ParsedFile) -> None:
+        if parsed.status == "unreadable":  # no content, nothing for the ledger
+            return
         file_key = self.key()
         self.emit(
             "files",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.ingest.pipeline import is_result_file
+from benchdb_pipeline.ingest.discovery import is_result_file
 
 Signature = tuple[int, int]  # (size in bytes, mtime in ns)
 

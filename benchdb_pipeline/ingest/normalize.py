@@ -422,7 +422,7 @@ class Extraction:
         if kind == "performance":
             derive_from_samples(row)
             row.setdefault("status", "ok")
-        row["_run"] = run
+        row["_run"], row["_at"] = run, locator
         self.rows[kind].append(row)
         return row
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import orjson
 
+from benchdb_pipeline.config import max_file_bytes
+from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.formats import Source, detect
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
@@ -30,7 +33,8 @@ class ParsedFile:
     sha256: str
     size: int
     modified_at: datetime | None
-    status: str  # ingested | empty | quarantined | known (content already in the ledger)
+    # ingested | empty | quarantined | known (content already in the ledger) | unreadable
+    status: str
     format: str | None = None
     category: str | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -49,13 +53,38 @@ class ParsedFile:
         return first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})"
 
 
+class UnreadableFile(OSError):
+    """A file that is not read at all: not a regular file, or over the size cap."""
+
+
+def read_result_file(path: str, limit: int | None = None) -> tuple[bytes, datetime]:
+    """A regular file's bytes (at most ``limit``, default ``BENCHDB_MAX_FILE_MB``) and its
+    modification time. Opened without blocking, so a FIFO put in place of a file is refused,
+    not waited on."""
+    limit = max_file_bytes() if limit is None else limit
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("not a regular file (a FIFO, device or socket is never read)")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableFile(
+            f"larger than the {limit / 2**20:g} MB a result file may be (BENCHDB_MAX_FILE_MB); not read"
+        )
+    return data, datetime.fromtimestamp(info.st_mtime, timezone.utc).replace(tzinfo=None)
+
+
 def parse_file(path: str, known: frozenset[str] | set[str] = frozenset()) -> ParsedFile:
-    """Parse one file; content whose hash is in ``known`` is hashed but not read further."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-        stat = os.fstat(handle.fileno())
-    modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
-    return parse_bytes(data, path, modified, known)
+    """Parse one file; content whose hash is in ``known`` is hashed but not read further. A
+    file that cannot be read comes back ``unreadable`` with the reason (it has no content
+    to put in the ledger)."""
+    try:
+        data, modified = read_result_file(path)
+    except OSError as exc:
+        reason = str(exc) if isinstance(exc, UnreadableFile) else f"cannot be read: {exc.strerror or exc}"
+        return ParsedFile(shown(path), "", 0, None, "unreadable", problems=[Problem(None, None, reason)])
+    return parse_bytes(data, shown(path), modified, known)
 
 
 def parse_bytes(
@@ -66,10 +95,24 @@ def parse_bytes(
     parsed = ParsedFile(path, digest, len(data), modified, "known")
     if digest in known:
         return parsed
+    try:
+        return _read(parsed, data)
+    except RecursionError:
+        return _quarantine(parsed, Problem(None, None, "nested too deeply to read"))
+    except Exception as exc:  # noqa: BLE001 — no file may stop an ingest of the others
+        return _quarantine(parsed, Problem(None, None, f"could not be read: {type(exc).__name__}: {exc}"))
+
+
+def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
+    path = parsed.path
     non_finite: list[str] = []
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            return _quarantine(
+                parsed, Problem(None, None, "not readable: JSON nested deeper than 1024 levels")
+            )
         doc = _with_non_finite(data, non_finite)
         if doc is None:
             return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
@@ -94,9 +137,35 @@ def parse_bytes(
             )
     if out.problems and (refused_for_nan < len(out.problems) or not out.record_count):
         parsed.status = "quarantined"
-    else:
-        parsed.status = "ingested" if out.record_count else "empty"
+        return parsed
+    unstorable = _encode_json(out)
+    if unstorable:
+        return _quarantine(parsed, unstorable)
+    parsed.status = "ingested" if out.record_count else "empty"
     return parsed
+
+
+JSON_COLUMNS = ("metrics", "metadata", "model_metadata", "hardware_metadata")
+
+
+def _encode_json(out: Extraction) -> Problem | None:
+    """Write every JSON value as the warehouse stores it, here, so that a value that cannot
+    be written (nested deeper than orjson writes, 254 levels) refuses its file before any of
+    it is staged; the problem names the record and the field."""
+    targets: list[tuple[dict, object, tuple[str, ...]]] = [
+        (row, row.get("_at"), JSON_COLUMNS) for rows in out.rows.values() for row in rows
+    ]
+    targets += [(run, "$", ("metadata",)) for run in out.runs]
+    for row, locator, columns in targets:
+        for column in columns:
+            value = row.get(column)
+            if value is None or isinstance(value, str):
+                continue
+            try:
+                row[column] = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+            except orjson.JSONEncodeError as exc:
+                return Problem(str(locator), column, f"cannot be stored ({exc}): nested too deeply")
+    return None
 
 
 class _NonFinite:

@@ -17,53 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchdb_pipeline.ingest.batch import build_batch
-from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
+from benchdb_pipeline.ingest.discovery import Discovered, discover
+from benchdb_pipeline.ingest.parse import parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, session
 
 log = logging.getLogger(__name__)
 
-SKIPPED_SUFFIXES = (".tmp", ".part", ".partial", ".swp")
 # Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 400
 CHUNK_FILES = 250
-
-
-def is_result_file(name: str) -> bool:
-    """A *.json file that is neither hidden nor still being written."""
-    return name.endswith(".json") and not name.startswith(".") and not name.endswith(SKIPPED_SUFFIXES)
-
-
-class Discovered(list):
-    """The result files found, and how many other files the folders held (``skipped``)."""
-
-    skipped: int = 0
-
-
-def discover(paths: Iterable[str | Path]) -> Discovered:
-    """Result files under the given paths: folders recursively (``*.json``), files as given.
-
-    Hidden files and folders and files still being written (``*.tmp``, ``*.part``) are
-    skipped, and counted. Paths are absolute and sorted, each once.
-    """
-    found: set[str] = set()
-    skipped = 0
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_file():
-            found.add(str(path.resolve()))
-        elif path.is_dir():
-            for root, dirs, files in os.walk(path.resolve()):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                kept = [os.path.join(root, name) for name in files if is_result_file(name)]
-                found.update(kept)
-                skipped += len(files) - len(kept)
-        else:
-            raise FileNotFoundError(f"no such file or folder: {raw}")
-    result = Discovered(sorted(found))
-    result.skipped = skipped
-    return result
 
 
 @dataclass
@@ -95,16 +59,9 @@ def _init_worker(known: frozenset[str]) -> None:
 
 def _parse_chunk(job: tuple[int, Sequence[str]]) -> ParsedChunk:
     chunk_no, paths = job
-    parsed = [_parse_one(path, _KNOWN) for path in paths]
+    parsed = [parse_file(path, _KNOWN) for path in paths]
     outcomes = [FileOutcome(p.path, p.status, p.format, p.record_count, p.error) for p in parsed]
     return ParsedChunk(build_batch(parsed, chunk_no), outcomes)
-
-
-def _parse_one(path: str, known: frozenset[str]) -> ParsedFile:
-    try:
-        return parse_file(path, known)
-    except OSError as exc:
-        raise OSError(f"{path}: cannot read: {exc}") from exc
 
 
 def parse_files(
@@ -157,10 +114,11 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{self.files} files"]
-        for status in ("ingested", "empty", "quarantined", "known"):
+        for status in ("ingested", "empty", "quarantined", "unreadable", "known"):
             n = self.count(status)
             if n:
-                parts.append(f"{n} {'already in the ledger' if status == 'known' else status}")
+                label = {"known": "already in the ledger", "unreadable": "paths not read"}.get(status, status)
+                parts.append(f"{n} {label}")
         partial = sum(1 for o in self.outcomes if o.status == "ingested" and o.error is not None)
         if partial:
             parts.append(f"{partial} of them with records quarantined")
@@ -203,6 +161,10 @@ def ingest_files(
     CI run, and the commit, branch and CI metadata on the runs).
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
+    if isinstance(files, Discovered):  # what discovery could not read counts as refused input
+        report.outcomes.extend(
+            FileOutcome(u.path, "unreadable", None, 0, f"{u.path}: {u.reason}") for u in files.unreadable
+        )
     known: frozenset[str] = frozenset()
     if not dry_run or Path(db).exists():
         with session(db, read_only=dry_run, lock_timeout=lock_timeout) as con:

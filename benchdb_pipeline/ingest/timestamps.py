@@ -21,7 +21,10 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError(f"{value!r} is not a timestamp")
     if isinstance(value, (int, float)):
         seconds = value / 1000 if value > 1e11 else value
-        parsed = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value!r} is outside 1990–2100; not a measurement time") from None
     elif isinstance(value, str):
         text = value.strip()
         compact = _COMPACT.match(text)

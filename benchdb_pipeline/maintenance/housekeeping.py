@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from benchdb_pipeline.ingest.pipeline import discover
+from benchdb_pipeline.ingest.discovery import discover
 from benchdb_pipeline.warehouse.inspect import table_counts
 from benchdb_pipeline.warehouse.store import session
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, discover, ingest
+from benchdb_pipeline.ingest.discovery import discover
+from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, ingest
 from benchdb_pipeline_tests.conftest import query
 
 

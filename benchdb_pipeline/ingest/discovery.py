@@ -1,0 +1,114 @@
+"""Finding result files: which paths are read, and why the others are not.
+
+Only regular files are read. A symlink is resolved once, here, and the file it leads to is
+read; a link that dangles, loops, or leads out of the folder being walked is refused, as is
+anything that is not a regular file (a FIFO would block a reader, ``/dev/zero`` never ends).
+Folders that cannot be listed and files that cannot be read are reported with the reason,
+never skipped silently; they do not stop the other files.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIPPED_SUFFIXES = (".tmp", ".part", ".partial", ".swp")
+
+
+def is_result_file(name: str) -> bool:
+    """A *.json file (any case) that is neither hidden nor still being written."""
+    lower = name.lower()
+    return lower.endswith(".json") and not name.startswith(".") and not lower.endswith(SKIPPED_SUFFIXES)
+
+
+def shown(path: str) -> str:
+    """A path as text that can be stored and printed: bytes that are not UTF-8 (a file name
+    from another system) appear as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A path that was not read, and why."""
+
+    path: str
+    reason: str
+
+
+class Discovered(list):
+    """The result files found (real paths, each once, sorted), how many other files the
+    folders held (``skipped``), and what could not be read (``unreadable``)."""
+
+    skipped: int = 0
+    unreadable: tuple[Unreadable, ...] = ()
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+def _regular(path: str, within: str | None) -> tuple[str | None, str | None]:
+    """(the real path to read, None) or (None, why it is refused)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if os.path.islink(path):
+            return None, "a symlink that loops" if exc.errno == errno.ELOOP else "a dangling symlink"
+        return None, f"cannot be read: {_why(exc)}"
+    real = os.path.realpath(path)
+    if within is not None and os.path.commonpath([real, within]) != within:
+        return None, f"a symlink leading out of {shown(within)} (to {shown(real)})"
+    if not stat.S_ISREG(mode):
+        return None, "not a regular file (a FIFO, device or socket is never read)"
+    return real, None
+
+
+def discover(paths: Iterable[str | Path]) -> Discovered:
+    """Result files under the given paths: folders recursively (``*.json``, any case), files
+    as given. Hidden files and folders and files still being written (``*.tmp``,
+    ``*.part``) are skipped and counted. A path that does not exist is a usage error
+    (FileNotFoundError); one that exists but cannot be read is reported in ``unreadable``.
+    """
+    found: set[str] = set()
+    refused: list[Unreadable] = []
+    skipped = 0
+    for raw in paths:
+        path = str(Path(raw).expanduser())
+        if not os.path.lexists(path):
+            raise FileNotFoundError(f"no such file or folder: {raw}")
+        if not os.path.isdir(path):
+            real, why = _regular(path, None)
+            if real:
+                found.add(real)
+            else:
+                refused.append(Unreadable(shown(os.path.abspath(path)), why or ""))
+            continue
+        root = os.path.realpath(path)
+
+        def unlisted(error: OSError) -> None:
+            refused.append(Unreadable(shown(str(error.filename)), f"folder cannot be listed: {_why(error)}"))
+
+        for folder, dirs, files in os.walk(root, onerror=unlisted):
+            for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                refused.append(
+                    Unreadable(shown(os.path.join(folder, name)), "a symlinked folder (not followed)")
+                )
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))
+            )
+            for name in files:
+                if not is_result_file(name):
+                    skipped += 1
+                    continue
+                real, why = _regular(os.path.join(folder, name), root)
+                if real:
+                    found.add(real)
+                else:
+                    refused.append(Unreadable(shown(os.path.join(folder, name)), why or ""))
+    result = Discovered(sorted(found))
+    result.skipped, result.unreadable = skipped, tuple(refused)
+    return result
