@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,21 @@ def run_pytest(
         timeout=300,
         env=env,
     )
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size_kb: int) -> Iterator[Path]:
+    """A real, small file system at ``folder`` (a tmpfs of ``size_kb`` kB) to fill up; the
+    test is skipped where it cannot be mounted (mounting needs root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip(f"needs root to mount a {size_kb} kB tmpfs (a real full disk)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -34,16 +34,19 @@ from benchdb_pipeline.api.schemas import (
     PerformanceIn,
     QueryIn,
     QueryOut,
+    RecordIn,
     Stored,
 )
 from benchdb_pipeline.api.snapshot import Snapshots
 from benchdb_pipeline.api.submit import (
     IdempotencyConflict,
     InvalidRecord,
+    SpoolUnwritable,
     Submission,
     spool,
     spool_dir_for,
     spool_file,
+    spool_problem,
 )
 from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
 from benchdb_pipeline.errors import DatabaseConnectionError
@@ -180,9 +183,11 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers["X-Benchdb-Snapshot-Age"] = f"{age:.3f}"
         return result
 
-    def store(kind: str, record: dict, request: Request, response: Response, key: str | None) -> dict:
+    def store(kind: str, body: RecordIn, request: Request, response: Response, key: str | None) -> dict:
         client = request.client.host if request.client else None
-        return commit(lambda: spool(spool_folder, kind, record, idempotency_key=key, client=client), response)
+        return commit(
+            lambda: spool(spool_folder, kind, body.record(), idempotency_key=key, client=client), response
+        )
 
     def commit(write: Callable[[], Submission], response: Response) -> dict:
         """Spool (validating first), hand to the writer, answer 201 or 202."""
@@ -195,6 +200,8 @@ def create_app(settings: Settings) -> FastAPI:
             ) from None
         except IdempotencyConflict as exc:
             raise HTTPException(422, str(exc)) from None
+        except SpoolUnwritable as exc:  # not stored, nothing left behind: retry later
+            raise HTTPException(507, str(exc), headers={"Retry-After": "30"}) from None
         # Wait for the commit only when the writer is free: under load the record joins the
         # next batch and the answer (202) does not wait for it.
         busy = writer.busy
@@ -230,13 +237,17 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/health", tags=["service"])
-    def health() -> dict:
+    def health(response: Response) -> dict:
         age = snapshots.age_seconds
+        spool = spool_problem(spool_folder)
+        if spool:
+            response.status_code = 503  # writes would fail: not healthy, say why
         return {
-            "status": "ok" if age is not None else "starting",
+            "status": "ok" if age is not None and not spool else ("degraded" if spool else "starting"),
             "schema_version": SCHEMA_VERSION,
             "snapshot_age_seconds": age,
             "pending_writes": writer.pending,
+            "spool": spool or "writable",
         }
 
     def record_endpoint(kind: str, model: type) -> None:
@@ -244,7 +255,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         # FastAPI reads the body's type from the annotation at run time: a type per endpoint.
         def post(body: model, request: Request, response: Response, key: str | None = idempotency) -> dict:  # type: ignore[valid-type]
-            return store(kind, body.record(), request, response, key)  # type: ignore[attr-defined]
+            return store(kind, body, request, response, key)
 
         app.post(
             f"/{kind}",

@@ -12,18 +12,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchdb_pipeline.api.submit import check_limits
 from benchdb_pipeline.ingest.normalize import MAX_BIGINT, MAX_INT
 
 
-class _Record(BaseModel):
+class RecordIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     def record(self) -> dict:
-        """The record as the rules read it: given fields only."""
+        """The record as the rules read it: given fields only, within a record's limits
+        (checked before pydantic writes it out, which fails on deep nesting)."""
+        check_limits(dict(self))
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class PerformanceIn(_Record):
+class PerformanceIn(RecordIn):
     model_name: str = Field(description="Model, e.g. bert-base-uncased.")
     hardware_type: str = Field(description="cpu, cuda, rocm, mps, openvino, …")
     device_name: str | None = None
@@ -43,7 +46,7 @@ class PerformanceIn(_Record):
     metrics: dict[str, Any] | None = None
 
 
-class CompatibilityIn(_Record):
+class CompatibilityIn(RecordIn):
     model_name: str | None = None
     model_family: str | None = None
     hardware_type: str
@@ -59,7 +62,7 @@ class CompatibilityIn(_Record):
     metadata: dict[str, Any] | None = None
 
 
-class IntegrationIn(_Record):
+class IntegrationIn(RecordIn):
     test_module: str
     test_class: str | None = None
     test_name: str

@@ -48,6 +48,26 @@ class IdempotencyConflict(ValueError):
     """An Idempotency-Key was used before with a different request body."""
 
 
+class SpoolUnwritable(OSError):
+    """The spool folder cannot take a submission (a full disk, a read-only mount)."""
+
+
+def spool_problem(folder: Path) -> str | None:
+    """Why the spool cannot take a write now (a probe file is written and removed), or None."""
+    probe = folder / f".probe.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        return f"the spool {folder} cannot be written: {exc.strerror or exc}"
+    finally:
+        probe.unlink(missing_ok=True)
+    return None
+
+
 @dataclass(frozen=True)
 class Submission:
     request_id: str
@@ -89,25 +109,50 @@ def request_id(idempotency_key: str | None) -> str:
     return "r" + uuid.uuid4().hex[:31]
 
 
+# What one submitted record may hold: limits checked before anything is written, so a 202
+# always means "will be stored" (orjson writes at most 254 levels; rows this deep are bugs).
+MAX_DEPTH = 32
+MAX_TEXT = 65_536
+
+
+def check_limits(body: object) -> None:
+    """Refuse a body nested deeper than ``MAX_DEPTH``, with text longer than ``MAX_TEXT``
+    characters or not valid Unicode (a lone surrogate), or a whole number beyond 64 bits;
+    each problem names the field by its path."""
+    problems: list[tuple[str | None, str]] = []
+    stack: list[tuple[object, str, int]] = [(body, "", 0)]
+    while stack and len(problems) < 20:
+        value, path, depth = stack.pop()
+        if isinstance(value, Mapping) or isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                problems.append((path or None, f"nested deeper than {MAX_DEPTH} levels"))
+                continue
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key, f"{path}.{key}" if path else key, problems, what="a key")
+                stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+        elif isinstance(value, str):
+            _check_text(value, path, problems)
+        elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+            problems.append((path or None, "a whole number beyond 64 bits"))
+    if problems:
+        raise InvalidRecord(problems)
+
+
+def _check_text(text: str, path: str, problems: list, what: str = "text") -> None:
+    if len(text) > MAX_TEXT:
+        problems.append((path or None, f"{what} of {len(text):,} characters (at most {MAX_TEXT:,})"))
+    elif not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append((path or None, f"{what} that is not valid Unicode (a lone surrogate)"))
+
+
 def _body_hash(body: Mapping) -> str:
-    try:
-        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    except TypeError:  # orjson's only refusal of parsed JSON: an integer beyond 64 bits
-        raise InvalidRecord([(_huge_integer(body), "a whole number beyond 64 bits")]) from None
-
-
-def _huge_integer(value: object, path: str = "") -> str | None:
-    """The path of the first integer that does not fit in 64 bits."""
-    if isinstance(value, int) and not -(2**63) <= value < 2**64:
-        return path or None
-    items = (
-        value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
-    )
-    for key, item in items:
-        found = _huge_integer(item, f"{path}.{key}" if path else str(key))
-        if found:
-            return found
-    return None
+    check_limits(body)
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def document(
@@ -190,12 +235,16 @@ def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None)
 def _publish(folder: Path, rid: str, data: bytes, body_hash: str) -> Submission:
     """Write under a hidden name, fsync, then link to the id's name (atomic; fails if taken)."""
     path = folder / f"{rid}.json"
-    folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{rid}.{uuid.uuid4().hex[:8]}.json.tmp"
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:  # nothing half-written stays behind; the client may retry
+        partial.unlink(missing_ok=True)
+        raise SpoolUnwritable(f"the spool {folder} cannot be written: {exc.strerror or exc}") from None
     try:
         os.link(partial, path)
     except FileExistsError:

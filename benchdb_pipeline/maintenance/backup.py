@@ -11,6 +11,7 @@ time, schema version, DuckDB version, rows per table, and the sha256 of every fi
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import shutil
@@ -28,6 +29,8 @@ from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, utc_now
 from benchdb_pipeline.warehouse.store import session
 
 MANIFEST = "manifest.json"
+PARTIAL = ".partial"
+LOCK = ".lock"
 DATABASE = "warehouse.duckdb"
 PREFIX = "benchdb-backup-"
 CHUNK = 1 << 20
@@ -71,11 +74,33 @@ def _sha256(path: Path) -> str:
 
 
 def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path, Manifest]:
-    """Take a consistent backup of ``db`` into a new folder under ``backup_dir``."""
+    """Take a consistent backup of ``db`` into a new folder under ``backup_dir``.
+
+    The backup is built in a hidden ``.partial`` folder, locked while it is written, and
+    renamed when complete. A failed write (a full disk) removes it and says what it needed.
+    """
+    remove_abandoned(backup_dir)
     created = utc_now()
     folder = backup_dir / f"{PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}"
-    partial = folder.with_name(f".{folder.name}.partial")
+    partial = folder.with_name(f".{folder.name}{PARTIAL}")
     partial.mkdir(parents=True)
+    with open(partial / LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until this process ends or finishes
+        try:
+            manifest = _write(db, partial, created, compress)
+        except OSError as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            free = shutil.disk_usage(backup_dir).free
+            raise BackupError(
+                f"{backup_dir}: backup failed and was removed: {exc.strerror or exc} "
+                f"(the warehouse is {db.stat().st_size / 2**20:.1f} MB; {free / 2**20:.1f} MB free there)"
+            ) from None
+        partial.rename(folder)  # a backup folder without the dot is complete
+    (folder / LOCK).unlink()
+    return folder, manifest
+
+
+def _write(db: Path, partial: Path, created: datetime, compress: bool) -> Manifest:
     target = partial / (DATABASE + (".gz" if compress else ""))
     with session(db) as con:  # the write lock: nobody writes until the copy is done
         con.execute("CHECKPOINT")
@@ -94,8 +119,24 @@ def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path,
         {target.name: {"sha256": _sha256(target), "size": target.stat().st_size}},
     )
     (partial / MANIFEST).write_bytes(manifest.dump())
-    partial.rename(folder)  # a backup folder without the dot is complete
-    return folder, manifest
+    return manifest
+
+
+def remove_abandoned(backup_dir: Path) -> list[Path]:
+    """Remove the ``.partial`` folders of backups whose process died (killed, out of disk):
+    a partial whose lock nobody holds. One being written now is left alone."""
+    removed = []
+    for partial in sorted(backup_dir.glob(f".{PREFIX}*{PARTIAL}")):
+        try:
+            with open(partial / LOCK) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a backup in progress
+        except FileNotFoundError:
+            pass  # killed before it took the lock
+        shutil.rmtree(partial, ignore_errors=True)
+        removed.append(partial)
+    return removed
 
 
 def verify(folder: Path) -> Manifest:
@@ -166,10 +207,11 @@ def backups(backup_dir: Path) -> list[tuple[Path, Manifest]]:
 
 
 def purge(backup_dir: Path, retention_days: float, now: datetime | None = None) -> list[Path]:
-    """Delete backups older than the retention (by their manifest's time), never the newest."""
+    """Delete backups older than the retention (by their manifest's time), never the newest,
+    and the remains of backups that died while being written."""
+    removed = remove_abandoned(backup_dir)
     complete = backups(backup_dir)
     cutoff = (now or utc_now()) - timedelta(days=retention_days)
-    removed = []
     for folder, manifest in complete[:-1]:
         if manifest.created_at < cutoff:
             shutil.rmtree(folder)

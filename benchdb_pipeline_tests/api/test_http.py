@@ -4,13 +4,14 @@ and what happens while another process holds the database."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from benchdb_pipeline_tests.api.conftest import hold_database, start_server, wait_for
-from benchdb_pipeline_tests.conftest import query
+from benchdb_pipeline_tests.conftest import query, small_disk
 
 RESULT = {
     "model_name": "bert-base-uncased",
@@ -86,6 +87,33 @@ def test_bad_input_is_422_naming_the_field_and_nothing_is_written(server):
     assert not_json.status_code == 422 and nan.status_code == 422
     assert not list((server.db.parent / "incoming").rglob("*.json"))
     assert query(server.db, "SELECT count(*) FROM source_files") == [(0,)]
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def test_records_past_the_limits_are_422_before_anything_is_spooled(server):
+    """A record the writer could not store must never get a 202: deep nesting (orjson writes
+    254 levels, reads 1024), huge text, a lone surrogate, a whole number beyond 64 bits."""
+    surrogate = rb'{"model_name": "m\udcff", "hardware_type": "cpu", "throughput": 1}'  # JSON escape of a lone surrogate
+    with server.client() as client:
+        deep = client.post("/performance", json={**RESULT, "metrics": _nested(300)})
+        long = client.post("/performance", json={**RESULT, "metrics": {"note": "x" * 100_000}})
+        lone = client.post("/performance", content=surrogate, headers={"Content-Type": "application/json"})
+        huge = client.post("/performance", json={**RESULT, "metrics": {"count": 2**70}})
+        file_deep = client.post("/results", json=[{**RESULT, "metrics": _nested(300)}])
+        fine = client.post("/performance", json=RESULT)
+    for answer, field in ((deep, "metrics.k"), (long, "metrics.note"), (huge, "metrics.count")):
+        assert answer.status_code == 422, answer.text
+        assert field in answer.text
+    assert lone.status_code == 422 and "surrogate" in lone.text, lone.text
+    assert file_deep.status_code == 422 and "nested too deeply" in file_deep.text, file_deep.text
+    assert fine.status_code == 201  # and the server still writes
+    assert query(server.db, "SELECT count(*) FROM performance_results") == [(1,)]
 
 
 def test_writes_need_a_valid_token(server):
@@ -267,3 +295,24 @@ def test_a_stopped_server_leaves_nothing_unstored(tmp_path):
     assert query(server.db, "SELECT count(*) FROM performance_results") == [(3,)]
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{server.url}/health", timeout=1)
+
+
+def test_a_full_spool_is_a_clear_507_nothing_half_written_and_health_says_so(tmp_path):
+    with small_disk(tmp_path / "incoming", 512) as spool_disk:
+        running = start_server(tmp_path / "w.duckdb")
+        try:
+            filler = spool_disk / "filler.bin"
+            subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)  # fills it
+            with running.client() as client:
+                refused = client.post("/performance", json=RESULT)
+                health = client.get("/health")
+                assert refused.status_code == 507 and "No space left on device" in refused.text, refused.text
+                assert health.status_code == 503 and health.json()["status"] == "degraded"
+                assert "No space left on device" in health.json()["spool"]
+                assert not [p for p in spool_disk.rglob("*") if p.name.endswith(".tmp")]
+                filler.unlink()
+                assert client.post("/performance", json=RESULT).status_code == 201
+                assert client.get("/health").json()["spool"] == "writable"
+        finally:
+            running.process.kill()
+            running.process.wait()

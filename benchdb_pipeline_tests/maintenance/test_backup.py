@@ -15,7 +15,7 @@ import pytest
 from benchdb_pipeline.maintenance import backup as backups
 from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse.schema import ALL_TABLES
-from benchdb_pipeline_tests.conftest import ingest_one, query, scalar
+from benchdb_pipeline_tests.conftest import ingest_one, query, scalar, small_disk
 from benchdb_pipeline_tests.test_cli import benchdb
 
 WRITER = """
@@ -162,3 +162,49 @@ def test_integrity_problems_exit_1_with_a_json_report(sample_db, tmp_path):
         "performance_samples.result_id → performance_results": 1
     }
     assert report["ok"] is False
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+with open(sys.argv[1], "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_remains_of_killed_backups_are_removed_and_running_ones_kept(sample_db, tmp_path):
+    folder = tmp_path / "backups"
+    backups.backup(sample_db, folder)
+    # A backup killed mid-copy: its partial folder, its lock file nobody holds, half a file.
+    killed = folder / ".benchdb-backup-20260101T000000000000Z.partial"
+    killed.mkdir()
+    (killed / ".lock").touch()
+    (killed / "warehouse.duckdb").write_bytes(b"\0" * 4096)
+    # A backup being written right now by another process.
+    running = folder / ".benchdb-backup-20260101T000001000000Z.partial"
+    running.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(running / ".lock")], stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"locked"
+        purged = benchdb("maintenance", "--purge-backups", "--backup-dir", str(folder), db=sample_db)
+        assert purged.returncode == 0, purged.stderr
+        assert not killed.exists() and running.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    backups.backup(sample_db, folder)  # the next backup clears what the dead one left
+    assert not running.exists() and len(backups.backups(folder)) == 2
+
+
+def test_a_backup_onto_a_full_disk_fails_clearly_and_leaves_nothing(sample_db, tmp_path):
+    with small_disk(tmp_path / "small", 256) as small:
+        assert sample_db.stat().st_size > 256 * 1024
+        done = benchdb("maintenance", "--backup", "--backup-dir", str(small), db=sample_db)
+        assert done.returncode == 2, done.stdout + done.stderr
+        message = done.stderr.strip().splitlines()[-1]
+        assert "backup failed and was removed" in message and "No space left on device" in message
+        assert "Traceback" not in done.stderr
+        assert not any(small.iterdir())  # no partial folder left behind
