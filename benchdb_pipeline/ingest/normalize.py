@@ -17,13 +17,18 @@ from typing import Any
 from benchdb_pipeline.ingest.rules import (
     BOOL,
     CANONICAL_UNIT,
+    CONTROL_CHARACTERS,
     FLOAT,
     INT,
     JSON,
+    LONG_TEXT,
+    LONG_TEXT_LIMIT,
     OVERFLOW_COLUMN,
+    PLAUSIBLE_MAXIMUM,
     RULES,
     SAMPLES,
     TEXT,
+    TEXT_LIMIT,
     TIMESTAMP,
     UNIT_KEYS,
     UNITS,
@@ -248,6 +253,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         return _factor(rule, declared_unit) if declared_unit else default
 
     if kind == TEXT:
+        limit = LONG_TEXT_LIMIT if rule.column in LONG_TEXT else TEXT_LIMIT
 
         def text(value: object, declared: Mapping[str, str]) -> object:
             if type(value) is not str:
@@ -257,6 +263,10 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             value = value.strip()
             if not value:
                 return None
+            if len(value) > limit:
+                raise ValueError(f"text of {len(value):,} characters (at most {limit:,})")
+            if CONTROL_CHARACTERS.search(value):
+                raise ValueError(f"{value[:40]!r} holds control characters (such as NUL or ESC)")
             return rule.normalise(value) if rule.normalise else value
 
         return text
@@ -264,6 +274,12 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         whole = kind == INT
         largest = MAX_BIGINT if rule.wide else MAX_INT
         minimum, exclusive = rule.minimum, rule.exclusive
+        unit = rule.unit or (CANONICAL_UNIT[dimension] if dimension else None)
+        plausible = (
+            convert(PLAUSIBLE_MAXIMUM[dimension], dimension, CANONICAL_UNIT[dimension], unit)
+            if dimension and unit
+            else None
+        )
 
         def number(value: Any, declared: Mapping[str, str]) -> object:
             kind_of = type(value)
@@ -279,6 +295,10 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
                 result = int(value) if kind_of is int and float(value) == result else int(result)
             if minimum is not None and (result < minimum or (exclusive and result == minimum)):
                 _check_range(rule, result)
+            if plausible is not None and result > plausible:
+                raise ValueError(
+                    f"{value!r} is out of range: {rule.column} above {plausible:g} {unit} is not a measurement"
+                )
             return result
 
         return number

@@ -146,12 +146,14 @@ def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
 
 
 JSON_COLUMNS = ("metrics", "metadata", "model_metadata", "hardware_metadata")
+MAX_JSON_BYTES = 1 << 20  # the extra fields of one record (or one run), as stored
 
 
 def _encode_json(out: Extraction) -> Problem | None:
     """Write every JSON value as the warehouse stores it, here, so that a value that cannot
-    be written (nested deeper than orjson writes, 254 levels) refuses its file before any of
-    it is staged; the problem names the record and the field."""
+    be written (nested deeper than orjson writes, 254 levels) or is too large to keep (over
+    ``MAX_JSON_BYTES``) refuses its file before any of it is staged; the problem names the
+    record and the field."""
     targets: list[tuple[dict, object, tuple[str, ...]]] = [
         (row, row.get("_at"), JSON_COLUMNS) for rows in out.rows.values() for row in rows
     ]
@@ -162,9 +164,16 @@ def _encode_json(out: Extraction) -> Problem | None:
             if value is None or isinstance(value, str):
                 continue
             try:
-                row[column] = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+                text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
             except orjson.JSONEncodeError as exc:
                 return Problem(str(locator), column, f"cannot be stored ({exc}): nested too deeply")
+            if len(text) > MAX_JSON_BYTES:
+                return Problem(
+                    str(locator),
+                    column,
+                    f"{len(text) / 2**20:.1f} MB of extra fields (at most {MAX_JSON_BYTES >> 20} MB)",
+                )
+            row[column] = text
     return None
 
 

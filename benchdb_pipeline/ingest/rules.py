@@ -52,6 +52,24 @@ UNITS: dict[str, dict[str, float]] = {
     "count": {"count": 1.0, "million": 1e6},
 }
 CANONICAL_UNIT = {"time": "ms", "memory": "mb", "throughput": "items/s", "count": "count"}
+# The largest value a measurement can plausibly have, in the canonical unit: above it the
+# value is a bug or a placeholder (1e308), refused, never stored.
+PLAUSIBLE_MAXIMUM = {"time": 1e9, "memory": 1e9, "throughput": 1e15, "count": 1e13}
+# Text: identifiers and labels are short; messages and tracebacks may be long. Either way
+# no control characters but tab and line breaks (a NUL or ESC would reach a terminal raw).
+TEXT_LIMIT, LONG_TEXT_LIMIT = 1024, 1_000_000
+LONG_TEXT = frozenset(
+    {
+        "error_message",
+        "error_traceback",
+        "suggested_fix",
+        "expected_value",
+        "actual_value",
+        "message",
+        "command_line",
+    }
+)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # Record keys that declare the unit of the dimension's unit-less aliases.
 UNIT_KEYS: dict[str, str] = {

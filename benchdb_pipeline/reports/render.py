@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
 
 import orjson
 
+from benchdb_pipeline.ingest.rules import CONTROL_CHARACTERS
+
 FORMATS = ("table", "csv", "json", "markdown")
 MAX_CELL = 60
+# A CSV cell starting so is a formula to a spreadsheet (OWASP's list): written with a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str) -> str:
+    """Text with its control characters (NUL, ESC, …) shown as ``\\xNN``, never raw."""
+    return CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def markdown_text(text: str) -> str:
+    """Text for a Markdown table or line: printable, HTML and pipes escaped."""
+    return html.escape(printable(text), quote=False).replace("|", "\\|")
+
+
+def _csv_cell(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _cell(value: object, max_cell: int | None = MAX_CELL) -> str:
@@ -20,7 +42,7 @@ def _cell(value: object, max_cell: int | None = MAX_CELL) -> str:
         return f"{value:.6g}"
     if isinstance(value, (datetime, date)):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    text = str(value).replace("\n", " ")
+    text = printable(str(value).replace("\n", " "))
     return text if max_cell is None or len(text) <= max_cell else text[: max_cell - 1] + "…"
 
 
@@ -40,14 +62,14 @@ def render(
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerow([_csv_cell(c) for c in columns])
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
         return buffer.getvalue().rstrip("\n")
     cells = [[_cell(v, max_cell) for v in row] for row in rows]
     if fmt == "markdown":
 
         def md_row(values: Sequence[str]) -> str:
-            return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+            return "| " + " | ".join(markdown_text(v) for v in values) + " |"
 
         lines = [md_row(columns), md_row(["---"] * len(columns))]
         return "\n".join(lines + [md_row(row) for row in cells])

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from benchdb_pipeline.reports import charts, queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
+from benchdb_pipeline.reports.render import markdown_text, printable
 from benchdb_pipeline.warehouse.schema import utc_now
 
 SECTIONS = ("summary", "performance", "hardware", "compatibility", "integration")
@@ -122,13 +123,17 @@ class Report:
             lines.append(f"Measured {fmt(s['first_measured_at'])} – {fmt(s['last_measured_at'])}.")
         newest = s["newest_run"]
         if newest:
-            commit = f" at `{newest['git_commit']}`" if newest["git_commit"] else ""
-            lines.append(f"Newest run: {newest['test_name']}{commit} ({fmt(newest['started_at'])}).")
+            commit = f" at {_code(newest['git_commit'])}" if newest["git_commit"] else ""
+            lines.append(
+                f"Newest run: {markdown_text(newest['test_name'])}{commit} ({fmt(newest['started_at'])})."
+            )
         if self.best["rows"]:
             lines += ["", "| model | best platform | throughput (items/s) |", "| --- | --- | --- |"]
             for row in self.best["rows"][:15]:
                 platform = self.best["platforms"][row["throughputs"].index(row["best"])]
-                lines.append(f"| {row['model']} | {platform} | {fmt(row['best'])} |")
+                lines.append(
+                    f"| {markdown_text(row['model'])} | {markdown_text(platform)} | {fmt(row['best'])} |"
+                )
         failing = [
             r for r in self.integration.rows if r[self.integration.columns.index("latest_status")] != "pass"
         ]
@@ -136,12 +141,17 @@ class Report:
             lines += [
                 "",
                 f"**{len(failing)} integration tests not passing:** "
-                + ", ".join(f"`{r[0]}::{r[2]}`" for r in failing[:10])
+                + ", ".join(_code(f"{r[0]}::{r[2]}") for r in failing[:10])
                 + (" …" if len(failing) > 10 else ""),
             ]
         if html_link:
             lines += ["", f"[Full report]({html_link})"]
         return "\n".join(lines) + "\n"
+
+
+def _code(text: str) -> str:
+    """A Markdown code span of text from the data (no backtick can end it early)."""
+    return "`" + printable(text).replace("`", "'") + "`"
 
 
 def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
