@@ -265,7 +265,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
                 return None
             if len(value) > limit:
                 raise ValueError(f"text of {len(value):,} characters (at most {limit:,})")
-            if CONTROL_CHARACTERS.search(value):
+            if not value.isprintable() and CONTROL_CHARACTERS.search(value):  # the fast test first
                 raise ValueError(f"{value[:40]!r} holds control characters (such as NUL or ESC)")
             return rule.normalise(value) if rule.normalise else value
 
