@@ -206,6 +206,18 @@ def ingest_command(
     sys.exit(EXIT_QUARANTINED if quarantined else EXIT_OK)
 
 
+def _hosts(host: str, loopback: bool, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The Host headers `benchdb serve` accepts: the loopback names on loopback, else the
+    bound address (any address when bound to all of them), and the configured names."""
+    if loopback:
+        bound: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
+    elif host in ("0.0.0.0", "::"):
+        bound = () if extra else ("*",)
+    else:
+        bound = (host,)
+    return (*bound, *extra)
+
+
 def _csv(kind: type = str):
     """A click callback splitting comma-separated, repeatable values into one list."""
 
@@ -372,9 +384,22 @@ def run_command(
     show_default=True,
     help="Seconds between read snapshots at most.",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="A Host name clients may use besides the bound address (repeatable; '*' for any). "
+    "Other Host headers are refused, as a DNS-rebinding page would send.",
+)
 @reports_errors
 def serve_command(
-    host: str, port: int, db: Path, auth_reads: bool, cors_origins: tuple[str, ...], snapshot_interval: float
+    host: str,
+    port: int,
+    db: Path,
+    auth_reads: bool,
+    cors_origins: tuple[str, ...],
+    snapshot_interval: float,
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
 
@@ -401,6 +426,7 @@ def serve_command(
         cors_origins=cors_origins,
         snapshot_interval=snapshot_interval,
         after_write=functools.partial(announce_write, db, "benchdb serve"),
+        allowed_hosts=_hosts(host, loopback, allowed_hosts),
     )
     # Bring the catalog up to date now, before any request: the listeners load (the Dagster
     # one imports Dagster) here rather than while the first write holds the database.

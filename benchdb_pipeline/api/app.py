@@ -8,6 +8,7 @@ from a snapshot, so they keep answering while another process writes.
 """
 
 import hmac
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -21,12 +22,16 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route
 
 from benchdb_pipeline import __version__
 from benchdb_pipeline.api import reads, safe_query
+from benchdb_pipeline.api.limits import BodyLimit
 from benchdb_pipeline.api.schemas import (
     CompatibilityIn,
     IntegrationIn,
@@ -43,6 +48,7 @@ from benchdb_pipeline.api.submit import (
     InvalidRecord,
     SpoolUnwritable,
     Submission,
+    check_limits,
     spool,
     spool_dir_for,
     spool_file,
@@ -58,7 +64,8 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 10_000
-MAX_UPLOAD = 64 * 2**20
+MAX_UPLOAD = 64 * 2**20  # a whole result file, POST /results
+MAX_BODY = 2**20  # any other request
 
 
 @dataclass
@@ -74,6 +81,8 @@ class Settings:
     query_row_limit: int = 10_000
     query_time_limit: float = 5.0
     extra: dict = field(default_factory=dict)
+    # The Host header values accepted (a DNS-rebinding page sends its own); None: any.
+    allowed_hosts: tuple[str, ...] | None = None
     # Called (with the database free of this process's writer) after stored writes, at most
     # once per snapshot interval: `benchdb serve` records them in the Dagster catalog.
     after_write: Callable[[], None] | None = None
@@ -142,6 +151,17 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=JSON,
         description="Benchmark results: store them with provenance, read them back.",
     )
+    app.add_middleware(BodyLimit, limit_for=lambda path: MAX_UPLOAD if path == "/results" else MAX_BODY)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        """422 naming the field; the echoed input is ASCII-escaped, so text that is not valid
+        Unicode (a lone surrogate) is shown, not a crash."""
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
+
+    if settings.allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -298,9 +318,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def post_results(request: Request, response: Response, key: str | None = idempotency) -> dict:
         """Store a whole result file as its producer wrote it (the same adapters as ingestion)."""
-        data = await request.body()
-        if len(data) > MAX_UPLOAD:
-            raise HTTPException(413, f"a result file may have at most {MAX_UPLOAD // 2**20} MB")
+        data = await request.body()  # at most MAX_UPLOAD: BodyLimit refuses more unread
         return await run_in_threadpool(
             commit, lambda: spool_file(spool_folder, data, idempotency_key=key), response
         )
@@ -391,6 +409,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     def post_query(body: QueryIn, response: Response):
         limit = min(body.limit or settings.query_row_limit, settings.query_row_limit)
+        try:
+            check_limits({"sql": body.sql, "params": body.params})
+        except InvalidRecord as exc:
+            raise HTTPException(422, str(exc)) from None
         try:
             result = read(
                 lambda c: safe_query.run(

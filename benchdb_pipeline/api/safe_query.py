@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 import duckdb
 
@@ -56,4 +58,28 @@ def run(
     finally:
         timer.cancel()
     columns = [d[0] for d in result.description]
-    return QueryResult(columns, rows[:row_limit], truncated=len(rows) > row_limit)
+    return QueryResult(
+        columns, [tuple(map(plain, row)) for row in rows[:row_limit]], truncated=len(rows) > row_limit
+    )
+
+
+def plain(value: object) -> object:
+    """A value JSON can carry: DECIMAL as a number where a float holds it exactly (else its
+    text), BLOB as ``\\x`` and hex, INTERVAL as its text, whole numbers beyond 64 bits as
+    text, nested lists and structs alike."""
+    if value is None or isinstance(value, (str, float, bool)):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if Decimal(repr(number)) == value else str(value)
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    if isinstance(value, timedelta):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    return value  # dates, times, UUIDs: orjson writes them

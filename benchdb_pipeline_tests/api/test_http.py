@@ -316,3 +316,51 @@ def test_a_full_spool_is_a_clear_507_nothing_half_written_and_health_says_so(tmp
         finally:
             running.process.kill()
             running.process.wait()
+
+
+def test_every_type_a_query_returns_serialises(one_result_server):
+    sql = (
+        "SELECT 1.5 AS dec, 0.1::DECIMAL(18,17) AS small, 'ab'::BLOB AS blob, INTERVAL 3 DAY AS span, "
+        "170141183460469231731687303715884105727::HUGEINT AS huge, {'k': [1.5]} AS nested"
+    )
+    with one_result_server.client() as client:
+        answer = client.post("/query", json={"sql": sql})
+        summarize = client.post("/query", json={"sql": "SUMMARIZE SELECT 1.5 AS x"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rows"] == [
+        [1.5, 0.1, "\\x6162", "3 days, 0:00:00", "170141183460469231731687303715884105727", {"k": [1.5]}]
+    ]
+    assert summarize.status_code == 200, summarize.text
+
+
+def test_only_the_bound_host_names_are_served(server):
+    """A DNS-rebinding page reaches 127.0.0.1 under its own name: refused."""
+    with server.client() as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/health", headers={"Host": "localhost"}).status_code == 200
+        rebound = client.post("/query", json={"sql": "SELECT 1"}, headers={"Host": "attacker.example"})
+    assert rebound.status_code == 400
+
+
+def test_bodies_over_the_limit_are_refused_before_they_are_read(server):
+    big = (
+        b'{"model_name": "m", "hardware_type": "cpu", "throughput": 1, "pad": "' + b"x" * (2 * 2**20) + b'"}'
+    )
+
+    def streamed():
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    with server.client() as client:
+        declared = client.post("/performance", content=big, headers={"Content-Type": "application/json"})
+        chunked = client.post(
+            "/performance", content=streamed(), headers={"Content-Type": "application/json"}
+        )
+        lone = client.post(
+            "/query", content=rb'{"sql": "SELECT \udcff"}', headers={"Content-Type": "application/json"}
+        )
+        still = client.post("/performance", json=RESULT)
+    assert declared.status_code == 413 and "larger than" in declared.text
+    assert chunked.status_code == 413
+    assert lone.status_code == 422 and lone.json()["detail"][0]["loc"] == ["body", "sql"], lone.text
+    assert still.status_code == 201
