@@ -385,6 +385,13 @@ def run_command(
     help="Seconds between read snapshots at most.",
 )
 @click.option(
+    "--query-slots",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="POST /query requests run at once; more are answered 429 (the other endpoints stay free).",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -399,6 +406,7 @@ def serve_command(
     auth_reads: bool,
     cors_origins: tuple[str, ...],
     snapshot_interval: float,
+    query_slots: int,
     allowed_hosts: tuple[str, ...],
 ) -> None:
     """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
@@ -427,6 +435,7 @@ def serve_command(
         snapshot_interval=snapshot_interval,
         after_write=functools.partial(announce_write, db, "benchdb serve"),
         allowed_hosts=_hosts(host, loopback, allowed_hosts),
+        query_slots=query_slots,
     )
     # Bring the catalog up to date now, before any request: the listeners load (the Dagster
     # one imports Dagster) here rather than while the first write holds the database.

@@ -80,6 +80,7 @@ class Settings:
     write_wait: float = 2.0  # how long a POST waits for a free writer's commit before 202
     query_row_limit: int = 10_000
     query_time_limit: float = 5.0
+    query_slots: int = 4  # /query requests running at once; more are answered 429
     extra: dict = field(default_factory=dict)
     # The Host header values accepted (a DNS-rebinding page sends its own); None: any.
     allowed_hosts: tuple[str, ...] | None = None
@@ -108,6 +109,7 @@ class JSON(Response):
 def create_app(settings: Settings) -> FastAPI:
     """The application; the writer and snapshot threads live as long as it serves."""
     db_lock = threading.Lock()
+    query_slots = threading.BoundedSemaphore(settings.query_slots)
     spool_folder = settings.spool  # resolved once, not per request
     snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)
     wake = threading.Event()
@@ -405,7 +407,10 @@ def create_app(settings: Settings) -> FastAPI:
         response_model=QueryOut,
         dependencies=[Depends(reader_auth)],
         tags=["query"],
-        responses={400: {"description": "Not a single read-only SELECT, or over a limit."}},
+        responses={
+            400: {"description": "Not a single read-only SELECT, or over a limit."},
+            429: {"description": "As many queries as the server runs at once are running."},
+        },
     )
     def post_query(body: QueryIn, response: Response):
         limit = min(body.limit or settings.query_row_limit, settings.query_row_limit)
@@ -413,6 +418,10 @@ def create_app(settings: Settings) -> FastAPI:
             check_limits({"sql": body.sql, "params": body.params})
         except InvalidRecord as exc:
             raise HTTPException(422, str(exc)) from None
+        if not query_slots.acquire(blocking=False):  # the other endpoints keep their threads
+            raise HTTPException(
+                429, f"{settings.query_slots} queries are running; try again", headers={"Retry-After": "1"}
+            )
         try:
             result = read(
                 lambda c: safe_query.run(
@@ -422,6 +431,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         except safe_query.Refused as exc:
             raise HTTPException(400, str(exc)) from None
+        finally:
+            query_slots.release()
         return JSON(
             {"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
             headers=dict(response.headers),

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import duckdb
+import orjson
 
 
 class Refused(ValueError):
@@ -41,26 +42,43 @@ def check(sql: str) -> str:
     return statement.query
 
 
+MAX_ANSWER_BYTES = 16 * 2**20  # the rows of one answer, as JSON
+
+
 def run(
-    cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None, *, row_limit: int, time_limit: float
+    cursor: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list | None,
+    *,
+    row_limit: int,
+    time_limit: float,
+    byte_limit: int = MAX_ANSWER_BYTES,
 ) -> QueryResult:
-    """Run a checked SELECT on ``cursor`` (a read-only snapshot cursor) within the limits."""
+    """Run a checked SELECT on ``cursor`` (a read-only snapshot cursor) within the limits:
+    at most ``row_limit`` rows and ``byte_limit`` bytes of answer (``truncated`` says it was
+    cut), interrupted after ``time_limit`` seconds."""
     query = check(sql)
     timer = threading.Timer(time_limit, cursor.interrupt)
     timer.start()
+    rows: list[tuple] = []
+    size, truncated = 0, False
     try:
         result = cursor.execute(query, params or [])
-        rows = result.fetchmany(row_limit + 1)
+        while not truncated and (chunk := result.fetchmany(1000)):
+            for row in chunk:
+                value = tuple(map(plain, row))
+                size += len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+                if len(rows) == row_limit or size > byte_limit:
+                    truncated = True
+                    break
+                rows.append(value)
     except duckdb.InterruptException:
         raise Refused(f"the query ran longer than {time_limit:g} s and was stopped") from None
     except duckdb.Error as exc:
         raise Refused(f"the query failed: {exc}") from None
     finally:
         timer.cancel()
-    columns = [d[0] for d in result.description]
-    return QueryResult(
-        columns, [tuple(map(plain, row)) for row in rows[:row_limit]], truncated=len(rows) > row_limit
-    )
+    return QueryResult([d[0] for d in result.description], rows, truncated)
 
 
 def plain(value: object) -> object:

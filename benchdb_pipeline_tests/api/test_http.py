@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -364,3 +366,37 @@ def test_bodies_over_the_limit_are_refused_before_they_are_read(server):
     assert chunked.status_code == 413
     assert lone.status_code == 422 and lone.json()["detail"][0]["loc"] == ["body", "sql"], lone.text
     assert still.status_code == 201
+
+
+def test_queries_beyond_the_slots_get_429_and_the_other_endpoints_stay_free(tmp_path):
+    running = start_server(tmp_path / "w.duckdb", "--query-slots", "1")
+    slow = "SELECT sum(i) FROM range(4000000000) t(i)"  # seconds of work, stopped at 5 s
+    answers: list[int] = []
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        with running.client() as client:
+            start.wait()
+            answers.append(client.post("/query", json={"sql": slow}).status_code)
+
+    try:
+        threads = [threading.Thread(target=ask) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        time.sleep(0.3)
+        with running.client() as client:
+            began = time.monotonic()
+            assert client.get("/health").status_code == 200
+            assert client.get("/performance").status_code == 200
+            waited = time.monotonic() - began
+        for thread in threads:
+            thread.join(30)
+        assert sorted(answers)[-2:] == [429, 429] and sorted(answers)[0] in (200, 400), answers
+        assert waited < 2.0, f"other endpoints waited {waited:.2f} s behind /query"
+        with running.client() as client:
+            huge = client.post("/query", json={"sql": "SELECT repeat('x', 100000) AS x FROM range(1000)"})
+        assert huge.status_code == 200 and huge.json()["truncated"] is True
+        assert 0 < len(huge.json()["rows"]) < 1000 and len(huge.content) < 20 * 2**20
+    finally:
+        running.stop()
