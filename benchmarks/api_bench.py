@@ -43,7 +43,8 @@ def _port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(db: Path) -> tuple[subprocess.Popen, str]:
+def serve(db: Path) -> tuple[subprocess.Popen, str]:
+    """`benchdb serve` on a free loopback port, once it answers /health."""
     port = _port()
     script = Path(sys.executable).parent / "benchdb"
     process = subprocess.Popen(
@@ -127,7 +128,7 @@ def main() -> None:
             f"warehouse: {rows:,} simulated rows in {time.perf_counter() - started:.1f} s, "
             f"{db.stat().st_size / 2**20:.0f} MB"
         )
-        process, url = _serve(db)
+        process, url = serve(db)
         try:
 
             def post(http: httpx.Client, i: int) -> httpx.Response:

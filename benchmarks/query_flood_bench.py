@@ -1,0 +1,115 @@
+"""/query under a flood of expensive queries: are they stopped, is memory bounded, do the
+other endpoints keep answering?
+
+    python benchmarks/query_flood_bench.py [--seconds 30] [--clients 8]
+
+`benchdb serve` runs on a warehouse of the bundled samples (simulated). ``--clients``
+threads send, for ``--seconds``, the expensive queries the hardening issue found
+(a 60-million-element list_sort, levenshtein on 60,000-character strings, a 60-byte query
+asking for 500 MB, bursts of SELECT 1) while one more client asks GET /health and GET
+/performance every 100 ms. The server's resident memory is sampled as it runs.
+
+Prints, per query kind, the answers by status and the longest time to an answer; the probe's
+p50/p99 latency; the server's peak memory. Goals: every query answered within 2× the 5 s
+limit, the server under its memory cap, the probe's p99 under 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from api_bench import TOKEN, serve
+
+from benchdb_pipeline.ingest.normalize import percentile
+from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.samples import write_samples
+
+QUERIES = {
+    "list_sort 60M": "SELECT len(list_sort(range(60000000)))",
+    "levenshtein 60k": "SELECT levenshtein(repeat('a', 60000), repeat('b', 60000))",
+    "500 MB answer": "SELECT repeat('x', 1000000) FROM range(500)",
+    "SELECT 1": "SELECT 1",
+}
+TIME_LIMIT = 5.0
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="benchdb-flood-") as folder:
+        db = Path(folder) / "w.duckdb"
+        ingest(db, [write_samples(Path(folder) / "samples")[0].parents[1]], workers=1)
+        process, url = serve(db)
+        stop = time.monotonic() + args.seconds
+        lock = threading.Lock()
+        answers: dict[str, dict[int, int]] = {name: {} for name in QUERIES}
+        longest: dict[str, float] = dict.fromkeys(QUERIES, 0.0)
+        probe: list[float] = []
+        peak = [0.0]
+
+        def flood(number: int) -> None:
+            names = list(QUERIES)
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120
+            ) as http:
+                i = number
+                while time.monotonic() < stop:
+                    name = names[i % len(names)]
+                    began = time.perf_counter()
+                    try:
+                        status = http.post("/query", json={"sql": QUERIES[name]}).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    took = time.perf_counter() - began
+                    with lock:
+                        answers[name][status] = answers[name].get(status, 0) + 1
+                        longest[name] = max(longest[name], took)
+                    i += 1
+
+        def watch() -> None:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                while time.monotonic() < stop:
+                    for path in ("/health", "/performance?limit=10"):
+                        began = time.perf_counter()
+                        http.get(path)
+                        probe.append((time.perf_counter() - began) * 1000)
+                    peak[0] = max(peak[0], _rss_mb(process.pid))
+                    time.sleep(0.1)
+
+        threads = [threading.Thread(target=flood, args=(n,)) for n in range(args.clients)]
+        threads.append(threading.Thread(target=watch))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        process.terminate()
+        process.wait(30)
+    print(f"{args.clients} clients for {args.seconds:g} s; time limit {TIME_LIMIT:g} s")
+    for name in QUERIES:
+        verdict = "ok" if longest[name] <= 2 * TIME_LIMIT else "OVER 2× the limit"
+        print(f"  {name:<16} answers {answers[name]}  longest {longest[name]:6.2f} s  {verdict}")
+    ordered = sorted(probe)
+    p99 = percentile(ordered, 0.99)
+    print(
+        f"probe GET /health and /performance: {len(probe)} requests, p50 {percentile(ordered, 0.5):.1f} ms, "
+        f"p99 {p99:.1f} ms ({'ok' if p99 < 500 else 'OVER 500 ms'})"
+    )
+    print(f"server peak memory {peak[0]:.0f} MB (read snapshots capped at 2 GB by DuckDB's memory_limit)")
+
+
+if __name__ == "__main__":
+    main()
