@@ -62,13 +62,14 @@ def start_server(db: Path, *args: str, tokens: str = TOKEN, env: dict | None = N
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).json()["status"] == "ok":
+            answer = httpx.get(f"{url}/health", timeout=1)
+            if answer.status_code == 200 and answer.json()["status"] == "ok":
                 return Server(url, db, process, log)
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start in 60 s")
+    process.kill()  # never left running behind a failed start
+    raise RuntimeError(f"server did not start in 60 s: {log.read_text()[-2000:]}")
 
 
 @pytest.fixture
