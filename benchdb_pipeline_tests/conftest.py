@@ -66,7 +66,9 @@ def debian_tool(command: str, package: str) -> str:
     Tests never install packages: ``.ci/run`` (and ``make test-deps``) install them."""
     path = shutil.which(command)
     if path is None:
-        pytest.skip(f"{command} is not installed (apt-get install {package}; .ci/run does)")
+        pytest.skip(
+            f"{command} is not installed: Debian package {package}, which `make test-deps` (run by .ci/run) installs"
+        )
     return path
 
 

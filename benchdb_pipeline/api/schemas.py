@@ -20,10 +20,14 @@ class RecordIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     def record(self) -> dict:
-        """The record as the rules read it: given fields only, within a record's limits
-        (checked before pydantic writes it out, which fails on deep nesting)."""
-        check_limits(dict(self))
-        return self.model_dump(mode="json", exclude_none=True)
+        """The record as the rules read it: given fields only. Spooling checks its limits;
+        where pydantic cannot even write it out (nested too deeply), the same check says
+        which field, instead of a 500."""
+        try:
+            return self.model_dump(mode="json", exclude_none=True)
+        except ValueError:
+            check_limits(dict(self))
+            raise
 
 
 class PerformanceIn(RecordIn):

@@ -53,14 +53,13 @@ class SpoolUnwritable(OSError):
 
 
 def spool_problem(folder: Path) -> str | None:
-    """Why the spool cannot take a write now (a probe file is written and removed), or None."""
+    """Why the spool cannot take a write now, or None: a one-byte probe file is written (a
+    full disk or a read-only mount refuses it) and removed; no fsync, /health is polled."""
     probe = folder / f".probe.{uuid.uuid4().hex[:8]}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(probe, "wb") as handle:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle.write(b"\0")
     except OSError as exc:
         return f"the spool {folder} cannot be written: {exc.strerror or exc}"
     finally:

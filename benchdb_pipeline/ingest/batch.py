@@ -1,14 +1,13 @@
 """Turn parsed files into a staged batch (Arrow tables) for the store.
 
 Keys are unique within a load: ``chunk_no`` keeps chunks built in different worker
-processes apart, so their tables can be concatenated without renumbering.
+processes apart, so their tables can be concatenated without renumbering. JSON values arrive
+as text: parsing writes them (``parse._encode_json``), so no file can fail here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import orjson
 
 from benchdb_pipeline.ingest.parse import ParsedFile
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
@@ -16,20 +15,12 @@ from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, pl
 from benchdb_pipeline.warehouse.staging import StagedBatch
 
 _KEY_SPACE = 1 << 32
-_JSON_COLUMNS = ("metrics", "metadata")
 _FACT_TABLES = {
     "performance": "performance_results",
     "compatibility": "hardware_compatibility",
     "integration": "integration_test_results",
     "web_platform": "web_platform_results",
 }
-
-
-def _json(value: object) -> str | None:
-    """JSON text (parsing writes the files' values already; see ``parse._encode_json``)."""
-    if value is None or isinstance(value, str):
-        return value
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class _Builder:
@@ -102,7 +93,7 @@ class _Builder:
                     "test_type": run.get("test_type") or parsed.category,
                     "started_at": run.get("started_at") or (min(times) if times else None),
                     "is_simulated": bool(run.get("is_simulated")) or any(r.get("is_simulated") for r in rows),
-                    "metadata": _json(run.get("metadata")),
+                    "metadata": run.get("metadata"),
                 },
             )
 
@@ -127,9 +118,6 @@ class _Builder:
             "model_name": model,
             "platform_key": platform,
         }
-        for column in _JSON_COLUMNS:
-            if column in fact:
-                fact[column] = _json(fact[column])
         if kind == "web_platform":
             fact["platform"] = row["hardware_type"]  # the web API (webnn, webgpu) under test
         if kind in ("performance", "integration"):
@@ -164,7 +152,7 @@ class _Builder:
         attrs = {
             key_column: key,
             **dict(zip(attributes, values[:-1], strict=True)),
-            "metadata": _json(values[-1]),
+            "metadata": values[-1],
         }
         known = store.get(key)
         if known is None:

@@ -1,7 +1,8 @@
 """Finding result files: which paths are read, and why the others are not.
 
 Only regular files are read. A symlink is resolved once, here, and the file it leads to is
-read; a link that dangles, loops, or leads out of the folder being walked is refused, as is
+read; a link that dangles, loops, or leads out of the folder being walked is refused (a
+symlinked folder inside it is not followed: its files are found where it really is), as is
 anything that is not a regular file (a FIFO would block a reader, ``/dev/zero`` never ends).
 Folders that cannot be listed and files that cannot be read are reported with the reason,
 never skipped silently; they do not stop the other files.
@@ -87,7 +88,11 @@ def _walk(root: str, found: set[str], refused: list[Unreadable]) -> int:
                 if not entry.name.startswith("."):
                     folders.append(entry.path)
             elif entry.is_symlink() and os.path.isdir(entry.path):
-                refused.append(Unreadable(shown(entry.path), "a symlinked folder (not followed)"))
+                # Not followed: inside the folder, its files are walked where they really are.
+                if os.path.commonpath([os.path.realpath(entry.path), root]) != root:
+                    refused.append(
+                        Unreadable(shown(entry.path), f"a symlinked folder leading out of {shown(root)}")
+                    )
             elif not is_result_file(entry.name):
                 skipped += 1
             elif entry.is_file(follow_symlinks=False):

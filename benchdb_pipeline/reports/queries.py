@@ -11,6 +11,7 @@ import duckdb
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import Filters, Metric
+from benchdb_pipeline.warehouse.inspect import QUARANTINE_PROBLEMS
 from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY
 
 # Every result, live or archived, with its series, run and order of "latest" (the latest view
@@ -164,10 +165,9 @@ def history(con: duckdb.DuckDBPyConnection, metric: Metric, filters: Filters) ->
 def quarantined(con: duckdb.DuckDBPyConnection) -> ResultSet:
     return _run(
         con,
-        """
+        f"""
         SELECT f.path, q.record_locator AS record, q.field, q.reason
-        FROM quarantine q JOIN source_files f USING (file_id)
-        WHERE f.status IN ('quarantined', 'ingested') ORDER BY f.path, q.quarantine_id""",
+        FROM {QUARANTINE_PROBLEMS} ORDER BY f.path, q.quarantine_id""",
         [],
     )
 

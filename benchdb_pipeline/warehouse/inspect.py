@@ -69,13 +69,19 @@ def status_report(con: duckdb.DuckDBPyConnection) -> dict:
 QUARANTINE_COLUMNS = ("path", "record", "field", "reason", "quarantined_at")
 
 
+# Quarantined problems of live ledger rows: files refused whole, and records refused from
+# files otherwise ingested (a NaN that left a record without a measurement).
+QUARANTINE_PROBLEMS = (
+    "quarantine q JOIN source_files f USING (file_id) WHERE f.status IN ('quarantined', 'ingested')"
+)
+
+
 def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple]:
     """Quarantined problems of live ledger rows (files refused whole, and records refused
     from files otherwise ingested), newest first: file, record, field, reason."""
     sql = (
         "SELECT f.path, q.record_locator, q.field, q.reason, q.quarantined_at "
-        "FROM quarantine q JOIN source_files f USING (file_id) "
-        "WHERE f.status IN ('quarantined', 'ingested') ORDER BY q.quarantined_at DESC, f.path, q.quarantine_id"
+        f"FROM {QUARANTINE_PROBLEMS} ORDER BY q.quarantined_at DESC, f.path, q.quarantine_id"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"

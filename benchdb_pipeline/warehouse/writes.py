@@ -9,19 +9,26 @@ the write itself succeeded.
 
 from __future__ import annotations
 
+import functools
 import logging
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 GROUP = "benchdb.write_listeners"
 
 
+@functools.cache
+def _listeners() -> tuple[EntryPoint, ...]:
+    """The registered listeners, found once per process (reading package metadata is slow)."""
+    return tuple(entry_points(group=GROUP))
+
+
 def announce_write(db: str | Path | None, writer: str) -> None:
     """Call every registered listener with ``db`` and ``writer`` (nothing for no database)."""
     if db is None:
         return
-    for entry in entry_points(group=GROUP):
+    for entry in _listeners():
         try:
             entry.load()(Path(db), writer)
         except Exception as exc:  # noqa: BLE001 — say why the listener lags, keep the write

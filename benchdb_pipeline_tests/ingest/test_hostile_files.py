@@ -48,6 +48,9 @@ def hostile(tmp_path: Path) -> Path:
     (folder / "escape.json").symlink_to(outside / "elsewhere.json")
     (folder / "zero.json").symlink_to("/dev/zero")
     (folder / "linked").symlink_to(outside, target_is_directory=True)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "inner.json").write_text(_rows(7.0))
+    (folder / "alias").symlink_to(folder / "sub", target_is_directory=True)  # inside: read once
     os.mkfifo(folder / "fifo.json")
     # Valid JSON that orjson reads (under 1024 levels) but cannot write back (over 254).
     limit = sys.getrecursionlimit()
@@ -75,7 +78,7 @@ def test_every_file_that_can_go_in_does_and_the_rest_say_why(hostile, tmp_path):
         ("loop.json", "a symlink that loops"),
         ("escape.json", "a symlink leading out of"),
         ("zero.json", "a symlink leading out of"),
-        ("linked", "a symlinked folder (not followed)"),
+        ("linked", "a symlinked folder leading out of"),
         ("fifo.json", "not a regular file"),
         ("/dev/null", "not a regular file"),
     ):
@@ -83,9 +86,10 @@ def test_every_file_that_can_go_in_does_and_the_rest_say_why(hostile, tmp_path):
     assert "deep.json: record $[0]: field 'metrics'" in said and "nested too deeply" in said
     assert "far_future.json: record $[0]: field 'timestamp'" in said and "outside 1990–2100" in said
     stored = {row[0] for row in query(db, "SELECT throughput_items_per_second FROM performance_results")}
-    assert stored == {1.0, 2.0, 3.0}
+    assert stored == {1.0, 2.0, 3.0, 7.0}
+    assert "alias" not in said
     paths = {Path(p).name for (p,) in query(db, "SELECT path FROM source_files WHERE status = 'ingested'")}
-    assert paths == {"good.json", "UPPER.JSON", "caf\\xe9.json"}  # stored as printable text
+    assert paths == {"good.json", "UPPER.JSON", "caf\\xe9.json", "inner.json"}  # printable text
 
 
 def test_a_file_over_the_size_cap_is_not_read(tmp_path, monkeypatch, db):
