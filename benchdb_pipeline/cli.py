@@ -392,6 +392,21 @@ def run_command(
     help="POST /query requests run at once; more are answered 429 (the other endpoints stay free).",
 )
 @click.option(
+    "--query-time-limit",
+    type=click.FloatRange(0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds one POST /query may run; it is stopped (its worker killed) soon after.",
+)
+@click.option(
+    "--query-memory",
+    "query_memory_mb",
+    type=click.IntRange(256),
+    default=1024,
+    show_default=True,
+    help="MB one POST /query may hold: each runs in a worker process that cannot grow past it.",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -407,6 +422,8 @@ def serve_command(
     cors_origins: tuple[str, ...],
     snapshot_interval: float,
     query_slots: int,
+    query_time_limit: float,
+    query_memory_mb: int,
     allowed_hosts: tuple[str, ...],
 ) -> None:
     """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
@@ -436,6 +453,8 @@ def serve_command(
         after_write=functools.partial(announce_write, db, "benchdb serve"),
         allowed_hosts=_hosts(host, loopback, allowed_hosts),
         query_slots=query_slots,
+        query_time_limit=query_time_limit,
+        query_memory_mb=query_memory_mb,
     )
     # Bring the catalog up to date now, before any request: the listeners load (the Dagster
     # one imports Dagster) here rather than while the first write holds the database.

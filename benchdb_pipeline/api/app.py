@@ -32,6 +32,7 @@ from starlette.routing import Route
 from benchdb_pipeline import __version__
 from benchdb_pipeline.api import reads, safe_query
 from benchdb_pipeline.api.limits import BodyLimit
+from benchdb_pipeline.api.query_workers import Busy, Limits, QueryWorkers
 from benchdb_pipeline.api.schemas import (
     CompatibilityIn,
     IntegrationIn,
@@ -81,6 +82,7 @@ class Settings:
     query_row_limit: int = 10_000
     query_time_limit: float = 5.0
     query_slots: int = 4  # /query requests running at once; more are answered 429
+    query_memory_mb: int = 1024  # one query's worker process, all it may hold
     extra: dict = field(default_factory=dict)
     # The Host header values accepted (a DNS-rebinding page sends its own); None: any.
     allowed_hosts: tuple[str, ...] | None = None
@@ -109,7 +111,15 @@ class JSON(Response):
 def create_app(settings: Settings) -> FastAPI:
     """The application; the writer and snapshot threads live as long as it serves."""
     db_lock = threading.Lock()
-    query_slots = threading.BoundedSemaphore(settings.query_slots)
+    queries = QueryWorkers(
+        settings.query_slots,
+        Limits(
+            rows=settings.query_row_limit,
+            seconds=settings.query_time_limit,
+            answer_bytes=safe_query.MAX_ANSWER_BYTES,
+            memory_bytes=settings.query_memory_mb * 2**20,
+        ),
+    )
     spool_folder = settings.spool  # resolved once, not per request
     snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)
     wake = threading.Event()
@@ -143,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
         stopping.set()
         wake.set()
         writer.stop()
+        queries.close()
         thread.join(10)
         snapshots.close()
 
@@ -418,21 +429,17 @@ def create_app(settings: Settings) -> FastAPI:
             check_limits({"sql": body.sql, "params": body.params})
         except InvalidRecord as exc:
             raise HTTPException(422, str(exc)) from None
-        if not query_slots.acquire(blocking=False):  # the other endpoints keep their threads
-            raise HTTPException(
-                429, f"{settings.query_slots} queries are running; try again", headers={"Retry-After": "1"}
-            )
         try:
-            result = read(
-                lambda c: safe_query.run(
-                    c, body.sql, body.params, row_limit=limit, time_limit=settings.query_time_limit
-                ),
-                response,
-            )
+            safe_query.check(body.sql)  # refused here, before it takes a slot
+            with snapshots.lease() as snapshot:
+                result = queries.run(snapshot, body.sql, body.params, limit)
+        except Busy as exc:  # the other endpoints keep their threads
+            raise HTTPException(429, str(exc), headers={"Retry-After": "1"}) from None
         except safe_query.Refused as exc:
             raise HTTPException(400, str(exc)) from None
-        finally:
-            query_slots.release()
+        except DatabaseConnectionError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+        response.headers["X-Benchdb-Snapshot-Age"] = f"{snapshots.age_seconds:.3f}"
         return JSON(
             {"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
             headers=dict(response.headers),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchdb_pipeline.api.safe_query import READ_CONFIG
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.warehouse.store import connect
 
@@ -33,15 +34,6 @@ LATEST_TABLE = "api_latest_performance"
 CONFIGURATION_ORDER = (
     "model_name, hardware_type, device_name, test_case, batch_size, sequence_length, precision"
 )
-# Reads only: no files, no extensions, no network, settings fixed.
-READ_CONFIG: dict[str, str | int | float | list[str]] = {
-    "enable_external_access": False,
-    "autoload_known_extensions": False,
-    "autoinstall_known_extensions": False,
-    "lock_configuration": True,
-    "memory_limit": "2GB",
-    "threads": 2,
-}
 
 
 def _signature(db: Path) -> tuple:
@@ -145,18 +137,32 @@ class Snapshots:
             generation.close()
 
     @contextmanager
+    def lease(self) -> Iterator[Path]:
+        """The newest snapshot's file, kept (not retired away) for the duration of the block;
+        for a reader in another process."""
+        with self._reader() as generation:
+            yield generation.path
+
+    @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the newest snapshot, usable for the duration of the block."""
+        with self._reader() as generation:
+            cursor = generation.database.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def _reader(self) -> Iterator[Generation]:
         with self._guard:
             generation = self._current
             if generation is None:
                 raise DatabaseConnectionError("no snapshot of the warehouse is available yet")
             generation.readers += 1
-        cursor = generation.database.cursor()
         try:
-            yield cursor
+            yield generation
         finally:
-            cursor.close()
             with self._guard:
                 generation.readers -= 1
                 idle = generation.retired and generation.readers == 0
