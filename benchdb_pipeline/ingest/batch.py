@@ -7,7 +7,10 @@ as text: parsing writes them (``parse._encode_json``), so no file can fail here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+
+import orjson
 
 from benchdb_pipeline.ingest.parse import ParsedFile
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
@@ -21,6 +24,26 @@ _FACT_TABLES = {
     "integration": "integration_test_results",
     "web_platform": "web_platform_results",
 }
+
+
+def results_identity(rows: dict[str, list[dict]]) -> str | None:
+    """The natural identity of a file's results, whatever their serialisation: a hash of its
+    normalised records (configuration, machine, measured time, values), in any order. None
+    when a result has no measured time: then equal values need not be the same measurement."""
+    facts = [row for kind, kind_rows in rows.items() if kind != "hardware" for row in kind_rows]
+    if not facts or any(row.get("measured_at") is None for row in facts):
+        return None
+    options = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    records = sorted(
+        orjson.dumps(
+            {"kind": kind, **{k: v for k, v in row.items() if not k.startswith("_")}},  # not where
+            option=options,
+            default=str,
+        )
+        for kind, kind_rows in rows.items()
+        for row in kind_rows
+    )
+    return hashlib.sha256(b"\n".join(records)).hexdigest()
 
 
 class _Builder:
@@ -43,6 +66,8 @@ class _Builder:
         if parsed.status == "unreadable":  # no content, nothing for the ledger
             return
         file_key = self.key()
+        extraction = parsed.extraction
+        identity = results_identity(extraction.rows) if parsed.status == "ingested" and extraction else None
         self.emit(
             "files",
             {
@@ -56,6 +81,7 @@ class _Builder:
                 "record_count": parsed.record_count,
                 "error": parsed.error,
                 "file_modified_at": parsed.modified_at,
+                "results_sha256": identity,
             },
         )
         for problem in parsed.problems:
@@ -68,7 +94,6 @@ class _Builder:
                     "reason": problem.reason,
                 },
             )
-        extraction = parsed.extraction
         if parsed.status != "ingested" or extraction is None:
             return
         run_keys = [self.key() for _ in extraction.runs]

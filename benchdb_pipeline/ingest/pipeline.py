@@ -114,10 +114,14 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{self.files} files"]
-        for status in ("ingested", "empty", "quarantined", "unreadable", "known"):
+        for status in ("ingested", "duplicate", "empty", "quarantined", "unreadable", "known"):
             n = self.count(status)
             if n:
-                label = {"known": "already in the ledger", "unreadable": "paths not read"}.get(status, status)
+                label = {
+                    "known": "already in the ledger",
+                    "unreadable": "paths not read",
+                    "duplicate": "duplicates of results already stored",
+                }.get(status, status)
                 parts.append(f"{n} {label}")
         partial = sum(1 for o in self.outcomes if o.status == "ingested" and o.error is not None)
         if partial:
@@ -193,6 +197,14 @@ def ingest_files(
         with session(db, lock_timeout=lock_timeout) as con:
             loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
         report.load.merge(loaded)
+        for outcome in report.outcomes:
+            if outcome.path in loaded.duplicate_of:
+                outcome.status = "duplicate"
+                log.info(
+                    "%s holds the results of %s, already stored",
+                    outcome.path,
+                    loaded.duplicate_of[outcome.path],
+                )
         log.info(
             "batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already known, %d superseded)",
             len(batch_paths),

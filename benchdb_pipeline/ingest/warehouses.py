@@ -73,7 +73,10 @@ def stage_warehouse(con: duckdb.DuckDBPyConnection, source: Relation) -> StagedW
     tables = {}
     for name, sql in queries.items():
         schema = STAGING_SCHEMAS[name]
-        arrow = con.execute(f"SELECT {', '.join(schema.names)} FROM ({sql})").to_arrow_table()
+        # An export of an older schema lacks the newer columns: NULL, as a migration adds them.
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({sql})").fetchall()}
+        select = ", ".join(c if c in present else f"NULL AS {c}" for c in schema.names)
+        arrow = con.execute(f"SELECT {select} FROM ({sql})").to_arrow_table()
         tables[name] = arrow.cast(schema)
     unowned = sum(
         fetch_value(con, f"SELECT count(*) FROM {source(t)} WHERE source_file_id IS NULL")

@@ -13,6 +13,7 @@ from benchdb_pipeline.warehouse.inspect import table_counts
 from benchdb_pipeline.warehouse.store import session
 
 # Statuses whose content the warehouse holds for good (an empty file holds nothing to lose).
+# Not a duplicate: its results are held through another file, which may yet be superseded.
 HELD = ("ingested", "empty")
 
 

@@ -78,6 +78,9 @@ LEDGER_RULES = {
     "quarantined files without a reason": """
         SELECT count(*) FROM source_files f WHERE status = 'quarantined'
         AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_id = f.file_id)""",
+    "duplicates whose original is not stored": """
+        SELECT count(*) FROM source_files d LEFT JOIN source_files o ON o.file_id = d.duplicate_of
+        WHERE d.status = 'duplicate' AND o.status IS DISTINCT FROM 'ingested'""",
     "empty files with records": """
         SELECT count(*) FROM source_files WHERE status = 'empty' AND record_count <> 0""",
 }

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.errors import SchemaError
+from benchdb_pipeline.warehouse.rebuild import rebuild
 from benchdb_pipeline.warehouse.rekey import drop_unused_platforms, rekey_platforms
 from benchdb_pipeline.warehouse.sql import fetch_value
 
@@ -40,12 +41,13 @@ FILE_FACT_TABLES = (
     "web_platform_results",
 )
 
-LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty")
+LIVE_FILE_STATUSES = ("ingested", "quarantined", "empty", "duplicate")
 
 # What one row of each table is (the Dagster catalog shows these beside the tables).
 TABLE_DESCRIPTIONS = {
     "source_files": "The ledger: one row per distinct file content ever seen (path, sha256, "
-    "format, status ingested/empty/quarantined/superseded, record count).",
+    "format, status ingested/empty/quarantined/superseded/duplicate, record count; a duplicate "
+    "holds results already stored from the file duplicate_of names).",
     "quarantine": "One row per reason a file was refused: the record (JSON path), the field "
     "and what was wrong with it.",
     "models": "One row per model name (matched case-insensitively): family, modality, source, "
@@ -537,6 +539,22 @@ ALTER TABLE hardware_platforms ADD COLUMN fingerprint VARCHAR;
 # A model's name as its files spell it; models.model_name, the key, stays lower case.
 _V6_DISPLAY_NAMES = "ALTER TABLE models ADD COLUMN display_name VARCHAR;"
 
+# The identity of a file's results (see ``ingest.batch.results_identity``) and, for a file
+# whose results were already stored from another, that file: status 'duplicate'.
+_V7_DUPLICATES = """
+ALTER TABLE source_files ADD COLUMN results_sha256 VARCHAR;
+ALTER TABLE source_files ADD COLUMN duplicate_of BIGINT;
+"""
+_V6_STATUSES = "status IN ('ingested', 'quarantined', 'empty', 'superseded')"
+
+
+def _allow_duplicate_status(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild(
+        con,
+        "source_files",
+        lambda ddl: ddl.replace(_V6_STATUSES, _V6_STATUSES[:-1] + ", 'duplicate')"),
+    )
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -565,6 +583,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         cleanup=drop_unused_platforms,
     ),
     Migration(6, "models.display_name: model names shown as their files spell them", _V6_DISPLAY_NAMES),
+    Migration(
+        7,
+        "source_files: the same results in another file recorded as a duplicate of the first",
+        _V7_DUPLICATES,
+        data=_allow_duplicate_status,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

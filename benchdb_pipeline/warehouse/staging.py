@@ -33,6 +33,7 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
             ("record_count", _I32),
             ("error", _STR),
             ("file_modified_at", _TS),
+            ("results_sha256", _STR),
         ]
     ),
     "quarantine": pa.schema(

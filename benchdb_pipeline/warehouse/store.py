@@ -109,6 +109,8 @@ class LoadReport:
     duplicates: int = 0
     superseded: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    # path of each file whose results were already stored -> path of the file they came from
+    duplicate_of: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: LoadReport) -> None:
@@ -116,6 +118,7 @@ class LoadReport:
         self.files_loaded += other.files_loaded
         self.duplicates += other.duplicates
         self.superseded += other.superseded
+        self.duplicate_of.update(other.duplicate_of)
         for key, value in other.by_status.items():
             self.by_status[key] = self.by_status.get(key, 0) + value
         for key, value in other.rows.items():
@@ -159,7 +162,7 @@ def load_batch(
     finally:
         for name in names:
             con.unregister(name)
-        for temp in ("t_files", "t_superseded", "t_file_ids", "t_runs", "t_run_ids") + tuple(
+        for temp in ("t_files", "t_superseded", "t_file_ids", "t_duplicates", "t_runs", "t_run_ids") + tuple(
             f"t_{table}_ids" for table, *_ in _FACTS
         ):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -195,8 +198,18 @@ def _load(
         CREATE OR REPLACE TEMP TABLE t_superseded AS
         SELECT DISTINCT sf.file_id
         FROM source_files sf JOIN s_files s ON sf.path = s.path
-        WHERE sf.status IN ('ingested', 'empty', 'quarantined') AND sf.sha256 <> s.sha256
+        WHERE sf.status IN ('ingested', 'empty', 'quarantined', 'duplicate') AND sf.sha256 <> s.sha256
           AND sf.sha256 NOT IN (SELECT sha256 FROM s_files)
+        """
+    )
+    # ... and the duplicates of a superseded file: their results are no longer stored, so
+    # they are released to be read again (their ledger rows marked superseded as well).
+    con.execute(
+        """
+        INSERT INTO t_superseded
+        SELECT file_id FROM source_files
+        WHERE status = 'duplicate' AND duplicate_of IN (SELECT file_id FROM t_superseded)
+          AND file_id NOT IN (SELECT file_id FROM t_superseded)
         """
     )
     report.superseded = _count(con, "SELECT count(*) FROM t_superseded")
@@ -216,13 +229,15 @@ def _load(
         FROM t_files
         """
     )
+    _find_duplicates(con)
     con.execute(
         """
         INSERT INTO source_files (file_id, path, sha256, size_bytes, format, category, status,
-                                  record_count, error, file_modified_at, first_seen_at, ingested_at)
+                                  record_count, error, file_modified_at, first_seen_at, ingested_at,
+                                  results_sha256, duplicate_of)
         SELECT i.file_id, f.path, f.sha256, f.size_bytes, f.format, f.category, f.status,
-               f.record_count, f.error, f.file_modified_at, $now, $now
-        FROM t_files f JOIN t_file_ids i USING (file_key)
+               f.record_count, f.error, f.file_modified_at, $now, $now, f.results_sha256, d.duplicate_of
+        FROM t_files f JOIN t_file_ids i USING (file_key) LEFT JOIN t_duplicates d USING (file_key)
         WHERE NOT i.revived
         """,
         {"now": now},
@@ -232,8 +247,9 @@ def _load(
         UPDATE source_files
         SET path = f.path, format = f.format, category = f.category, status = f.status,
             record_count = f.record_count, error = f.error,
-            file_modified_at = f.file_modified_at, ingested_at = $now, superseded_at = NULL
-        FROM t_files f
+            file_modified_at = f.file_modified_at, ingested_at = $now, superseded_at = NULL,
+            results_sha256 = f.results_sha256, duplicate_of = d.duplicate_of
+        FROM t_files f LEFT JOIN t_duplicates d USING (file_key)
         WHERE source_files.file_id = f.existing_id
         """,
         {"now": now},
@@ -254,6 +270,12 @@ def _load(
     report.files_loaded = _count(con, "SELECT count(*) FROM t_files")
     report.duplicates = report.files_staged - report.files_loaded
     report.by_status = dict(con.execute("SELECT status, count(*) FROM t_files GROUP BY ALL").fetchall())
+    report.duplicate_of = dict(
+        con.execute(
+            "SELECT f.path, o.path FROM t_duplicates d JOIN t_files f USING (file_key) "
+            "JOIN source_files o ON o.file_id = d.duplicate_of"
+        ).fetchall()
+    )
     # 4. Dimensions: insert new ones; attributes merge so that the smallest non-null value
     #    wins, which makes the result independent of the order files arrive in.
     _upsert_dimension(
@@ -273,7 +295,8 @@ def _load(
     # 5. Runs, by natural key: a revived file finds the run rows it had before.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE t_runs AS "
-        "SELECT r.*, i.file_id FROM s_test_runs r JOIN t_file_ids i USING (file_key)"
+        "SELECT r.*, i.file_id FROM s_test_runs r JOIN t_file_ids i USING (file_key) "
+        "WHERE file_key NOT IN (SELECT file_key FROM t_duplicates)"
     )
     run_columns = [c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")]
     cols = ", ".join(run_columns)
@@ -313,6 +336,40 @@ def _load(
         [now],
     )
     return report
+
+
+def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """t_duplicates: the new files whose results (``results_sha256``) are already stored, from
+    a file of the ledger still live or from the first (by path) of this batch, and that file;
+    they become status 'duplicate' and add no rows. A duplicate merged from another warehouse
+    finds its original here by the same identity."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE t_duplicates AS
+        WITH candidates AS (
+            SELECT f.file_key, f.results_sha256, f.path, f.status, i.file_id
+            FROM t_files f JOIN t_file_ids i USING (file_key)
+            WHERE f.status IN ('ingested', 'duplicate') AND f.results_sha256 IS NOT NULL
+        ), stored AS (
+            SELECT results_sha256, min(file_id) AS file_id FROM source_files
+            WHERE status = 'ingested' AND results_sha256 IS NOT NULL
+              AND file_id NOT IN (SELECT file_id FROM t_superseded)
+              AND file_id NOT IN (SELECT file_id FROM candidates)
+            GROUP BY results_sha256
+        ), first_in_batch AS (
+            SELECT results_sha256, arg_min(file_id, (path, file_key)) AS file_id FROM candidates
+            WHERE status = 'ingested' GROUP BY results_sha256
+        )
+        SELECT c.file_key, coalesce(s.file_id, b.file_id) AS duplicate_of
+        FROM candidates c
+        LEFT JOIN stored s USING (results_sha256)
+        LEFT JOIN first_in_batch b USING (results_sha256)
+        WHERE c.status = 'duplicate' OR s.file_id IS NOT NULL OR b.file_id <> c.file_id
+        """
+    )
+    con.execute(
+        "UPDATE t_files SET status = 'duplicate' WHERE file_key IN (SELECT file_key FROM t_duplicates)"
+    )
 
 
 def _upsert_dimension(

@@ -202,3 +202,65 @@ def test_latest_result_per_configuration(db, tmp_path):
     result("d.json", 4.0, "2025-01-01T00:00:00")
     result("e.json", 5.0)
     assert latest() == [(3.0, 5)]
+
+
+def timed(model: str, throughput: float, at: str = "2026-11-20T10:00:00Z") -> list[dict]:
+    return [{**row, "timestamp": at} for row in rows(model, throughput)]
+
+
+def test_the_same_results_reserialised_are_stored_once_and_recorded_as_a_duplicate(db, tmp_path):
+    """Compact and pretty JSON of the same measurements: different bytes, one identity."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    results = timed("bert", 10.0) + timed("gpt2", 5.0)
+    (folder / "a.json").write_text(json.dumps(results, separators=(",", ":")))
+    (folder / "b.json").write_text(json.dumps(list(reversed(results)), indent=2, sort_keys=True))
+    report = ingest(db, [folder], workers=1)
+    assert scalar(db, FACTS) == 2
+    ledger = query(
+        db,
+        "SELECT f.path, f.status, o.path FROM source_files f "
+        "LEFT JOIN source_files o ON o.file_id = f.duplicate_of ORDER BY f.path",
+    )
+    assert ledger == [
+        (str(folder / "a.json"), "ingested", None),
+        (str(folder / "b.json"), "duplicate", str(folder / "a.json")),
+    ]
+    assert [o.status for o in sorted(report.outcomes, key=lambda o: o.path)] == ["ingested", "duplicate"]
+    assert "1 duplicates of results already stored" in report.summary()
+    # a third serialisation in a later ingest points at the first file too
+    (folder / "c.json").write_text(json.dumps(results, indent=4))
+    ingest(db, [folder], workers=1)
+    assert scalar(db, FACTS) == 2
+    first = scalar(db, "SELECT file_id FROM source_files WHERE path LIKE '%a.json'")
+    assert query(db, "SELECT duplicate_of FROM source_files WHERE path LIKE '%c.json'") == [(first,)]
+
+
+def test_results_that_differ_in_time_or_value_or_lack_a_time_are_not_duplicates(db, tmp_path):
+    for name, results in {
+        "base.json": timed("bert", 10.0),
+        "later.json": timed("bert", 10.0, at="2026-11-21T10:00:00Z"),  # another measurement
+        "other_value.json": timed("bert", 11.0),
+        "untimed_1.json": rows("bert", 10.0),  # no time: equal values need not be one run
+        "untimed_2.json": rows("bert", 10.0) + [],
+    }.items():
+        (tmp_path / name).write_text(json.dumps(results, indent=1 if "2" in name else None))
+    ingest(db, [tmp_path], workers=1)
+    assert scalar(db, "SELECT count(*) FROM source_files WHERE status = 'duplicate'") == 0
+    assert scalar(db, FACTS) == 5
+
+
+def test_when_the_original_is_superseded_its_duplicate_is_read_again(db, tmp_path):
+    """The duplicate's results were stored only through the original: they must not vanish
+    with it."""
+    original, copy = tmp_path / "a.json", tmp_path / "b.json"
+    original.write_text(json.dumps(timed("bert", 10.0)))
+    copy.write_text(json.dumps(timed("bert", 10.0), indent=2))
+    ingest(db, [tmp_path], workers=1)
+    original.write_text(json.dumps(timed("bert", 20.0)))
+    ingest(db, [original], workers=1)  # b.json not in this ingest: released, not yet re-read
+    assert query(db, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("superseded",)]
+    ingest(db, [tmp_path], workers=1)
+    values = query(db, "SELECT throughput_items_per_second FROM performance_results ORDER BY 1")
+    assert values == [(10.0,), (20.0,)]
+    assert query(db, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("ingested",)]
