@@ -1,7 +1,8 @@
 """Read one file: hash it, parse it, detect its format, extract and validate its records.
 
 A file is all or nothing: any problem quarantines the whole file with every reason found
-(up to a cap), and none of its records is staged. The one exception is a NaN or Infinity
+(up to a cap), and none of its records is staged; an object that gives a key twice with
+different values is such a problem (``duplicate_keys``). The one exception is a NaN or Infinity
 (which Python's json writes) in a record's required measurement: that record alone is
 quarantined and the file's other records go in.
 """
@@ -19,6 +20,7 @@ import orjson
 
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
+from benchdb_pipeline.ingest.duplicate_keys import duplicate_keys
 from benchdb_pipeline.ingest.formats import Source, detect
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
@@ -116,6 +118,10 @@ def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
         doc = _with_non_finite(data, non_finite)
         if doc is None:
             return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
+    repeated = duplicate_keys(data, doc)
+    if repeated:
+        parsed.status, parsed.problems = "quarantined", repeated[:MAX_PROBLEMS]
+        return parsed
     adapter = detect(doc)
     if adapter is None:
         return _quarantine(
@@ -126,7 +132,17 @@ def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
     try:
         adapter.extract(doc, out, Source(path))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return _quarantine(parsed, Problem(None, None, f"malformed {adapter.name} document: {exc!r}"))
+        # Adapters check what they read and name the record and field; reaching here is a
+        # shape none of them foresaw, said as such.
+        return _quarantine(
+            parsed,
+            Problem(
+                None,
+                None,
+                f"a {adapter.name} document of a shape benchdb cannot read ({type(exc).__name__}: {exc}); "
+                "please report it with the file",
+            ),
+        )
     parsed.extraction = out
     refused_for_nan = _note_non_finite(out, non_finite) if non_finite else 0
     if out.problems:

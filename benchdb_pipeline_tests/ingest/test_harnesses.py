@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline.ingest.formats.google_benchmark import named_arguments
-from benchdb_pipeline_tests.conftest import REPO, debian_tool, ingest_one, query, run_pytest
+from benchdb_pipeline.ingest.parse import parse_bytes
+from benchdb_pipeline_tests.conftest import FIXTURES, REPO, debian_tool, ingest_one, query, run_pytest
 
 PYTEST_BENCHMARK_TEST = """
 import pytest
@@ -271,3 +272,48 @@ def test_harness_files_with_missing_or_unknown_fields_are_quarantined(doc, tmp_p
 def test_google_benchmark_named_arguments():
     assert named_arguments("BM_infer/batch:8/seq_len:128/threads:2") == {"batch": "8", "seq_len": "128"}
     assert named_arguments("BM_plain/64") == {}
+
+
+def _leaf_paths(value: object, path: tuple = ()) -> list[tuple]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _leaf_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:3]):
+            found += _leaf_paths(item, (*path, index))
+    return found
+
+
+def _replaced(doc: object, path: tuple, value: object) -> object:
+    if not path:
+        return value
+    copy = json.loads(json.dumps(doc))
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return copy
+
+
+WRONG_VALUES = (None, "x", [], {}, -1, True, 1e300, [None])
+
+
+def test_a_value_of_the_wrong_type_anywhere_is_named_never_a_crash(google_benchmark_file, hyperfine_file):
+    """Each field of real harness output and of every fixture, set to a value of each wrong
+    type: the file goes in or is refused with its reason, never with an exception that no
+    adapter foresaw (a TypeError from deep inside)."""
+    files = [google_benchmark_file, hyperfine_file, *sorted(FIXTURES.glob("*.json"))]
+    crashes = []
+    for file in files:
+        try:
+            doc = json.loads(file.read_text())
+        except ValueError:
+            continue  # the fixture that is not JSON
+        paths = _leaf_paths(doc)
+        for path in paths[:: max(1, len(paths) // 60)]:
+            for value in WRONG_VALUES:
+                parsed = parse_bytes(json.dumps(_replaced(doc, path, value)).encode(), file.name)
+                if parsed.error and ("cannot read" in parsed.error or "could not be read" in parsed.error):
+                    crashes.append((file.name, path, value, parsed.error))
+    assert not crashes, crashes[:5]

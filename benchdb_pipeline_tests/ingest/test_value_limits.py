@@ -70,3 +70,44 @@ def test_csv_cells_are_never_formulas_and_markdown_never_html(tmp_path, db):
     assert "'=HYPERLINK" in csv_out and "\n=HYPERLINK" not in csv_out
     markdown = benchdb("query", "--report", "performance", "--format", "markdown", db=db).stdout
     assert "&lt;img src=x onerror=alert(1)&gt;" in markdown and "<img" not in markdown
+
+
+ROW = '{"model_name": "bert", "hardware_type": "cpu", "throughput": %s, "metrics": {"k": %s}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "locator"),
+    [
+        ("[" + ROW % ('10.0, "throughput": 20.0', "1") + "]", "throughput", "$[0]"),
+        ("[" + ROW % ("10.0", '1, "k": 2') + "]", "k", "$[0].metrics"),  # nested
+        (
+            "[" + ROW % ("10.0", "1") + "," + ROW % ('5.0 , "throughput" : 6.0', "1") + "]",
+            "throughput",
+            "$[1]",
+        ),
+    ],
+    ids=["top-level", "nested", "spaced-colons"],
+)
+def test_keys_given_twice_with_different_values_quarantine_the_file(tmp_path, db, text, field, locator):
+    path = tmp_path / "rows.json"
+    path.write_text(text)
+    [refused] = ingest(db, [path], workers=1).quarantined
+    assert f"record {locator}: field '{field}': given 2 times with different values" in refused.error
+    assert query(db, "SELECT count(*) FROM performance_results") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" + ROW % ('10.0, "throughput": 10.0', "1") + "]",  # the same value twice: one value
+        "[" + ROW % ("10.0", '"a\\":b\\u0022:"') + "]",  # quotes and colons inside strings
+        '[{"model_name" : "bert", "hardware_type" :"cpu", "throughput":\n 10.0}]',  # spaced colons
+    ],
+    ids=["equal-values", "quoted-colons", "spaced"],
+)
+def test_files_without_conflicting_keys_go_in(tmp_path, db, text):
+    path = tmp_path / "rows.json"
+    path.write_text(text)
+    report = ingest(db, [path], workers=1)
+    assert not report.quarantined, report.quarantined
+    assert query(db, "SELECT count(*) FROM performance_results") == [(1,)]

@@ -37,7 +37,11 @@ class BenchmarkSummary(Adapter):
                             Problem(
                                 at,
                                 metric,
-                                f"a benchmark summary holds aggregates ({len(values)} values), not "
+                                f"a benchmark summary holds aggregates ({_count(values)}), not "
                                 "measurements; ingest the benchmark_results file it summarises",
                             )
                         )
+
+
+def _count(values: object) -> str:
+    return f"{len(values)} values" if isinstance(values, (list, dict)) else "a value"

@@ -47,6 +47,11 @@ class CompatibilityMatrix(Adapter):
                     "metadata": {"performance_rating": rating} if isinstance(rating, str) else None,
                 }
                 models = cell.get("benchmark_results") or []
+                if not isinstance(models, list):
+                    out.problems.append(
+                        Problem(at, "benchmark_results", "expected a list of benchmark entries")
+                    )
+                    continue
                 if not models:
                     out.add("compatibility", {**verdict, "timestamp": when}, at, run=run)
                 for index, entry in enumerate(models):

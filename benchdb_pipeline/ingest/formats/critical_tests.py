@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, mapping_at, object_entries, run_record
-from benchdb_pipeline.ingest.normalize import Extraction
+from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 TEST_MODULE = "critical_model_tests"
 
@@ -41,6 +41,9 @@ class CriticalModelTests(Adapter):
             out, doc["model_results"], "$.model_results", "a test result object"
         ):
             stderr = result.get("stderr") or None
+            if stderr is not None and not isinstance(stderr, str):
+                out.problems.append(Problem(locator, "stderr", "expected text"))
+                continue
             passed = str(result.get("status", "")).lower() in ("passed", "pass", "success")
             metadata = {k: result[k] for k in ("return_code", "stdout") if result.get(k) not in (None, "")}
             out.add(

@@ -106,6 +106,10 @@ def _classify(row: Mapping, names: set[str]) -> tuple[str, str, str | None]:
     return row.get("run_name") or name, "iteration", None
 
 
+# Row fields read as names: text or absent.
+_TEXT_FIELDS = ("run_name", "run_type", "aggregate_name", "time_unit", "label", "error_message")
+
+
 class GoogleBenchmark(Adapter):
     name = "google_benchmark"
     category = "performance"
@@ -126,6 +130,9 @@ class GoogleBenchmark(Adapter):
                 out.problems.append(
                     Problem(f"$.benchmarks[{index}]", "name", "expected a benchmark row with a name")
                 )
+                continue
+            if texts := [k for k in _TEXT_FIELDS if row.get(k) is not None and not isinstance(row[k], str)]:
+                out.problems.append(Problem(f"$.benchmarks[{index}]", texts[0], "expected text"))
                 continue
             rows.append((index, row))
         names = {row["name"] for _, row in rows}

@@ -46,6 +46,11 @@ class Hyperfine(Adapter):
                 out.problems.append(Problem(locator, "parameters", "expected an object"))
                 continue
             exit_codes = result.get("exit_codes") or []
+            if not isinstance(exit_codes, list) or not all(
+                isinstance(code, int) and not isinstance(code, bool) for code in exit_codes
+            ):
+                out.problems.append(Problem(locator, "exit_codes", "expected a list of whole numbers"))
+                continue
             failed_runs = sum(1 for code in exit_codes if code != 0)
             memory = result.get("memory_usage_byte")
             if isinstance(memory, list):
