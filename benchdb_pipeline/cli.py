@@ -404,7 +404,7 @@ def run_command(
     type=click.IntRange(256),
     default=1024,
     show_default=True,
-    help="MB one POST /query may hold: each runs in a worker process that cannot grow past it.",
+    help="MB one POST /query may hold: each runs in a worker process that cannot grow by more.",
 )
 @click.option(
     "--allowed-host",

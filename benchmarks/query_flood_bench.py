@@ -29,6 +29,7 @@ from api_bench import TOKEN, serve
 
 from benchdb_pipeline.ingest.normalize import percentile
 from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.runner.measure import child_processes, rss_mb
 from benchdb_pipeline.samples import write_samples
 
 QUERIES = {
@@ -40,28 +41,6 @@ QUERIES = {
 }
 TIME_LIMIT = 5.0
 QUERY_MEMORY_MB = 1024  # benchdb serve's default --query-memory
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:  # a worker killed between listing and reading
-        return 0.0
-    for line in lines:
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    """The processes any thread of ``pid`` started (the server starts workers from several)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            children.extend(int(child) for child in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return children
 
 
 def main() -> None:
@@ -106,8 +85,8 @@ def main() -> None:
                         began = time.perf_counter()
                         http.get(path)
                         probe.append((time.perf_counter() - began) * 1000)
-                    server = _rss_mb(process.pid)
-                    workers = [_rss_mb(child) for child in _children(process.pid)]
+                    server = rss_mb(process.pid)
+                    workers = [rss_mb(child) for child in child_processes(process.pid)]
                     peak["server"] = max(peak["server"], server)
                     peak["worker"] = max([peak["worker"], *workers])
                     peak["all"] = max(peak["all"], server + sum(workers))

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from benchdb_pipeline.runner.hardware import Platform
@@ -28,13 +29,29 @@ AUDIO_FRAMES = 3000  # Whisper's fixed 30 s window of mel frames
 _PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def rss_mb() -> float:
-    """The process's resident memory now, in MB (Linux), 0 where unknown."""
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident memory now (this one's by default), in MB (Linux); 0 where
+    unknown or gone."""
     try:
-        with open("/proc/self/statm") as statm:
+        with open(f"/proc/{pid}/statm") as statm:
             return int(statm.read().split()[1]) * _PAGE_MB
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes any thread of ``pid`` started and that still run (Linux)."""
+    children: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return children
 
 
 def release_memory() -> None:
