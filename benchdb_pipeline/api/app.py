@@ -82,7 +82,7 @@ class Settings:
     query_row_limit: int = 10_000
     query_time_limit: float = 5.0
     query_slots: int = 4  # /query requests running at once; more are answered 429
-    query_memory_mb: int = 1024  # one query's worker process, all it may hold
+    query_memory_mb: int = 1024  # what one query's worker process may grow by
     extra: dict = field(default_factory=dict)
     # The Host header values accepted (a DNS-rebinding page sends its own); None: any.
     allowed_hosts: tuple[str, ...] | None = None

@@ -197,7 +197,7 @@ def ingest_files(
         with session(db, lock_timeout=lock_timeout) as con:
             loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
         report.load.merge(loaded)
-        for outcome in report.outcomes:
+        for outcome in report.outcomes if loaded.duplicate_of else ():
             if outcome.path in loaded.duplicate_of:
                 outcome.status = "duplicate"
                 log.info(

@@ -38,7 +38,7 @@ REVEALING = {
 
 @pytest.mark.parametrize("sql", ALLOWED)
 def test_selects_pass(sql):
-    assert check(sql) == sql
+    check(sql)  # no Refused
 
 
 @pytest.mark.parametrize(("sql", "name"), REVEALING.items())
