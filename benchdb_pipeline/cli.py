@@ -16,12 +16,23 @@ from pathlib import Path
 import click
 import duckdb
 import orjson
+from click.core import ParameterSource
 
 from benchdb_pipeline import __version__
 from benchdb_pipeline.analytics.analyze import ANALYSES
-from benchdb_pipeline.config import DEFAULT_SAMPLES, db_path, incoming_dir
+from benchdb_pipeline.analytics.features import FEATURES
+from benchdb_pipeline.cli_options import Group, moved, option
+from benchdb_pipeline.config import (
+    DEFAULT_SAMPLES,
+    archive_root,
+    backups_dir,
+    db_path,
+    incoming_dir,
+    reports_dir,
+)
 from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.discovery import discover
+from benchdb_pipeline.ingest.formats import CATEGORIES
 from benchdb_pipeline.ingest.pipeline import ingest, ingest_files
 from benchdb_pipeline.reports import queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
@@ -45,13 +56,35 @@ REPORT_QUERIES = {
 }
 QUARANTINE_SHOWN = 20
 
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: str(db_path()),
-    show_default="$BENCHDB_DB or data/warehouse/benchmarks.duckdb",
-    help="The DuckDB warehouse file.",
-)
+
+def db_option(*old: str):
+    """``--db``, the warehouse file, under the old script's spelling too (``old``)."""
+    return option(
+        "--db",
+        old=old,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=lambda: str(db_path()),
+        show_default="$BENCHDB_DB or data/warehouse/benchmarks.duckdb",
+        help="The DuckDB warehouse file.",
+    )
+
+
+def check_integrity_option(help: str):
+    """``--check-integrity``, the old migration tool's ``--validate``."""
+    return option("--check-integrity", is_flag=True, old=("--validate",), help=help)
+
+
+def archive_dir_option(folder: str, help: str):
+    """``--archive-dir``, by default this folder of the archive root ($BENCHDB_ARCHIVE)."""
+    return click.option(
+        "--archive-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: str(archive_root() / folder),
+        show_default=f"$BENCHDB_ARCHIVE/{folder} or data/archive/{folder}",
+        help=help,
+    )
+
+
 format_option = click.option(
     "--format",
     "fmt",
@@ -85,6 +118,7 @@ def reports_errors(command):
 
 
 @click.group(
+    cls=Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit status: 0 ok, 1 some input quarantined, 2 usage or database error.",
 )
@@ -105,7 +139,7 @@ def schema() -> None:
 
 
 @schema.command("create")
-@db_option
+@db_option("--output")
 @click.option(
     "--sample-data", is_flag=True, help="Also write the bundled (simulated) sample files and ingest them."
 )
@@ -131,51 +165,113 @@ def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None
 
 @main.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@db_option
-@click.option(
+@db_option("--output-db")
+@option(
     "--input-dir",
-    "--scan-dir",
     "input_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder to scan recursively for *.json (old spellings; repeatable).",
+    old=("--input-dirs", "--scan-dir", "--auto-store-dir"),
+    listing=Path,
+    help="Folders to scan recursively for *.json (several after one flag, comma-separated or repeated).",
 )
-@click.option(
+@option(
     "--input-file",
     "input_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="One file (repeatable).",
+    old=("--input-files",),
+    listing=Path,
+    help="Files (several after one flag, comma-separated or repeated).",
+)
+@option(
+    "--incoming",
+    is_flag=True,
+    old=("--auto-store", "--migrate-all"),
+    help="The incoming folder ($BENCHDB_INCOMING or data/incoming), where test runners, the "
+    "pytest plugin and the API's spool write.",
+)
+@option(
+    "--categories",
+    listing=str,
+    choices=CATEGORIES,
+    help="Only files of these categories; the others are left unrecorded for a later ingest.",
 )
 @click.option(
     "--incremental",
     is_flag=True,
     help="Accepted for the old tools; ingestion is always incremental by content hash.",
 )
+@click.option(
+    "--consolidate",
+    is_flag=True,
+    help="Accepted for the old converter; results are always stored once, by content and identity.",
+)
 @click.option("--dry-run", is_flag=True, help="Parse and validate only; write nothing.")
 @click.option(
     "--retry-quarantined", is_flag=True, help="Read files again whose content was quarantined before."
 )
+@click.option(
+    "--parquet-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Afterwards, export the warehouse to Parquet here (as `benchdb export`).",
+)
+@check_integrity_option("Afterwards, run the integrity checks (as `benchdb maintenance --check-integrity`).")
+@click.option(
+    "--action",
+    type=click.Choice(("archive", "remove")),
+    help="Afterwards, archive or remove the given files whose content the warehouse holds "
+    "(as `benchdb maintenance --clean-json`); the others stay.",
+)
+@archive_dir_option("json", "Where --action archive moves the files (keeping their folders).")
 @click.option("--workers", type=click.IntRange(1), help="Parser processes [default: one per core].")
 @click.option(
     "--batch-files", type=click.IntRange(1), default=20_000, show_default=True, help="Files per transaction."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@moved("--migrate-ci", instead="use `benchdb ci-integrate --artifacts-dir DIR`")
+@moved("--artifacts-dir", is_flag=False, instead="use `benchdb ci-integrate --artifacts-dir DIR`")
+@moved("--fix-inconsistencies", instead="use `benchdb maintenance --check-integrity --fix-inconsistencies`")
 @reports_errors
 def ingest_command(
-    paths, db, input_dirs, input_files, incremental, dry_run, retry_quarantined, workers, batch_files, quiet
+    paths,
+    db,
+    input_dirs,
+    input_files,
+    incoming,
+    categories,
+    incremental,
+    consolidate,
+    dry_run,
+    retry_quarantined,
+    parquet_dir,
+    check_integrity,
+    action,
+    archive_dir,
+    workers,
+    batch_files,
+    quiet,
 ) -> None:
     """Ingest result files and folders (recursively) into the warehouse.
 
     Every file is recorded in the ledger by content hash: the same content is never read
     twice, a path with new content supersedes its earlier version, and a file with any
     invalid record is quarantined whole with the reason.
+
+    Exit status: 0 when everything went in, 1 when some input was quarantined (or a check
+    after it failed), 2 for usage or database errors.
     """
     from tqdm import tqdm
 
     everything = [*paths, *input_dirs, *input_files]
-    if not everything:
-        raise click.UsageError("give at least one PATH (or --input-dir / --input-file)")
+    if not (everything or incoming):
+        raise click.UsageError("give at least one PATH (or --input-dir, --input-file, --incoming)")
+    if incoming and incoming_dir().exists():
+        everything.append(incoming_dir())
+    elif incoming:  # nobody has written there yet: nothing waits
+        click.echo(f"the incoming folder {incoming_dir()} does not exist yet: nothing waits there")
+        if not everything:
+            sys.exit(EXIT_OK)
+    if dry_run and (parquet_dir or action):
+        raise click.UsageError(
+            "--dry-run writes nothing: it cannot be combined with --parquet-dir or --action"
+        )
     files = discover(everything)
     with tqdm(
         total=len(files),
@@ -192,6 +288,7 @@ def ingest_command(
             workers=workers,
             batch_files=batch_files,
             progress=bar.update,
+            categories=categories,
         )
     if not dry_run:
         announce_write(db, "benchdb ingest")
@@ -203,7 +300,43 @@ def ingest_command(
         click.echo(f"  {'unreadable' if outcome.status == 'unreadable' else 'quarantined'}: {outcome.error}")
     if len(quarantined) > QUARANTINE_SHOWN:
         click.echo(f"  … and {len(quarantined) - QUARANTINE_SHOWN} more; see `benchdb quarantine`")
-    sys.exit(EXIT_QUARANTINED if quarantined else EXIT_OK)
+    checks_ok = _after_ingest(db, everything, parquet_dir, check_integrity, action, archive_dir)
+    sys.exit(EXIT_QUARANTINED if quarantined or not checks_ok else EXIT_OK)
+
+
+def _after_ingest(
+    db: Path,
+    inputs: list[Path],
+    parquet_dir: Path | None,
+    check_integrity: bool,
+    action: str | None,
+    archive_dir: Path,
+) -> bool:
+    """What the old converter and migration tool did after converting: export, check, clean
+    up. Returns whether the integrity checks (when asked for) passed."""
+    from benchdb_pipeline.maintenance import housekeeping
+    from benchdb_pipeline.maintenance import operations as ops
+
+    if parquet_dir:
+        from benchdb_pipeline.warehouse.export import export_parquet
+
+        with session(db, read_only=True) as con:
+            rows = export_parquet(con, parquet_dir, [])
+        click.echo(f"exported {sum(rows.values())} rows of {len(rows)} tables to {parquet_dir}")
+    passed = True
+    if check_integrity:
+        checked = ops.check_integrity(db)
+        passed = checked["ok"]
+        for name, check in checked["checks"].items():
+            click.echo(f"integrity {name}: {'ok' if check['passed'] else check}")
+    if action:
+        cleaned = housekeeping.clean_json(db, inputs, 0, action, archive_dir)
+        where = f" to {archive_dir}" if action == "archive" else ""
+        click.echo(
+            f"{action}d {cleaned['files']} files{where}; "
+            f"{cleaned['not_in_the_warehouse']} not held by the warehouse stay"
+        )
+    return passed
 
 
 def _hosts(host: str, loopback: bool, extra: tuple[str, ...]) -> tuple[str, ...]:
@@ -218,43 +351,27 @@ def _hosts(host: str, loopback: bool, extra: tuple[str, ...]) -> tuple[str, ...]
     return (*bound, *extra)
 
 
-def _csv(kind: type = str):
-    """A click callback splitting comma-separated, repeatable values into one list."""
-
-    def split(ctx, param, values) -> list:
-        items = [item.strip() for value in values or () for item in value.split(",") if item.strip()]
-        try:
-            return [kind(item) for item in items]
-        except ValueError:
-            raise click.BadParameter(f"expected comma-separated {kind.__name__} values") from None
-
-    return split
-
-
 @main.command("run")
-@click.option(
+@option(
     "--models",
-    multiple=True,
-    callback=_csv(),
-    help="Models, comma-separated (e.g. bert-base-uncased,t5-small,vit-base).",
+    listing=str,
+    help="Models, several after one flag or comma-separated (e.g. bert-base-uncased t5-small vit-base).",
 )
 @click.option(
     "--models-set", type=click.Choice(("small", "key")), help="A named set of models instead of --models."
 )
-@click.option(
+@option(
     "--hardware",
-    multiple=True,
-    callback=_csv(),
-    show_default=True,
-    help="cpu, cuda, rocm, mps, openvino; comma-separated or repeated [default: cpu].",
+    listing=str,
+    help="cpu, cuda, rocm, mps, openvino; several after one flag, comma-separated or repeated "
+    "[default: cpu].",
 )
-@click.option("--batch-sizes", multiple=True, callback=_csv(int), help="[default: 1,2,4,8]")
-@click.option(
+@option("--batch-sizes", listing=int, help="Batch sizes (1 2 4 8, or 1,2,4,8) [default: 1,2,4,8].")
+@option(
     "--precision",
     "precisions",
-    multiple=True,
-    callback=_csv(),
-    help="fp32, fp16, bf16; comma-separated [default: fp32].",
+    listing=str,
+    help="fp32, fp16, bf16; several after one flag or comma-separated [default: fp32].",
 )
 @click.option(
     "--iterations",
@@ -369,13 +486,13 @@ def run_command(
     help="Address to bind (loopback by default; reads need a token elsewhere).",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@db_option
+@db_option()
 @click.option("--auth-reads", is_flag=True, help="Require a bearer token for reads too.")
-@click.option(
+@option(
     "--cors-origin",
     "cors_origins",
-    multiple=True,
-    help="Allow browser requests from this origin (repeatable; none by default).",
+    listing=str,
+    help="Allow browser requests from these origins (none by default).",
 )
 @click.option(
     "--snapshot-interval",
@@ -406,10 +523,10 @@ def run_command(
     show_default=True,
     help="MB one POST /query may hold: each runs in a worker process that cannot grow by more.",
 )
-@click.option(
+@option(
     "--allowed-host",
     "allowed_hosts",
-    multiple=True,
+    listing=str,
     help="A Host name clients may use besides the bound address (repeatable; '*' for any). "
     "Other Host headers are refused, as a DNS-rebinding page would send.",
 )
@@ -419,12 +536,12 @@ def serve_command(
     port: int,
     db: Path,
     auth_reads: bool,
-    cors_origins: tuple[str, ...],
+    cors_origins: list[str],
     snapshot_interval: float,
     query_slots: int,
     query_time_limit: float,
     query_memory_mb: int,
-    allowed_hosts: tuple[str, ...],
+    allowed_hosts: list[str],
 ) -> None:
     """Serve the REST API (FastAPI; docs at /docs, schema at /openapi.json).
 
@@ -448,10 +565,10 @@ def serve_command(
         db=db,
         tokens=tokens,
         auth_reads=auth_reads or not loopback,
-        cors_origins=cors_origins,
+        cors_origins=tuple(cors_origins),
         snapshot_interval=snapshot_interval,
         after_write=functools.partial(announce_write, db, "benchdb serve"),
-        allowed_hosts=_hosts(host, loopback, allowed_hosts),
+        allowed_hosts=_hosts(host, loopback, tuple(allowed_hosts)),
         query_slots=query_slots,
         query_time_limit=query_time_limit,
         query_memory_mb=query_memory_mb,
@@ -463,16 +580,23 @@ def serve_command(
 
 
 @main.command("maintenance")
-@db_option
+@db_option()
 @click.option("--optimize-db", is_flag=True, help="ANALYZE and CHECKPOINT.")
 @click.option("--vacuum", is_flag=True, help="Reclaim space from deleted rows.")
+@check_integrity_option("References, natural keys, ledger vs facts, value ranges, views.")
 @click.option(
-    "--check-integrity", is_flag=True, help="References, natural keys, ledger vs facts, value ranges, views."
+    "--fix-inconsistencies",
+    is_flag=True,
+    help="Repair what the checks find where a repair can lose nothing (views, files whose rows "
+    "do not match the ledger read again from disk); list the rest. With --dry-run: only list.",
 )
+@click.option("--dry-run", is_flag=True, help="With --fix-inconsistencies: say what it would repair.")
 @click.option("--backup", "take_backup", is_flag=True, help="A consistent, checksummed backup.")
 @click.option(
     "--backup-dir",
     type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: str(backups_dir()),
+    show_default="$BENCHDB_BACKUPS or data/backups",
     help="Where backups live (for --backup and --purge-backups).",
 )
 @click.option("--backup-compress", is_flag=True, help="gzip the backed-up file.")
@@ -527,8 +651,9 @@ def serve_command(
 @click.option(
     "--archive-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where --archive-data writes Parquet, and --clean-json --action archive moves "
-    "files (keeping their folders).",
+    help="Where --archive-data writes Parquet [default: $BENCHDB_ARCHIVE/warehouse], and "
+    "--clean-json --action archive moves files, keeping their folders [default: "
+    "$BENCHDB_ARCHIVE/json] ($BENCHDB_ARCHIVE: data/archive unless set).",
 )
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here."
@@ -539,6 +664,8 @@ def maintenance_command(
     optimize_db,
     vacuum,
     check_integrity,
+    fix_inconsistencies,
+    dry_run,
     take_backup,
     backup_dir,
     backup_compress,
@@ -563,17 +690,20 @@ def maintenance_command(
     from benchdb_pipeline.maintenance import housekeeping
     from benchdb_pipeline.maintenance import operations as ops
 
-    if (take_backup or purge_backups) and backup_dir is None:
-        raise click.UsageError("--backup and --purge-backups need --backup-dir")
-    if clean_json and action == "archive" and archive_dir is None:
-        raise click.UsageError("--clean-json --action archive needs --archive-dir")
-    if archive_data and archive_dir is None:
-        raise click.UsageError("--archive-data needs --archive-dir")
+    if dry_run and not fix_inconsistencies:
+        raise click.UsageError("--dry-run goes with --fix-inconsistencies")
+    given = click.get_current_context().get_parameter_source("json_dir") is not ParameterSource.DEFAULT
+    if clean_json and given and not json_dir.exists():  # a default nobody wrote to yet is no error
+        raise FileNotFoundError(f"no such file or folder: {json_dir}")
+    json_archive = archive_dir or archive_root() / "json"
+    rows_archive = archive_dir or archive_root() / "warehouse"
     steps = [
         (restore, lambda: ops.restore_backup(restore, db)),
         (optimize_db, lambda: ops.optimize(db)),
         (vacuum, lambda: ops.vacuum(db)),
-        (check_integrity, lambda: ops.check_integrity(db)),
+        # The repairs re-run the checks; asked for both, the checks run once, after them.
+        (check_integrity and not fix_inconsistencies, lambda: ops.check_integrity(db)),
+        (fix_inconsistencies, lambda: ops.fix_inconsistencies(db, dry_run)),
         (take_backup, lambda: ops.take_backup(db, backup_dir, backup_compress)),
         (verify_backup, lambda: ops.verify_backup(verify_backup)),
         (purge_backups, lambda: ops.purge_backups(backup_dir, backup_retention)),
@@ -581,14 +711,14 @@ def maintenance_command(
             migration_stats,
             lambda: {"operation": "migration-stats", "ok": True, **housekeeping.migration_stats(db)},
         ),
-        (clean_json, lambda: housekeeping.clean_json(db, json_dir, older_than, action, archive_dir)),
-        (archive_data, lambda: ops.archive_old_rows(db, archive_dir, older_than)),
+        (clean_json, lambda: housekeeping.clean_json(db, [json_dir], older_than, action, json_archive)),
+        (archive_data, lambda: ops.archive_old_rows(db, rows_archive, older_than)),
     ]
     chosen = [run for wanted, run in steps if wanted]
     if not chosen:
         raise click.UsageError("choose at least one operation (see --help)")
     operations = [run() for run in chosen]
-    if restore or archive_data:
+    if restore or archive_data or (fix_inconsistencies and not dry_run):
         announce_write(db, "benchdb maintenance")
     report = {"db": str(db), "operations": operations, "ok": all(op["ok"] for op in operations)}
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
@@ -605,7 +735,7 @@ def maintenance_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="The folder CI downloaded: one sub-folder per job.",
 )
-@db_option
+@db_option()
 @click.option("--commit", help="The commit the artifacts belong to [default: sha in the CI metadata].")
 @click.option("--branch", help="The branch [default: from ref in the CI metadata].")
 @click.option(
@@ -622,11 +752,7 @@ def maintenance_command(
 @click.option(
     "--archive-artifacts", is_flag=True, help="Afterwards, move the artifacts under --archive-dir/<date>/."
 )
-@click.option(
-    "--archive-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where --archive-artifacts moves them.",
-)
+@archive_dir_option("artifacts", "Where --archive-artifacts moves them.")
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here."
 )
@@ -656,8 +782,6 @@ def ci_integrate_command(
 
     from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
 
-    if archive_artifacts and archive_dir is None:
-        raise click.UsageError("--archive-artifacts needs --archive-dir")
     ci = CIContext.resolve(
         artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id, platform=ci_platform
     )
@@ -677,17 +801,16 @@ def ci_integrate_command(
 
 
 @main.command("export")
-@db_option
+@db_option()
 @click.option(
     "--parquet-dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Write one Parquet dataset per table here (replacing an earlier export).",
 )
-@click.option(
+@option(
     "--partition-by",
-    multiple=True,
-    callback=_csv(),
+    listing=str,
     help="Columns to partition by, in tables that have them (e.g. hardware_id).",
 )
 @reports_errors
@@ -727,8 +850,8 @@ def filter_options(command):
             help="The metric compared or plotted.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
+    for decorate in reversed(options):
+        command = decorate(command)
     return command
 
 
@@ -769,17 +892,17 @@ def regression_options(command, baseline_days: bool = True):
             show_default=True,
             help="Smallest change that counts, in percent.",
         ),
-        click.option(
+        option(
             "--check-metric",
             "check_metrics",
-            multiple=True,
-            type=click.Choice(sorted(METRICS)),
+            listing=str,
+            choices=sorted(METRICS),
             help="Metrics to check [default: all].",
         ),
         click.option("--no-store", is_flag=True, help="Do not record the findings (read-only)."),
     ]
-    for option in reversed(options):
-        command = option(command)
+    for decorate in reversed(options):
+        command = decorate(command)
     return command
 
 
@@ -808,12 +931,16 @@ def _emit(text: str, output: Path | None, what: str) -> None:
 @main.command("query")
 @click.option("--sql", help="One SQL query, run on a read-only connection.")
 @click.option("--report", type=click.Choice(REPORTS), help="A ready-made report.")
-@click.option("--compare-hardware", is_flag=True, help="Compare hardware for --model.")
-@click.option("--compare-models", is_flag=True, help="Compare models on --hardware.")
+@click.option(
+    "--compare-hardware", is_flag=True, help="Compare hardware for --model [default: for every model]."
+)
+@click.option(
+    "--compare-models", is_flag=True, help="Compare models on --hardware [default: on every hardware type]."
+)
 @click.option("--regression-check", is_flag=True, help="The same as `benchdb regression-check`.")
 @functools.partial(regression_options, baseline_days=False)
 @filter_options
-@db_option
+@db_option()
 @click.option(
     "--format",
     "fmt",
@@ -883,10 +1010,6 @@ def query_command(
             check_metrics,
             no_store,
         )
-    if compare_hardware and not options["model"]:
-        raise click.UsageError("--compare-hardware needs --model")
-    if compare_models and not options["hardware"]:
-        raise click.UsageError("--compare-models needs --hardware")
     if sql and fmt == "html":
         raise click.UsageError("--format html is for reports and comparisons, not --sql")
     filters, metric = _filters(options), METRICS[options["metric"]]
@@ -894,16 +1017,8 @@ def query_command(
         if sql:
             result = queries.run_sql(con, sql)
         elif fmt == "html":
-            from benchdb_pipeline.reports.report import SECTIONS
-            from benchdb_pipeline.reports.report import build as build_report
-
-            sections = (
-                SECTIONS
-                if report == "summary"
-                else ((report,) if report else ("performance",) if compare_hardware else ("hardware",))
-            )
-            page = build_report(con, filters, source=str(db), sections=sections)
-            _emit(page.html(), output, "HTML report")
+            section = report or ("performance" if compare_hardware else "hardware")
+            _html_report(con, db, section, filters, output)
             return
         elif report == "summary" and fmt == "markdown":
             from benchdb_pipeline.reports.report import build as build_report
@@ -918,7 +1033,35 @@ def query_command(
             result = REPORT_QUERIES[report](con, filters)
         else:
             result = queries.compare(con, metric, filters)
+            # Without the one model (or hardware type) to compare for, every one is compared:
+            # a table each, or one table with its column for machine-readable formats.
+            group = "model_name" if compare_hardware else "hardware_type"
+            if fmt in ("table", "markdown") and not options["model" if compare_hardware else "hardware"]:
+                _emit(_grouped(result, group, fmt), output, f"{len(result.rows)} rows")
+                return
     _emit(render(result.columns, result.rows, fmt), output, f"{len(result.rows)} rows")
+
+
+def _grouped(result, column: str, fmt: str) -> str:
+    """One table per value of ``column`` (that column left out), each under its heading."""
+    at = result.columns.index(column)
+    shown = [c for i, c in enumerate(result.columns) if i != at]
+    groups: dict = {}
+    for row in result.rows:
+        groups.setdefault(row[at], []).append([v for i, v in enumerate(row) if i != at])
+    heading = "## " if fmt == "markdown" else ""
+    if not groups:
+        return render(shown, [], fmt)
+    return "\n\n".join(f"{heading}{key}\n\n{render(shown, rows, fmt)}" for key, rows in groups.items())
+
+
+def _html_report(con, db: Path, report: str, filters: Filters, output: Path | None) -> None:
+    """A self-contained HTML page: one report's section, or every section for ``summary``."""
+    from benchdb_pipeline.reports.report import SECTIONS
+    from benchdb_pipeline.reports.report import build as build_report
+
+    page = build_report(con, filters, source=str(db), sections=SECTIONS if report == "summary" else (report,))
+    _emit(page.html(), output, "HTML report")
 
 
 @main.command("visualize")
@@ -949,23 +1092,42 @@ def query_command(
     flag_value="compatibility",
     help="Model × hardware compatibility heatmap.",
 )
+@click.option(
+    "--report",
+    type=click.Choice(REPORTS),
+    help="Instead of one chart, a report page with its charts (--format html; as `benchdb query --report`).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("html",)),
+    help="With --report: html [default]. A chart's format follows its file's suffix.",
+)
 @filter_options
-@db_option
+@db_option()
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The chart file; .png, .svg or .pdf decides the format.",
+    help="The chart file (.png, .svg or .pdf decides the format), or the report's page.",
 )
 @reports_errors
-def visualize_command(chart, db, output, **options) -> None:
-    """Draw a chart of warehouse data (headless; png, svg or pdf)."""
+def visualize_command(chart, report, fmt, db, output, **options) -> None:
+    """Draw a chart of warehouse data (headless; png, svg or pdf), or a report page."""
     from benchdb_pipeline.reports import charts
 
+    if report:
+        if chart:
+            raise click.UsageError("choose a chart or --report, not both")
+        with session(db, read_only=True) as con:
+            _html_report(con, db, report, _filters(options), output)
+        return
+    if fmt:
+        raise click.UsageError("--format is for --report; a chart's format follows its file's suffix")
     if chart is None:
         raise click.UsageError(
             "choose a chart: --compare-hardware, --compare-models, --plot-trend, "
-            "--batch-scaling or --compatibility-matrix"
+            "--batch-scaling or --compatibility-matrix (or a page with --report)"
         )
     needs = {
         "compare-hardware": ("model",),
@@ -1046,7 +1208,7 @@ def _regression_check(
 
 @main.command("regression-check")
 @regression_options
-@db_option
+@db_option()
 @click.option(
     "--format",
     "fmt",
@@ -1080,7 +1242,7 @@ def regressions() -> None:
 
 
 @regressions.command("list")
-@db_option
+@db_option()
 @click.option(
     "--status",
     type=click.Choice(("untriaged", "acknowledged", "expected", "fixed")),
@@ -1114,7 +1276,7 @@ def regressions_list(db: Path, status: str | None, fmt: str) -> None:
     help="expected: the change is intended; the series' baseline restarts there.",
 )
 @click.option("--note", help="Why (kept with the regression).")
-@db_option
+@db_option()
 @reports_errors
 def regressions_ack(regression_id: int, status: str, note: str | None, db: Path) -> None:
     """Triage a regression."""
@@ -1141,18 +1303,33 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
+    default=lambda: str(reports_dir() / "analysis"),
+    show_default="$BENCHDB_REPORTS/analysis or data/reports/analysis",
     help="Where the CSV, JSON, charts and summary.md go.",
 )
 @click.option(
+    "--regression-threshold",
+    type=click.FloatRange(0, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="anomaly-detection: the smallest change from the trailing median that counts, as a "
+    "fraction (0.1 = 10 %).",
+)
+@option(
+    "--prediction-features",
+    listing=str,
+    choices=FEATURES,
+    help="performance-prediction: the features the model learns from [default: all of them].",
+)
+@option(
     "--check-metric",
     "check_metrics",
-    multiple=True,
-    type=click.Choice(sorted(METRICS)),
+    listing=str,
+    choices=sorted(METRICS),
     help="Metrics to analyse [default: throughput, latency].",
 )
 @filter_options
-@db_option
+@db_option()
 @reports_errors
 def analyze_command(
     analysis: str,
@@ -1161,6 +1338,8 @@ def analyze_command(
     model_family,
     hardware_type,
     interactive: bool,
+    regression_threshold: float,
+    prediction_features: list[str],
     db: Path,
     **options,
 ) -> None:
@@ -1183,7 +1362,15 @@ def analyze_command(
         filters = replace(
             _filters(options), model_family=model_family, hardware=hardware_type or options["hardware"]
         )
-        written = analyze(con, chosen, output_dir, filters, tuple(check_metrics) or ("throughput", "latency"))
+        written = analyze(
+            con,
+            chosen,
+            output_dir,
+            filters,
+            tuple(check_metrics) or ("throughput", "latency"),
+            anomaly_min_change_percent=100 * regression_threshold,
+            prediction_features=tuple(prediction_features) or None,
+        )
         if interactive:
             click.echo(f"interactive charts: {interactive_page(con, output_dir, filters)}")
     click.echo(written[-1].read_text().rstrip())
@@ -1206,7 +1393,7 @@ def analyze_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep the fitted model (with its version and training-data hash).",
 )
-@db_option
+@db_option()
 @reports_errors
 def predict_command(
     model_name,
@@ -1288,7 +1475,7 @@ def predict_command(
 
 
 @main.command("status")
-@db_option
+@db_option()
 @click.option(
     "--format",
     "fmt",
@@ -1327,7 +1514,7 @@ def status_command(db: Path, fmt: str) -> None:
 
 
 @main.command("quarantine")
-@db_option
+@db_option()
 @format_option
 @click.option("--limit", type=click.IntRange(1), help="Show at most this many problems.")
 @reports_errors

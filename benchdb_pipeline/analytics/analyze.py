@@ -130,7 +130,9 @@ def _correlation(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
     return ResultSet(["parameter", *matrix.columns], [(name, *row) for name, row in matrix.iterrows()])
 
 
-def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]) -> list[Path]:
+def _prediction(
+    con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str], features: tuple[str, ...] | None
+) -> list[Path]:
     from benchdb_pipeline.analytics import prediction
     from benchdb_pipeline.errors import QueryError
 
@@ -138,11 +140,11 @@ def _prediction(con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str]
     for metric in ("throughput", "latency"):
         frame = prediction.training_frame(con, metric, include_simulated=True)
         try:
-            evaluation = prediction.evaluate(frame, metric)
+            evaluation = prediction.evaluate(frame, metric, features=features)
         except QueryError as exc:
             summary += [f"- {metric}: {exc}"]
             continue
-        fitted = prediction.fit(frame, metric)
+        fitted = prediction.fit(frame, metric, features)
         gaps = prediction.untested(frame)
         predicted = fitted.predict_with_neighbours(gaps) if len(gaps) else gaps
         result = ResultSet(list(predicted.columns), [tuple(row) for row in predicted.values.tolist()])
@@ -170,8 +172,13 @@ def analyze(
     folder: Path,
     filters: Filters = EVERYTHING,
     metrics: tuple[str, ...] = ("throughput", "latency"),
+    *,
+    anomaly_min_change_percent: float = 10.0,
+    prediction_features: tuple[str, ...] | None = None,
 ) -> list[Path]:
-    """Run the analyses; returns the files written (summary.md last)."""
+    """Run the analyses; returns the files written (summary.md last). An anomaly must differ
+    from its trailing median by ``anomaly_min_change_percent``; predictions learn from
+    ``prediction_features`` (every feature by default)."""
     from benchdb_pipeline.reports import charts
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -215,7 +222,10 @@ def analyze(
         )
         written += _chart_change_points(con, points, folder)
     if "anomaly-detection" in analyses:
-        found = [history.anomalies(con, filters, metric) for metric in metrics]
+        found = [
+            history.anomalies(con, filters, metric, min_change_percent=anomaly_min_change_percent)
+            for metric in metrics
+        ]
         combined = ResultSet(found[0].columns, [row for result in found for row in result.rows])
         section(
             f"Anomalies: {len(combined.rows)} results far from their trailing window",
@@ -287,7 +297,9 @@ def analyze(
         section("Spearman correlation", _correlation(con, filters), "correlation")
     if "performance-prediction" in analyses:
         summary += ["### Performance prediction", ""]
-        written += _prediction(con, folder, summary)
+        if prediction_features:
+            summary += [f"Features: {', '.join(prediction_features)}.", ""]
+        written += _prediction(con, folder, summary, prediction_features)
         summary.append("")
     path = folder / "summary.md"
     path.write_text("\n".join(summary) + "\n")

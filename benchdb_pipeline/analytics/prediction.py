@@ -14,6 +14,7 @@ asked for), from the warehouse's own tables.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,10 @@ import numpy as np
 import pandas as pd
 
 from benchdb_pipeline import __version__
+from benchdb_pipeline.analytics.features import Features, features_of
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
 
-CATEGORICAL = ["model_name", "model_family", "modality", "hardware_type", "device_name", "precision"]
-NUMERIC = ["parameters_million", "memory_gb", "batch_size", "sequence_length"]
 CONFIGURATION = [
     "model_name",
     "hardware_type",
@@ -60,12 +60,7 @@ def training_frame(
     ).df()
 
 
-def usable_numeric(frame: pd.DataFrame) -> list[str]:
-    """Numeric features the training data has at least one value of."""
-    return [name for name in NUMERIC if frame[name].notna().any()]
-
-
-def _pipeline(numeric: list[str], loss: str = "squared_error", quantile: float | None = None):
+def _pipeline(features: Features, loss: str = "squared_error", quantile: float | None = None):
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.pipeline import Pipeline
@@ -76,9 +71,9 @@ def _pipeline(numeric: list[str], loss: str = "squared_error", quantile: float |
             (
                 "categories",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False, min_frequency=1),
-                CATEGORICAL,
+                list(features.categorical),
             ),
-            ("numbers", "passthrough", numeric),
+            ("numbers", "passthrough", list(features.numeric)),
         ]
     )
     options = {"loss": loss, "max_iter": 300, "learning_rate": 0.08, "min_samples_leaf": 5, "random_state": 0}
@@ -87,13 +82,13 @@ def _pipeline(numeric: list[str], loss: str = "squared_error", quantile: float |
     return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**options))])
 
 
-def _log_features(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
-    features = frame[CATEGORICAL + numeric].copy()
-    for name in numeric:
-        features[name] = np.log2(features[name].astype(float))
-    for name in CATEGORICAL:
-        features[name] = features[name].fillna("").astype(str)
-    return features
+def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
+    columns = frame[features.columns].copy()
+    for name in features.numeric:
+        columns[name] = np.log2(columns[name].astype(float))
+    for name in features.categorical:
+        columns[name] = columns[name].fillna("").astype(str)
+    return columns
 
 
 def naive_baseline(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
@@ -144,7 +139,9 @@ class Evaluation:
         )
 
 
-def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
+def evaluate(
+    frame: pd.DataFrame, metric: str, folds: int = 5, features: Sequence[str] | None = None
+) -> Evaluation:
     """Grouped cross-validation against the naive baseline, and permutation importance."""
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import mean_absolute_percentage_error, r2_score
@@ -153,19 +150,19 @@ def evaluate(frame: pd.DataFrame, metric: str, folds: int = 5) -> Evaluation:
     if len(frame) < 2 * folds:
         raise QueryError(f"{len(frame)} measured configurations are too few to evaluate a model")
     groups = pd.util.hash_pandas_object(frame[CONFIGURATION], index=False)
-    numeric = usable_numeric(frame)
+    used = features_of(frame, features)
     truth, predicted, naive = [], [], []
-    importance = pd.Series(0.0, index=CATEGORICAL + numeric)
+    importance = pd.Series(0.0, index=used.columns)
     for train_index, test_index in GroupKFold(n_splits=folds).split(frame, groups=groups):
         train, test = frame.iloc[train_index], frame.iloc[test_index]
-        model = _pipeline(numeric).fit(_log_features(train, numeric), np.log(train["target"]))
+        model = _pipeline(used).fit(_log_features(train, used), np.log(train["target"]))
         truth.append(test["target"].to_numpy())
-        predicted.append(np.exp(model.predict(_log_features(test, numeric))))
+        predicted.append(np.exp(model.predict(_log_features(test, used))))
         naive.append(naive_baseline(train, test, metric))
         scores = permutation_importance(
-            model, _log_features(test, numeric), np.log(test["target"]), n_repeats=3, random_state=0
+            model, _log_features(test, used), np.log(test["target"]), n_repeats=3, random_state=0
         )
-        importance += pd.Series(scores.importances_mean, index=CATEGORICAL + numeric) / folds
+        importance += pd.Series(scores.importances_mean, index=used.columns) / folds
     y, p, n = np.concatenate(truth), np.concatenate(predicted), np.concatenate(naive)
     return Evaluation(
         metric=metric,
@@ -189,11 +186,11 @@ class PerformanceModel:
     high: Any
     training: pd.DataFrame
     data_hash: str
-    numeric: list[str]
+    features: Features
     version: str = __version__
 
     def predict(self, queries: pd.DataFrame) -> pd.DataFrame:
-        features = _log_features(queries, self.numeric)
+        features = _log_features(queries, self.features)
         out = queries.copy()
         out["predicted"] = np.exp(self.median.predict(features))
         low, high = np.exp(self.low.predict(features)), np.exp(self.high.predict(features))
@@ -241,20 +238,20 @@ class PerformanceModel:
         return joblib.load(path)
 
 
-def fit(frame: pd.DataFrame, metric: str) -> PerformanceModel:
+def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None) -> PerformanceModel:
     if len(frame) < 5:
         raise QueryError(f"{len(frame)} measured configurations are too few to fit a model")
-    numeric = usable_numeric(frame)
-    features, target = _log_features(frame, numeric), np.log(frame["target"])
+    used = features_of(frame, features)
+    columns, target = _log_features(frame, used), np.log(frame["target"])
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     return PerformanceModel(
         metric=metric,
-        median=_pipeline(numeric).fit(features, target),
-        low=_pipeline(numeric, "quantile", QUANTILES[0]).fit(features, target),
-        high=_pipeline(numeric, "quantile", QUANTILES[1]).fit(features, target),
+        median=_pipeline(used).fit(columns, target),
+        low=_pipeline(used, "quantile", QUANTILES[0]).fit(columns, target),
+        high=_pipeline(used, "quantile", QUANTILES[1]).fit(columns, target),
         training=frame.reset_index(drop=True),
         data_hash=digest,
-        numeric=numeric,
+        features=used,
     )
 
 

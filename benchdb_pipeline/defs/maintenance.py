@@ -96,11 +96,8 @@ def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, 
     """Archive (or remove) old result files whose exact content the ledger holds."""
     folder = Path(config.json_dir) if config.json_dir else incoming_dir()
     archive = Path(config.archive_dir) if config.archive_dir else archive_root() / "json"
-    if not folder.is_dir():
-        context.log.info("%s does not exist: nothing to clean", folder)
-        return
     record = housekeeping.clean_json(
-        Path(warehouse.database), folder, config.older_than_days, config.action, archive
+        Path(warehouse.database), [folder], config.older_than_days, config.action, archive
     )
     context.log.info(
         "%s %d files; %d not in the warehouse were left",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchdb_pipeline.ingest.batch import build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
-from benchdb_pipeline.ingest.parse import parse_file
+from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, session
@@ -50,18 +50,28 @@ class ParsedChunk:
 
 
 _KNOWN: frozenset[str] = frozenset()
+_CATEGORIES: frozenset[str] = frozenset()  # empty: every category
 
 
-def _init_worker(known: frozenset[str]) -> None:
-    global _KNOWN
-    _KNOWN = known
+def _init_worker(known: frozenset[str], categories: frozenset[str] = frozenset()) -> None:
+    global _KNOWN, _CATEGORIES
+    _KNOWN, _CATEGORIES = known, categories
+
+
+def _chosen(parsed: ParsedFile) -> bool:
+    """Whether a file is of a chosen category (a file of several, or of none we could tell,
+    always is)."""
+    return not _CATEGORIES or parsed.category in (None, "mixed") or parsed.category in _CATEGORIES
 
 
 def _parse_chunk(job: tuple[int, Sequence[str]]) -> ParsedChunk:
     chunk_no, paths = job
     parsed = [parse_file(path, _KNOWN) for path in paths]
+    for file in parsed:
+        if not _chosen(file):
+            file.status = "skipped"
     outcomes = [FileOutcome(p.path, p.status, p.format, p.record_count, p.error) for p in parsed]
-    return ParsedChunk(build_batch(parsed, chunk_no), outcomes)
+    return ParsedChunk(build_batch([p for p in parsed if p.status != "skipped"], chunk_no), outcomes)
 
 
 def parse_files(
@@ -70,12 +80,14 @@ def parse_files(
     *,
     workers: int | None = None,
     on_chunk: Callable[[ParsedChunk], None] | None = None,
+    categories: frozenset[str] = frozenset(),
 ) -> Iterator[ParsedChunk]:
-    """Parse files into staged chunks, in order, one worker process per core."""
+    """Parse files into staged chunks, in order, one worker process per core. With
+    ``categories``, files of other categories are left out (status ``skipped``), unrecorded."""
     jobs = [(n, paths[i : i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < POOL_THRESHOLD:
-        _init_worker(known)
+        _init_worker(known, categories)
         results: Iterable[ParsedChunk] = map(_parse_chunk, jobs)
         yield from _notify(results, on_chunk)
         return
@@ -83,7 +95,7 @@ def parse_files(
     # pandas too: pyarrow imports it on first conversion, 0.4 s in every worker otherwise.
     context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline", "pandas"])
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(known,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(known, categories)
     ) as pool:
         yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
 
@@ -114,11 +126,12 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{self.files} files"]
-        for status in ("ingested", "duplicate", "empty", "quarantined", "unreadable", "known"):
+        for status in ("ingested", "duplicate", "empty", "quarantined", "unreadable", "known", "skipped"):
             n = self.count(status)
             if n:
                 label = {
                     "known": "already in the ledger",
+                    "skipped": "left out: not of the chosen categories",
                     "unreadable": "paths not read",
                     "duplicate": "duplicates of results already stored",
                 }.get(status, status)
@@ -154,6 +167,7 @@ def ingest_files(
     progress: Callable[[int], None] | None = None,
     lock_timeout: float | None = None,
     annotate: Callable[[StagedBatch], StagedBatch] | None = None,
+    categories: Sequence[str] = (),
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
@@ -162,7 +176,8 @@ def ingest_files(
     writes nothing (it reads the ledger when the database exists). ``lock_timeout`` bounds
     the wait for another process's lock (default ``BENCHDB_LOCK_TIMEOUT``). ``annotate``
     adjusts each staged batch before it is stored (CI integration records ledger paths per
-    CI run, and the commit, branch and CI metadata on the runs).
+    CI run, and the commit, branch and CI metadata on the runs). With ``categories``, only
+    files of those ledger categories are stored; the others stay unrecorded for a later ingest.
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
     if isinstance(files, Discovered):  # what discovery could not read counts as refused input
@@ -184,6 +199,7 @@ def ingest_files(
                 known,
                 workers=workers,
                 on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
+                categories=frozenset(categories),
             )
         )
         for chunk in chunks:

@@ -12,6 +12,7 @@ The log lines name each step; the reliability test kills the process at them.
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import shutil
@@ -219,7 +220,7 @@ def _mark_pending(archive_dir: Path, batch: str, db: Path) -> None:
     """Record, before any file is written, that this batch has begun (for the clean-up)."""
     pending = archive_dir / PENDING / f"{batch}.json"
     pending.parent.mkdir(parents=True, exist_ok=True)
-    partial = pending.with_suffix(".partial")
+    partial = pending.parent / f"{batch}.{_owner(db)}.partial"
     partial.write_bytes(
         orjson.dumps({"batch_id": batch, "db": str(db.resolve()), "started_at": utc_now().isoformat()})
     )
@@ -228,10 +229,18 @@ def _mark_pending(archive_dir: Path, batch: str, db: Path) -> None:
     _fsync(pending.parent)
 
 
+def _owner(db: Path) -> str:
+    """A short name for the database a marker belongs to (several may share an archive)."""
+    return hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:16]
+
+
 def clean_up_interrupted(con: duckdb.DuckDBPyConnection, archive_dir: Path, db: Path) -> list[str]:
     """Finish what killed runs of this database left: a batch that committed only loses its
-    marker; one that did not loses its files (its rows are still in the warehouse)."""
+    marker; one that did not loses its files (its rows are still in the warehouse); a marker
+    killed while being written (no file was written after it) is removed."""
     cleaned = []
+    for partial in (archive_dir / PENDING).glob(f"*.{_owner(db)}.partial"):
+        partial.unlink()
     for marker in sorted((archive_dir / PENDING).glob("*.json")):
         pending = orjson.loads(marker.read_bytes())
         if pending["db"] != str(db.resolve()):

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchdb_pipeline.ingest.discovery import discover
@@ -60,33 +61,43 @@ def _sha256(path: Path) -> str:
 
 
 def clean_json(
-    db: Path, folder: Path, older_than_days: float, action: str, archive_dir: Path | None = None
+    db: Path, paths: Sequence[Path], older_than_days: float, action: str, archive_dir: Path | None = None
 ) -> dict:
-    """Archive or remove result files older than the given age whose exact content the
-    ledger holds; every other file is left where it is, with the reason counted."""
+    """Archive or remove result files (under the folders, or the files, in ``paths``) older than
+    the given age whose exact content the ledger holds; every other file is left where it is,
+    with the reason counted. Archiving keeps each file's place under its folder; a path that
+    does not exist holds nothing to clean (it is listed as missing)."""
     if action not in ("archive", "remove"):
         raise ValueError("action must be archive or remove")
     destination = archive_dir if action == "archive" else None
     if action == "archive" and destination is None:
         raise ValueError("archiving needs an archive folder")
     cutoff = time.time() - older_than_days * 86_400
-    candidates = [Path(p) for p in discover([folder]) if os.stat(p).st_mtime < cutoff]
+    candidates: dict[Path, Path] = {}  # each file and the folder its archived place is kept under
+    missing = [str(root) for root in paths if not root.exists()]
+    for root in (root for root in paths if root.exists()):
+        base = root.resolve() if root.is_dir() else root.resolve().parent
+        for found in discover([root]):
+            if os.stat(found).st_mtime < cutoff:
+                candidates.setdefault(Path(found), base)
     hashes = {path: _sha256(path) for path in candidates}
-    with session(db, read_only=True) as con:
-        held = {
-            h
-            for (h,) in con.execute(
-                "SELECT sha256 FROM source_files WHERE list_contains(?, sha256) AND list_contains(?, status)",
-                [sorted(set(hashes.values())), list(HELD)],
-            ).fetchall()
-        }
+    held: set[str] = set()
+    if hashes:
+        with session(db, read_only=True) as con:
+            held = {
+                h
+                for (h,) in con.execute(
+                    "SELECT sha256 FROM source_files WHERE list_contains(?, sha256) AND list_contains(?, status)",
+                    [sorted(set(hashes.values())), list(HELD)],
+                ).fetchall()
+            }
     done, kept = [], []
     for path, digest in hashes.items():
         if digest not in held:
             kept.append(str(path))
             continue
         if destination is not None:
-            target = destination / path.relative_to(folder.resolve())
+            target = destination / path.relative_to(candidates[path])
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
         else:
@@ -99,4 +110,5 @@ def clean_json(
         "files": len(done),
         "not_in_the_warehouse": len(kept),
         "examples_kept": kept[:10],
+        **({"missing": missing} if missing else {}),  # e.g. an incoming folder nobody wrote to yet
     }

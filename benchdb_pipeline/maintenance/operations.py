@@ -7,8 +7,9 @@ from pathlib import Path
 
 from benchdb_pipeline.maintenance import backup as backups
 from benchdb_pipeline.maintenance.archive import ArchiveError, archive_data
+from benchdb_pipeline.warehouse import repairs
 from benchdb_pipeline.warehouse.checks import ALL_CHECKS
-from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline.warehouse.store import session, transaction
 
 
 def _size_mb(db: Path) -> float:
@@ -109,3 +110,27 @@ def archive_old_rows(db: Path, archive_dir: Path, older_than_days: float) -> dic
         return archive_data(db, archive_dir, older_than_days).record()
     except ArchiveError as exc:
         return {"operation": "archive-data", "ok": False, "archive_dir": str(archive_dir), "error": str(exc)}
+
+
+def fix_inconsistencies(db: Path, dry_run: bool = False) -> dict:
+    """The safe repairs of ``warehouse/repairs.py`` (a dry run lists them), then the checks
+    again; what is still wrong needs a person and is listed with the checks' words."""
+    from benchdb_pipeline.ingest.pipeline import ingest_files
+
+    with session(db, read_only=dry_run) as con:
+        found = repairs.plan(con)
+        if not dry_run and not found.empty:
+            with transaction(con):
+                repairs.apply(con, found)
+    stored = ingest_files(db, sorted(found.reread.values())) if found.reread and not dry_run else None
+    after = check_integrity(db)
+    return {
+        "operation": "fix-inconsistencies",
+        "ok": after["ok"],
+        "dry_run": dry_run,
+        **found.record(),
+        **({"ingest": stored.summary()} if stored else {}),
+        "still_wrong": {
+            name: check["offending"] for name, check in after["checks"].items() if not check["passed"]
+        },
+    }

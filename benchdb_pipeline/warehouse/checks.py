@@ -66,21 +66,27 @@ _FACT_ROWS_PER_FILE = f"""
     ) WHERE source_file_id IS NOT NULL GROUP BY ALL
 """
 
+# Files whose fact rows (live and archived) do not add up to the records the ledger counted
+# for them; a hardware detection file's records are platforms (dimensions): it owns no facts.
+MISMATCHED_FILES = f"""
+    SELECT f.file_id, f.path, f.sha256 FROM source_files f LEFT JOIN ({_FACT_ROWS_PER_FILE}) r USING (file_id)
+    WHERE f.status = 'ingested' AND f.category IS DISTINCT FROM 'hardware'
+    AND coalesce(r.n, 0) <> f.record_count"""
+# Files recorded as duplicates of one whose results are no longer stored.
+ORPHANED_DUPLICATES = """
+    SELECT d.file_id, d.path, d.sha256 FROM source_files d
+    LEFT JOIN source_files o ON o.file_id = d.duplicate_of
+    WHERE d.status = 'duplicate' AND o.status IS DISTINCT FROM 'ingested'"""
+
 LEDGER_RULES = {
-    # A hardware detection file's records are platforms (dimensions): it owns no fact rows.
-    "ingested files whose rows do not match their record count": f"""
-        SELECT count(*) FROM source_files f LEFT JOIN ({_FACT_ROWS_PER_FILE}) r USING (file_id)
-        WHERE f.status = 'ingested' AND f.category IS DISTINCT FROM 'hardware'
-        AND coalesce(r.n, 0) <> f.record_count""",
+    "ingested files whose rows do not match their record count": f"SELECT count(*) FROM ({MISMATCHED_FILES})",
     "fact rows from files that are not ingested": f"""
         SELECT coalesce(sum(r.n), 0) FROM ({_FACT_ROWS_PER_FILE}) r JOIN source_files f USING (file_id)
         WHERE f.status <> 'ingested'""",
     "quarantined files without a reason": """
         SELECT count(*) FROM source_files f WHERE status = 'quarantined'
         AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_id = f.file_id)""",
-    "duplicates whose original is not stored": """
-        SELECT count(*) FROM source_files d LEFT JOIN source_files o ON o.file_id = d.duplicate_of
-        WHERE d.status = 'duplicate' AND o.status IS DISTINCT FROM 'ingested'""",
+    "duplicates whose original is not stored": f"SELECT count(*) FROM ({ORPHANED_DUPLICATES})",
     "empty files with records": """
         SELECT count(*) FROM source_files WHERE status = 'empty' AND record_count <> 0""",
 }

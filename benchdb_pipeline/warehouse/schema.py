@@ -642,7 +642,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
                 con.execute(migration.sql)
             if migration.data:
                 migration.data(con)
-            _create_views(con)
+            create_views(con)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [migration.version, migration.description, utc_now()],
@@ -670,7 +670,8 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
     )
 
 
-def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create every view from its definition, for the schema version at hand."""
     # Views are built at every version on the way up: status arrives with version 5,
     # display names with version 6.
     measured = MEASURED.format(p="") if _has_column(con, "performance_results", "status") else "true"

@@ -214,12 +214,7 @@ def _load(
     )
     report.superseded = _count(con, "SELECT count(*) FROM t_superseded")
     if report.superseded:
-        _delete_file_facts(con, "SELECT file_id FROM t_superseded")
-        con.execute(
-            "UPDATE source_files SET status = 'superseded', superseded_at = ? "
-            "WHERE file_id IN (SELECT file_id FROM t_superseded)",
-            [now],
-        )
+        release_files(con, "SELECT file_id FROM t_superseded", now)
     # 3. Ledger rows: new content gets a new row, returning content revives its old row.
     con.execute(
         """
@@ -437,6 +432,16 @@ def _insert_fact(
             f"{table}: {expected} staged rows resolved to {inserted}; a dimension was missing"
         )
     return inserted
+
+
+def release_files(con: duckdb.DuckDBPyConnection, file_ids_sql: str, now: datetime) -> None:
+    """Mark the given files superseded and delete their fact rows: their content is read
+    again, as new, by the next ingest that finds it."""
+    _delete_file_facts(con, file_ids_sql)
+    con.execute(
+        f"UPDATE source_files SET status = 'superseded', superseded_at = ? WHERE file_id IN ({file_ids_sql})",
+        [now],
+    )
 
 
 def _delete_file_facts(con: duckdb.DuckDBPyConnection, file_ids_sql: str) -> None:

@@ -119,3 +119,18 @@ def test_predict_command(tmp_path):
         "predict", "--model", "synthetic-model-002", "--hardware", "cuda", "--batch-size", "64", db=db
     )
     assert measured_only.returncode == 2 and "--include-simulated" in measured_only.stderr
+
+
+def test_the_features_learned_from_can_be_chosen():
+    """The old analytics' --prediction-features: the model sees only those columns."""
+    frame = known_structure()
+    chosen = ("model_family", "hardware_type", "batch_size", "precision")
+    fitted = prediction.fit(frame, "throughput", chosen)
+    assert fitted.features.categorical == ("model_family", "hardware_type", "precision")
+    assert fitted.features.numeric == ("batch_size",)
+    evaluation = prediction.evaluate(frame, "throughput", features=chosen)
+    assert set(evaluation.importance) == set(chosen)
+    # Without the model's identity or size, the models of one family cannot be told apart.
+    assert evaluation.mape > prediction.evaluate(frame, "throughput").mape
+    with pytest.raises(QueryError, match="unknown prediction features colour"):
+        prediction.fit(frame, "throughput", ("batch_size", "colour"))

@@ -66,3 +66,20 @@ def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
         )
     assert dumps[0] == dumps[1]
     assert len(dumps[0]) == 2 * (POOL_THRESHOLD + 50)
+
+
+def test_only_the_chosen_categories_are_stored_the_rest_wait(tmp_path, db):
+    """The old converter's --categories: files of other categories are left unrecorded, so a
+    later ingest without the choice stores them."""
+    from benchdb_pipeline.samples import write_samples
+
+    samples = tmp_path / "samples"
+    write_samples(samples)
+    chosen = ingest(db, [samples], categories=("compatibility",))
+    stored = query(db, "SELECT DISTINCT category FROM source_files WHERE status <> 'quarantined'")
+    assert ("compatibility",) in stored and set(stored) <= {("compatibility",), ("mixed",)}
+    assert chosen.count("skipped") > 0 and "left out: not of the chosen categories" in chosen.summary()
+    rest = ingest(db, [samples])
+    # What waited is read now; what the first ingest stored is known.
+    assert rest.count("skipped") == 0 and rest.count("known") == rest.files - chosen.count("skipped")
+    assert query(db, "SELECT count(*) FROM source_files WHERE category = 'performance'")[0][0] > 0

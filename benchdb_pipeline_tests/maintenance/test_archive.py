@@ -145,7 +145,14 @@ def test_the_cli_archives_and_reports(sample_db, tmp_path):
     assert record["rows_archived"] == sum(record["rows"].values()) > 0
     status = json.loads(benchdb("status", "--db", str(sample_db), "--format", "json").stdout)
     assert status["archived"] == record["rows"]
-    assert benchdb("maintenance", "--db", str(sample_db), "--archive-data").returncode == 2
+    # Without --archive-dir: the default folder, data/archive/warehouse under the project.
+    again = benchdb(
+        "maintenance", "--db", str(sample_db), "--archive-data", "--older-than", "0", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["operations"][0]["archive_dir"] == str(
+        tmp_path / "data/archive/warehouse"
+    )
 
 
 # A child process that archives and kills itself with SIGKILL when the log reaches a step.

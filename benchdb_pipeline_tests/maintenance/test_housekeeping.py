@@ -42,7 +42,7 @@ def test_clean_json_touches_only_old_files_the_ledger_holds(db, fixture_copy, tm
     _aged(folder / "critical_tests.json", 40)  # changed since ingestion: not held, kept
     fresh = folder / "new.json"
     fresh.write_text("[]")  # too young
-    report = clean_json(db, root, 30, "archive", tmp_path / "archive")
+    report = clean_json(db, [root], 30, "archive", tmp_path / "archive")
     assert report["files"] == 1 and report["not_in_the_warehouse"] == 2
     assert (tmp_path / "archive" / "deep" / "canonical_rows.json").exists()
     assert not (folder / "canonical_rows.json").exists()

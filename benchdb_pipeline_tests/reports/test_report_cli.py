@@ -43,7 +43,11 @@ def test_filters_and_comparisons(fixture_db):
     assert {r["hardware_type"] for r in compared} == {"cpu", "cuda"}
     hostile = benchdb("query", "--report", "performance", "--model", "x' OR 1=1 --", db=fixture_db)
     assert hostile.returncode == 0 and "(0 rows)" in hostile.stdout
-    assert benchdb("query", "--compare-hardware", db=fixture_db).returncode == 2  # needs --model
+    # Without --model, every model is compared: a table each (one flat table in JSON).
+    every = benchdb("query", "--compare-hardware", db=fixture_db)
+    assert every.returncode == 0 and "bert-base-uncased\n" in every.stdout
+    flat = json.loads(benchdb("query", "--compare-hardware", "--format", "json", db=fixture_db).stdout)
+    assert len({r["model_name"] for r in flat}) > 1
     assert benchdb("query", "--report", "summary", "--sql", "SELECT 1", db=fixture_db).returncode == 2
 
 

@@ -36,6 +36,10 @@ ADAPTERS: tuple[Adapter, ...] = (
 )
 
 
+# The ledger categories of files: what ``benchdb ingest --categories`` chooses from.
+CATEGORIES: tuple[str, ...] = tuple(sorted({adapter.category for adapter in ADAPTERS}))
+
+
 def detect(doc: object) -> Adapter | None:
     """The adapter for a parsed document, judged by its structure alone."""
     for adapter in ADAPTERS:
@@ -44,4 +48,4 @@ def detect(doc: object) -> Adapter | None:
     return None
 
 
-__all__ = ["ADAPTERS", "Adapter", "Source", "detect"]
+__all__ = ["ADAPTERS", "CATEGORIES", "Adapter", "Source", "detect"]
