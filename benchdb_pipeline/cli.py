@@ -1388,6 +1388,12 @@ def analyze_command(
 @click.option("--include-simulated", is_flag=True, help="Train on simulated results too.")
 @click.option("--evaluate", is_flag=True, help="Also report grouped cross-validation vs the naive baseline.")
 @click.option(
+    "--also-predict",
+    is_flag=True,
+    help="For a configuration that was measured: the prediction too, beside the measurement, "
+    "with its error against it.",
+)
+@click.option(
     "--save",
     "save_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -1405,11 +1411,13 @@ def predict_command(
     metric,
     include_simulated,
     evaluate,
+    also_predict,
     save_path,
     db,
 ) -> None:
     """Predict a metric for a configuration nobody has measured, with an 80 % interval and
-    the nearest measured configurations."""
+    the nearest measured configurations. A configuration that was measured is answered with
+    its measurement."""
     import pandas as pd
 
     from benchdb_pipeline.analytics import prediction
@@ -1446,15 +1454,34 @@ def predict_command(
             }
         ]
     )
+    unit, label = METRICS[metric].unit, METRICS[metric].label.lower()
+    measured = prediction.measured(frame, query.iloc[0], device=device, sequence_length=sequence_length)
+    if not measured.empty:
+        click.echo(
+            f"{model_name} on {hardware}, batch {batch_size}, {precision} was measured: "
+            f"{label} {measured['target'].iloc[0]:.4g} {unit} (median of its results)"
+        )
+        click.echo(
+            render(list(measured.columns[:-1]) + [f"measured ({unit})"], measured.values.tolist(), "table")
+        )
+        if not also_predict:
+            click.echo(
+                "the measurement is the answer (--also-predict shows the model's prediction beside it)"
+            )
     fitted = prediction.fit(frame, metric)
     row = fitted.predict(query).iloc[0]
-    unit = METRICS[metric].unit
-    click.echo(
-        f"{model_name} on {hardware}{' · ' + row['device_name'] if row['device_name'] else ''}, "
-        f"batch {batch_size}, {precision}: predicted {METRICS[metric].label.lower()} "
-        f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
-        f"{row['interval_high']:.4g} {unit})"
-    )
+    if measured.empty or also_predict:
+        error = (
+            f"; {100 * (row['predicted'] / measured['target'].iloc[0] - 1):+.1f} % against the measurement"
+            if not measured.empty
+            else ""
+        )
+        click.echo(
+            f"{model_name} on {hardware}{' · ' + row['device_name'] if row['device_name'] else ''}, "
+            f"batch {batch_size}, {precision}: predicted {label} "
+            f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
+            f"{row['interval_high']:.4g} {unit}){error}"
+        )
     low, high = frame["batch_size"].min(), frame["batch_size"].max()
     if not low <= batch_size <= high:
         click.echo(
@@ -1465,9 +1492,10 @@ def predict_command(
         f"trained on {len(frame)} measured configurations; benchdb {fitted.version}; "
         f"training data sha256 {fitted.data_hash[:16]}…"
     )
-    near = fitted.neighbours(query.iloc[0])
-    click.echo("nearest measured configurations:")
-    click.echo(render(list(near.columns[:-1]) + [f"measured ({unit})"], near.values.tolist(), "table"))
+    if measured.empty:
+        near = fitted.neighbours(query.iloc[0])
+        click.echo("nearest measured configurations:")
+        click.echo(render(list(near.columns[:-1]) + [f"measured ({unit})"], near.values.tolist(), "table"))
     if evaluate:
         click.echo(prediction.evaluate(frame, metric).summary())
     if save_path:

@@ -255,6 +255,25 @@ def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None)
     )
 
 
+def measured(
+    frame: pd.DataFrame, query: pd.Series, *, device: str | None = None, sequence_length: int | None = None
+) -> pd.DataFrame:
+    """The measured configurations a query names (its device and sequence length when given),
+    each with the median of its results: a measurement answers better than a prediction."""
+    same = (
+        (frame["model_name"] == query["model_name"])
+        & (frame["hardware_type"] == query["hardware_type"])
+        & (frame["batch_size"] == query["batch_size"])
+        & (frame["precision"] == query["precision"])
+    )
+    if device:
+        same &= frame["device_name"] == device
+    if sequence_length:
+        same &= frame["sequence_length"] == sequence_length
+    columns = [*CONFIGURATION, "results", "target"]
+    return frame.loc[same, columns].sort_values("results", ascending=False).reset_index(drop=True)
+
+
 def untested(frame: pd.DataFrame, limit: int = 500) -> pd.DataFrame:
     """Model × hardware × batch size × precision combinations with no measurement, built from
     the models, platforms, batch sizes and precisions the warehouse has seen."""

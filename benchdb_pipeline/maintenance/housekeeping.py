@@ -16,6 +16,8 @@ from benchdb_pipeline.warehouse.store import session
 # Statuses whose content the warehouse holds for good (an empty file holds nothing to lose).
 # Not a duplicate: its results are held through another file, which may yet be superseded.
 HELD = ("ingested", "empty")
+# Statuses of files whose content was taken: stored, empty, or already stored through another.
+SUCCEEDED = ("ingested", "empty", "duplicate")
 
 
 def migration_stats(db: Path) -> dict:
@@ -38,20 +40,22 @@ def migration_stats(db: Path) -> dict:
                 "FROM source_files GROUP BY ALL ORDER BY 1"
             ).fetchall()
         ]
-        sizes = {
-            name: {"bytes": size}
-            for name, size in con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
-        }
         rows = table_counts(con)
+    # Every version of a file counts once: superseded versions were replaced by their path's
+    # newer content. A file whose content was taken succeeded: its rows are stored, it held
+    # none (empty), or its results already were (a duplicate).
     seen = sum(n for status, n in by_status.items() if status != "superseded")
+    taken = sum(by_status.get(status, 0) for status in SUCCEEDED)
     return {
         "files": by_status,
         "records_imported": sum(c["records"] or 0 for c in categories if c["status"] == "ingested"),
-        "success_rate": round(by_status.get("ingested", 0) / seen, 4) if seen else None,
+        "success_rate": round(taken / seen, 4) if seen else None,
         "quarantine_rate": round(by_status.get("quarantined", 0) / seen, 4) if seen else None,
         "by_category": categories,
         "timeline": timeline,
-        "tables": {t: {"rows": n, **sizes.get(t, {})} for t, n in rows.items()},
+        # DuckDB keeps no size per table (its estimated_size is a row estimate): rows only, and
+        # the size of the whole file.
+        "tables": {t: {"rows": n} for t, n in rows.items()},
         "database_bytes": db.stat().st_size,
     }
 

@@ -128,11 +128,16 @@ class Report:
                 f"Newest run: {markdown_text(newest['test_name'])}{commit} ({fmt(newest['started_at'])})."
             )
         if self.best["rows"]:
-            lines += ["", "| model | best platform | throughput (items/s) |", "| --- | --- | --- |"]
+            lines += [
+                "",
+                "| model | best platform | compared at | throughput (items/s) |",
+                "| --- | --- | --- | --- |",
+            ]
             for row in self.best["rows"][:15]:
-                platform = self.best["platforms"][row["throughputs"].index(row["best"])]
+                model = markdown_text(row["model"]) + (" (simulated)" if row["simulated"] else "")
                 lines.append(
-                    f"| {markdown_text(row['model'])} | {markdown_text(platform)} | {fmt(row['best'])} |"
+                    f"| {model} | {markdown_text(row['best_platform'])} | "
+                    f"{markdown_text(row['configuration'])} | {fmt(row['best'])} |"
                 )
         failing = [
             r for r in self.integration.rows if r[self.integration.columns.index("latest_status")] != "pass"
@@ -155,32 +160,61 @@ def _code(text: str) -> str:
 
 
 def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
+    """Each model's throughput on each platform, compared like with like: at the one
+    configuration (batch size, precision, test case) measured on the most platforms. A model's
+    measured results are used whenever it has any; its simulated ones only when it has nothing
+    else (and the row says so)."""
     where, params = filters.where()
     rows = con.execute(
         f"""
-        SELECT model_name,
-               hardware_type || coalesce(' · ' || device_name, '') AS platform,
-               max(throughput_items_per_second), bool_or(is_simulated)
-        FROM latest_performance_metrics{where}
-        GROUP BY ALL ORDER BY model_name, platform""",
+        SELECT model_name, hardware_type || coalesce(' · ' || device_name, '') AS platform,
+               batch_size, coalesce(precision, '') AS precision, coalesce(test_case, '') AS test_case,
+               max(throughput_items_per_second) AS value, is_simulated
+        FROM latest_performance_metrics{where}{" AND" if where else " WHERE"}
+             throughput_items_per_second IS NOT NULL
+        GROUP BY ALL ORDER BY ALL""",
         params,
     ).fetchall()
-    platforms = sorted({r[1] for r in rows})
-    by_model: dict[str, dict] = {}
-    for model, platform, value, simulated in rows:
-        entry = by_model.setdefault(model, {"model": model, "cells": {}, "simulated": False})
-        entry["cells"][platform] = value
-        entry["simulated"] |= bool(simulated)
+    by_model: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_model.setdefault(row[0], []).append(row)
+    chosen: list[dict] = []
+    for model, results in list(by_model.items())[:MAX_MODELS]:
+        measured = [r for r in results if not r[6]]
+        used = measured or results
+        platforms_at: dict[tuple, set[str]] = {}
+        for r in used:
+            platforms_at.setdefault((r[2], r[3], r[4]), set()).add(r[1])
+        # The configuration on the most platforms (then the largest batch, for determinism).
+        config = max(platforms_at, key=lambda c: (len(platforms_at[c]), c[0] or 0, c[1], c[2]))
+        cells: dict[str, float] = {}
+        for r in used:
+            if (r[2], r[3], r[4]) == config:
+                cells[r[1]] = max(cells.get(r[1], r[5]), r[5])
+        batch, precision, test_case = config
+        chosen.append(
+            {
+                "model": model,
+                "cells": cells,
+                "configuration": " · ".join(
+                    part for part in (f"batch {batch}" if batch else "", precision, test_case) if part
+                ),
+                "simulated": not measured,
+            }
+        )
+    platforms = sorted({p for entry in chosen for p in entry["cells"]})
     table = []
-    for entry in list(by_model.values())[:MAX_MODELS]:
+    for entry in chosen:
         values = [entry["cells"].get(p) for p in platforms]
-        present = [v for v in values if v is not None]
+        best = max(entry["cells"].values())
         table.append(
             {
                 "model": entry["model"],
                 "throughputs": values,
                 "simulated": entry["simulated"],
-                "best": max(present) if present else None,
+                "configuration": entry["configuration"],
+                "best": best,
+                "best_platform": platforms[values.index(best)],
             }
         )
     return {

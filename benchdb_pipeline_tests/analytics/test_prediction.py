@@ -119,6 +119,18 @@ def test_predict_command(tmp_path):
         "predict", "--model", "synthetic-model-002", "--hardware", "cuda", "--batch-size", "64", db=db
     )
     assert measured_only.returncode == 2 and "--include-simulated" in measured_only.stderr
+    # A configuration that was measured is answered with its measurement, not a prediction.
+    ask = ("predict", "--model", "synthetic-model-002", "--hardware", "cuda", "--batch-size", "8")
+    ask += ("--precision", "fp16", "--include-simulated")
+    answer = benchdb(*ask, db=db)
+    assert answer.returncode == 0, answer.stderr
+    first = answer.stdout.splitlines()[0]
+    assert "was measured: throughput" in first and "predicted" not in answer.stdout
+    assert "nearest measured" not in answer.stdout
+    both = benchdb(*ask, "--also-predict", db=db)
+    lines = both.stdout.splitlines()
+    assert "was measured" in lines[0]
+    assert any("predicted throughput" in line and "% against the measurement" in line for line in lines)
 
 
 def test_the_features_learned_from_can_be_chosen():

@@ -24,9 +24,11 @@ def test_migration_stats_count_files_records_and_rates(db, fixture_copy):
     stats = migration_stats(db)
     assert stats["files"] == {"ingested": 2, "quarantined": 1, "empty": 1}
     assert stats["records_imported"] == 3 + 2
-    assert stats["success_rate"] == 0.5 and stats["quarantine_rate"] == 0.25
+    # The empty file is a success: it was read, and held nothing to store.
+    assert stats["success_rate"] == 0.75 and stats["quarantine_rate"] == 0.25
     assert sum(day["files"] for day in stats["timeline"]) == 4
-    assert stats["tables"]["performance_results"]["rows"] == 3
+    assert stats["tables"]["performance_results"] == {"rows": 3}  # no invented per-table bytes
+    assert stats["database_bytes"] == db.stat().st_size
     assert {c["category"] for c in stats["by_category"]} >= {"performance", "integration"}
 
 

@@ -116,3 +116,47 @@ def test_chromium_loads_every_image_and_makes_no_request(report_html, chromium, 
         timeout=120,
     )
     assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000
+
+
+def test_the_best_platform_is_measured_and_says_at_which_configuration(tmp_path):
+    """A simulated GPU that outruns a real one is not the best platform; platforms are compared
+    at one configuration, which the table names."""
+    import json
+
+    from benchdb_pipeline.ingest.pipeline import ingest
+
+    def document(name: str, simulated: bool, results: list[tuple]) -> None:
+        doc = {
+            "test_run": {"test_name": name, "started_at": "2026-11-02T01:00:00"},
+            "is_simulated": simulated,
+            "performance_results": [
+                {
+                    "model_name": "bert-base-uncased",
+                    "hardware_type": hardware,
+                    "device_name": device,
+                    "batch_size": batch,
+                    "precision": "fp16",
+                    "throughput": throughput,
+                    "timestamp": "2026-11-02T01:05:00",
+                }
+                for hardware, device, batch, throughput in results
+            ],
+        }
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+
+    document(
+        "measured",
+        False,
+        [("cuda", "A100", 8, 900.0), ("cpu", "i9-12900K", 8, 60.0), ("cuda", "A100", 64, 4000.0)],
+    )
+    document("simulated", True, [("cuda", "Sample GPU", 8, 5000.0)])
+    db = tmp_path / "wh.duckdb"
+    ingest(db, [tmp_path])
+    with session(db, read_only=True) as con:
+        report = build(con, Filters(), source=str(db))
+    (row,) = report.best["rows"]
+    assert not row["simulated"] and row["configuration"] == "batch 8 · fp16"
+    assert row["best_platform"] == "cuda · A100" and row["best"] == 900.0  # not batch 64's 4000
+    assert "cuda · Sample GPU" not in report.best["platforms"]
+    assert "| bert-base-uncased | cuda · A100 | batch 8 · fp16 | 900 |" in report.markdown()
+    assert "<th>Compared at</th>" in report.html()
