@@ -3,16 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUNNER_STAMP := $(VENV)/.runner-stamp
 TORCH_VERSION := 2.13.0
+# Where pip finds PyTorch: by default the configured index; the CPU build on an ordinary
+# machine: make install-runner TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_INDEX ?=
 export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install demo dev test test-fast test-deps harnesses lint samples bench clean
+.PHONY: help install install-runner demo dev test test-fast test-deps harnesses lint samples bench clean
 
 help:
 	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
 	@echo "make test   - run the whole test suite (make test-fast: the quick part)"
+	@echo "make install-runner - add PyTorch and transformers for benchdb run (the runner tests need them)"
 	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
 	@echo "make lint   - ruff (lint and format check) and mypy: the lint gate .ci/run runs"
 	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
@@ -21,13 +26,20 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# PyTorch first, pinned: this version lies on disk as a CPU build; the runner extra's
-	# range admits it, so pip installs no other (a bare `torch` pulls a multi-GB CUDA build).
-	$(BIN)/pip install --quiet torch==$(TORCH_VERSION)
-	$(BIN)/pip install --quiet -e ".[dev,runner]"
+	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The benchmark runner (`benchdb run`, benchmark_job): PyTorch first, pinned, so that the runner
+# extra's range is met by it and pip installs no other (a bare `torch` may pull a CUDA build of
+# several GB).
+$(RUNNER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==$(TORCH_VERSION) $(TORCH_INDEX)
+	$(BIN)/pip install --quiet -e ".[dev,runner]"
+	@touch $@
+
+install-runner: $(RUNNER_STAMP)
 
 # Warnings about Dagster's own API that we accept: `dagster job execute` (superseded by `dg
 # launch`, which is not installed) and a beta parameter Dagster passes itself.

@@ -16,6 +16,8 @@ from benchdb_pipeline.ingest.pipeline import IngestReport, ingest
 from benchdb_pipeline.warehouse.store import session
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Why the runner's tests skip where the runner extra is not installed.
+RUNNER_MISSING = "PyTorch and transformers are not installed: the runner extra (make install-runner)"
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "original-system"
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from benchdb_pipeline_tests.conftest import RUNNER_MISSING
 from benchdb_pipeline_tests.test_cli import benchdb
 
 pytestmark = pytest.mark.slow
@@ -193,7 +194,7 @@ def test_line(project: Path, line: Line):
         return
     subcommand = shlex.split(line.command)[1]
     if subcommand == "run" and importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (the runner extra)")
+        pytest.skip(RUNNER_MISSING)
     ran = run_line(project, line.command, SHORTER.get(subcommand))
     said = ran.stdout + ran.stderr
     assert ran.returncode in line.exits, f"{line.command}: exit {ran.returncode}\n{said}"

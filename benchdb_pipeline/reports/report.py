@@ -71,6 +71,7 @@ def html_table(
 class Chart:
     uri: str
     alt: str
+    caption: str = ""  # what the chart shows: its subset, and what was left out
 
 
 @dataclass
@@ -225,35 +226,58 @@ def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict
     }
 
 
-def _chart(make, alt: str) -> list[Chart]:
+def _chart(make, alt: str, shows: list[str] | None = None) -> list[Chart]:
     try:
-        return [Chart(charts.data_uri(make()), alt)]
+        return [Chart(charts.data_uri(make()), alt, f"Shows {'; '.join(shows)}." if shows else "")]
     except (charts.NoData, charts.TooManySeries):
         return []
 
 
-def _most_common(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> str | None:
-    """The column's most frequent value among the latest results (a text column)."""
+def _most_measured(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> tuple[str | None, int]:
+    """The column's value with the most measured latest results (then the most results), and
+    how many other values there are."""
     where, params = filters.where()
-    row = con.execute(
-        f"SELECT {column} FROM latest_performance_metrics{where} "
-        f"GROUP BY ALL ORDER BY count(*) DESC, 1 NULLS LAST LIMIT 1",
+    rows = con.execute(
+        f"SELECT {column} FROM latest_performance_metrics{where} GROUP BY ALL "
+        f"ORDER BY count(*) FILTER (WHERE NOT is_simulated) DESC, count(*) DESC, 1 NULLS LAST",
         params,
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return (rows[0][0], len(rows) - 1) if rows else (None, 0)
 
 
-def _narrowed(
-    con: duckdb.DuckDBPyConnection, filters: Filters, *, model: str | None = None, hardware: str | None = None
-) -> Filters:
-    """The filters for one model or hardware type, with the most common test case and
-    precision where none was chosen, so that a chart compares like with like and stays
-    legible."""
-    narrowed = replace(filters, model=model or filters.model, hardware=hardware or filters.hardware)
+def _choose(
+    con: duckdb.DuckDBPyConnection, filters: Filters, column: str, label: str, shows: list[str]
+) -> str | None:
+    """The value a chart shows for ``column``, the one with the most measured results, said in
+    ``shows`` with how many were left out."""
+    value, others = _most_measured(con, column, filters)
+    if value is not None:
+        left = f", {others} other{'s' * (others > 1)} left out" if others else ""
+        shows.append(f"{label} {value} (the most measured results{left})" if others else f"{label} {value}")
+    return value
+
+
+def _narrowed(con: duckdb.DuckDBPyConnection, filters: Filters, shows: list[str]) -> Filters:
+    """The filters of one chart: one test case and precision where none was chosen (those with
+    the most measured results), so that it compares like with like and stays legible; measured
+    results only where there are any (simulated ones hidden, and counted). ``shows`` gets each
+    choice in words."""
+    narrowed = filters
     if narrowed.test_case is None:
-        narrowed = replace(narrowed, test_case=_most_common(con, "test_case", narrowed))
+        narrowed = replace(narrowed, test_case=_choose(con, narrowed, "test_case", "test case", shows))
     if narrowed.precision is None:
-        narrowed = replace(narrowed, precision=_most_common(con, "precision", narrowed))
+        narrowed = replace(narrowed, precision=_choose(con, narrowed, "precision", "precision", shows))
+    where, params = narrowed.where()
+    measured, simulated = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT is_simulated), count(*) FILTER (WHERE is_simulated) "
+        f"FROM latest_performance_metrics{where}",
+        params,
+    ).fetchone() or (0, 0)
+    if measured and simulated:
+        shows.append(f"measured results only ({simulated} simulated hidden)")
+        narrowed = replace(narrowed, include_simulated=False)
+    elif simulated:
+        shows.append("simulated results only (nothing measured)")
     return narrowed
 
 
@@ -286,26 +310,34 @@ def build(
     if not with_charts:
         return report
     throughput, latency = METRICS["throughput"], METRICS["latency"]
-    model = filters.model or _most_common(con, "model_name", filters)
+    shows: list[str] = []
+    model = filters.model or _choose(con, filters, "model_name", "model", shows)
     if model is not None:
-        chosen = _narrowed(con, filters, model=model)
+        chosen = _narrowed(con, replace(filters, model=model), shows)
         report.charts["performance"] = _chart(
             lambda: charts.compare_hardware(queries.compare(con, latency, chosen), latency, model),
             f"{model}: latency by hardware",
+            shows,
         ) + _chart(
             lambda: charts.batch_scaling(queries.compare(con, throughput, chosen), throughput, model),
             f"{model}: throughput vs batch size",
+            shows,
         )
-    hardware = filters.hardware or _most_common(con, "hardware_type", filters)
+    shows = []
+    hardware = filters.hardware or _choose(con, filters, "hardware_type", "hardware", shows)
     if hardware is not None:
-        chosen = _narrowed(con, filters, hardware=hardware)
+        chosen = _narrowed(con, replace(filters, hardware=hardware), shows)
         # Throughput where the type has it, else latency (some types only report latency).
         for metric in (throughput, latency):
+            compared = queries.compare(con, metric, chosen)
+            top = _top_models(compared, metric)
+            models = len(set(compared.column("model_name")))
+            kept = len(set(top.column("model_name")))
+            cut = [f"the {kept} best of {models} models"] if kept < models else []
             report.charts["hardware"] = _chart(
-                lambda metric=metric: charts.compare_models(
-                    _top_models(queries.compare(con, metric, chosen), metric), metric, hardware
-                ),
+                lambda top=top, metric=metric: charts.compare_models(top, metric, hardware),
                 f"{metric.name} of models on {hardware}",
+                shows + cut,
             )
             if report.charts["hardware"]:
                 break

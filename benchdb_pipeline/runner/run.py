@@ -53,7 +53,8 @@ def require_runtime() -> dict[str, str]:
     except ImportError as exc:
         raise RunnerUnavailable(
             f"the runner needs PyTorch and transformers ({exc.name} is not installed): "
-            "pip install torch==2.13.0 && pip install -e '.[runner]'"
+            "make install-runner, or pip install torch==2.13.0 (from PyTorch's CPU or CUDA index), "
+            "then pip install -e '.[runner]'"
         ) from None
     return {"torch": torch.__version__, "transformers": transformers.__version__}
 

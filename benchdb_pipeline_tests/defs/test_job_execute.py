@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import FIXTURES, REPO, query, scalar
+from benchdb_pipeline_tests.conftest import FIXTURES, REPO, RUNNER_MISSING, query, scalar
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 
@@ -47,8 +47,11 @@ def test_dagster_job_execute_ingests_configured_paths(tmp_path, fixture_copy):
 
 
 def test_benchmark_job_measures_ingests_and_reports(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
+    pytest.importorskip("torch", reason=RUNNER_MISSING)
+    pytest.importorskip(
+        "transformers",
+        reason=RUNNER_MISSING,
+    )
     config = tmp_path / "bench.yaml"
     config.write_text(
         "ops:\n  benchmark_results:\n    config:\n"

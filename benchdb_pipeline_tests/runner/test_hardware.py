@@ -7,8 +7,9 @@ import os
 import pytest
 
 from benchdb_pipeline.runner.hardware import PLATFORMS, detect
+from benchdb_pipeline_tests.conftest import RUNNER_MISSING
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason=RUNNER_MISSING)
 
 
 def test_the_cpu_is_always_there_with_its_name_and_cores():

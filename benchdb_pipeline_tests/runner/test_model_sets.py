@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from benchdb_pipeline.runner.model_sets import MODEL_SETS, MODELS, resolve
+from benchdb_pipeline_tests.conftest import RUNNER_MISSING
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+torch = pytest.importorskip("torch", reason=RUNNER_MISSING)
+transformers = pytest.importorskip(
+    "transformers",
+    reason=RUNNER_MISSING,
+)
 
 # Parameter counts of the published checkpoints' base models (millions, to 0.1 M).
 CHECKPOINT_PARAMETERS_M = {

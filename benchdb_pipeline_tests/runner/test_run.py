@@ -11,11 +11,14 @@ import sys
 import pytest
 
 from benchdb_pipeline.ingest.normalize import percentile
-from benchdb_pipeline_tests.conftest import ingest_one, query, scalar
+from benchdb_pipeline_tests.conftest import RUNNER_MISSING, ingest_one, query, scalar
 from benchdb_pipeline_tests.test_cli import benchdb
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+torch = pytest.importorskip("torch", reason=RUNNER_MISSING)
+pytest.importorskip(
+    "transformers",
+    reason=RUNNER_MISSING,
+)
 
 SMALL = ("--models", "bert-tiny", "--iterations", "4", "--warmup", "1", "--sequence-length", "8", "-q")
 
