@@ -7,6 +7,7 @@ connection, schema or query errors (printed with their DB00x code).
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import sys
@@ -22,6 +23,7 @@ from benchdb_pipeline import __version__
 from benchdb_pipeline.analytics.analyze import ANALYSES
 from benchdb_pipeline.analytics.features import FEATURES
 from benchdb_pipeline.cli_options import Group, moved, option
+from benchdb_pipeline.cli_progress import progress
 from benchdb_pipeline.config import (
     DEFAULT_SAMPLES,
     archive_root,
@@ -257,8 +259,6 @@ def ingest_command(
     Exit status: 0 when everything went in, 1 when some input was quarantined (or a check
     after it failed), 2 for usage or database errors.
     """
-    from tqdm import tqdm
-
     everything = [*paths, *input_dirs, *input_files]
     if not (everything or incoming):
         raise click.UsageError("give at least one PATH (or --input-dir, --input-file, --incoming)")
@@ -273,13 +273,7 @@ def ingest_command(
             "--dry-run writes nothing: it cannot be combined with --parquet-dir or --action"
         )
     files = discover(everything)
-    with tqdm(
-        total=len(files),
-        unit="file",
-        disable=True if quiet else None,
-        desc="dry run" if dry_run else "ingest",
-        file=sys.stderr,
-    ) as bar:
+    with progress(len(files), "dry run" if dry_run else "ingest", "file", quiet) as bar:
         report = ingest_files(
             db,
             files,
@@ -429,8 +423,6 @@ def run_command(
     Exit status: 0 when every configuration was measured, 1 when some could not be, 2 for
     usage errors or when PyTorch is not installed.
     """
-    from tqdm import tqdm
-
     from benchdb_pipeline.runner.run import RunnerUnavailable, make_plan, require_runtime, run_and_store
 
     try:
@@ -444,24 +436,20 @@ def run_command(
     except RunnerUnavailable as exc:
         _fail(str(exc))
     bars: list = []
+    configurations = plan.configurations()
+    numbers = itertools.count(1)
 
-    def progress(description: str, total: int):
+    def tick(description: str, total: int):
+        """One configuration's iterations: a bar, or a line when it is done."""
         if bars:
             bars.pop().close()
-        bar = tqdm(
-            total=total,
-            desc=description,
-            unit="it",
-            disable=True if quiet else None,
-            file=sys.stderr,
-            leave=not quiet,
-        )
+        bar = progress(total, f"[{next(numbers)}/{configurations}] {description}", "iteration", quiet)
         bars.append(bar)
         return bar.update
 
     target_db = db or (None if output_dir else db_path())
-    click.echo(f"measuring {plan.configurations()} configurations", err=True)
-    stored = run_and_store(plan, db=target_db, output_dir=output_dir, progress=progress)
+    click.echo(f"measuring {configurations} configurations", err=True)
+    stored = run_and_store(plan, db=target_db, output_dir=output_dir, progress=tick)
     announce_write(target_db, "benchdb run")
     for bar in bars:
         bar.close()
@@ -778,17 +766,13 @@ def ci_integrate_command(
     Integrating the same artifacts again adds nothing; jobs give the same tables in any order.
     Exit status: 0 ok, 1 some input quarantined, 2 usage or database error.
     """
-    from tqdm import tqdm
-
     from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
 
     ci = CIContext.resolve(
         artifacts_dir, ci_metadata, commit=commit, branch=branch, build_id=build_id, platform=ci_platform
     )
     found = find_artifacts(artifacts_dir)
-    with tqdm(
-        total=found.items, unit="item", desc="integrate", disable=True if quiet else None, file=sys.stderr
-    ) as bar:
+    with progress(found.items, "integrate", "item", quiet) as bar:
         report = integrate(
             db, found, ci, archive_dir=archive_dir if archive_artifacts else None, progress=bar.update
         )

@@ -161,3 +161,12 @@ def test_ingest_says_how_many_other_files_it_skipped(db, fixture_copy):
     done = benchdb("ingest", str(folder), "--db", str(db), "-q")
     assert done.returncode == 0, done.stderr
     assert "2 files skipped: not *.json" in done.stdout
+
+
+def test_progress_is_written_as_lines_where_no_terminal_shows_a_bar(db, fixture_copy):
+    """CI logs and Dagster see how far a long command got (stderr is a pipe here)."""
+    folder = fixture_copy("canonical_rows.json", "direct_benchmark.json")
+    result = benchdb("ingest", str(folder), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "ingest: 2 of 2 files (100 %)" in result.stderr
+    assert "ingest:" not in benchdb("ingest", str(folder), "--db", str(db), "-q").stderr
