@@ -66,8 +66,6 @@ class Option(click.Option):
         """Whether a word after this option's values is one more of them."""
         if word.startswith("-") or not _parts(word):
             return False
-        if self.choices is None and self.listing is str:
-            return True
         try:
             [self._item(part) for part in _parts(word)]
         except ValueError:
