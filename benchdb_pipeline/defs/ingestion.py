@@ -44,17 +44,22 @@ class LoadConfig(dg.Config):
 
 
 def _runner_file(context: dg.AssetExecutionContext) -> str | None:
-    """The result file benchmark_results wrote in this run, if it ran in this run."""
+    """The result file benchmark_results wrote in this run, when the runner is part of it.
+
+    The runner is not upstream of this asset (ingesting never needs it); in benchmark_job it
+    runs first by its priority, and a run whose runner wrote nothing must not ingest the
+    incoming folder instead.
+    """
+    if RUNNER_ASSET not in context.job_def.asset_layer.selected_asset_keys:
+        return None
     event = context.instance.get_latest_materialization_event(RUNNER_ASSET)
     if event is None or event.run_id != context.run_id or event.asset_materialization is None:
-        return None
-    value = event.asset_materialization.metadata.get(RESULT_FILE)
-    return str(getattr(value, "value", value)) if value is not None else None
+        raise dg.Failure("the runner (benchmark_results) wrote no result file in this run: see its step")
+    value = event.asset_materialization.metadata[RESULT_FILE]
+    return str(getattr(value, "value", value))
 
 
-# The runner comes before the files are listed (benchmark_job: the file it wrote, and only
-# that); other jobs leave it out, and the files are listed all the same.
-@dg.asset(group_name="raw_files", kinds={"json"}, deps=[RUNNER_ASSET])
+@dg.asset(group_name="raw_files", kinds={"json"})
 def raw_result_files(context: dg.AssetExecutionContext, config: IncomingConfig) -> list[str]:
     """Result files found under the configured paths (default: the incoming folder)."""
     runner_file = None if config.paths else _runner_file(context)

@@ -1,8 +1,11 @@
 """The benchmark runner as an asset: measure, then write the result file beside the
 warehouse under ``runs/`` (as `benchdb run` does), outside the watched incoming folder, so no
-sensor run follows; ``raw_result_files`` (downstream) lists exactly that file in the same run.
+sensor run follows; in benchmark_job ``raw_result_files`` lists exactly that file.
 
-It is not in the warehouse pool: it writes a file, not the database.
+The file is the only link: ingestion does not depend on the runner (materializing it never
+asks for a measurement), so the order in benchmark_job comes from the runner's priority, which
+the in-process executor honours. It is not in the warehouse pool: it writes a file, not the
+database.
 """
 
 import dagster as dg
@@ -29,7 +32,11 @@ class BenchmarkConfig(dg.Config):
     sequence_length: int = Field(default=128, description="Tokens per input of text models.")
 
 
-@dg.asset(group_name="raw_files", kinds={"pytorch"})
+# Higher than every other step of its job (the default is 0): measured before files are listed.
+RUNS_FIRST = {"dagster/priority": "1"}
+
+
+@dg.asset(group_name="raw_files", kinds={"pytorch"}, op_tags=RUNS_FIRST)
 def benchmark_results(
     context: dg.AssetExecutionContext, config: BenchmarkConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import dagster as dg
 
 from benchdb_pipeline.definitions import defs
@@ -13,6 +15,7 @@ from benchdb_pipeline.defs.reports import (
     performance_report,
 )
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL
+from benchdb_pipeline_tests.conftest import FIXTURES
 
 
 def test_definitions_load():
@@ -83,8 +86,33 @@ def test_benchmark_job_runs_the_runner_then_what_new_files_trigger():
         "regressions",
     } <= keys
     assert not keys & {"change_points", "anomalies", "performance_model", "performance_predictions"}
-    raw_files = defs.resolve_asset_graph().get(dg.AssetKey("raw_result_files"))
-    assert dg.AssetKey("benchmark_results") in raw_files.parent_keys  # measured before listed
+    # Ingesting never needs the runner (no "upstream never materialized" in the UI); the runner
+    # runs first in its job by priority.
+    assert not defs.resolve_asset_graph().get(dg.AssetKey("raw_result_files")).parent_keys
+    priority = {n.name: int(n.definition.tags.get("dagster/priority", 0)) for n in job.graph.nodes}
+    assert priority["benchmark_results"] > max(
+        p for name, p in priority.items() if name != "benchmark_results"
+    )
+
+
+def test_a_failed_measurement_ingests_nothing_else(tmp_path, monkeypatch):
+    """benchmark_job ingests what the runner wrote; when it wrote nothing, not the incoming folder."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    shutil.copy(FIXTURES / "canonical_rows.json", incoming)
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("BENCHDB_DB", str(db))
+    monkeypatch.setenv("BENCHDB_INCOMING", str(incoming))
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    config = {"ops": {"benchmark_results": {"config": {"models": ["no-such-model"]}}}}
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def("benchmark_job")
+        result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+    assert not result.success
+    failures = {e.step_key: e.step_failure_data.error.message for e in result.all_events if e.is_step_failure}
+    assert "unknown model 'no-such-model'" in failures["benchmark_results"]
+    assert "wrote no result file in this run" in failures["raw_result_files"]
+    assert not db.exists()
 
 
 def test_tables_say_what_a_row_is():
