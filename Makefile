@@ -64,9 +64,11 @@ demo: $(STAMP)
 	@echo "HTML report: $(BENCHDB_REPORTS)/benchmark_report.html  (Markdown: $(BENCHDB_REPORTS)/benchmark_summary.md)"
 	@echo "Open the Dagster UI with: make dev  (then http://127.0.0.1:3000)"
 
+# Ctrl-C or SIGTERM (to make or to the launcher) stops the UI and its children: see the script.
+DEV_PORT ?= 3000
 dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(dir $(BENCHDB_DB))
-	$(BIN)/dagster dev
+	exec $(BIN)/python scripts/dagster_dev.py --port $(DEV_PORT)
 
 test: $(STAMP) harnesses
 	$(BIN)/pytest

@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import RUNNER_MISSING
+from benchdb_pipeline_tests.conftest import RUNNER_MISSING, free_port
 from benchdb_pipeline_tests.test_cli import benchdb
 
 pytestmark = pytest.mark.slow
@@ -126,14 +125,8 @@ def run_line(project: Path, command: str, extra: list[str] | None = None) -> sub
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serves(project: Path, command: str) -> None:
-    port = _free_port()
+    port = free_port()
     words = shlex.split(command)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "benchdb"), *words[1:], "--port", str(port)],
