@@ -815,6 +815,7 @@ def filter_options(command):
     options = [
         click.option("--model", help="Model name, in any case (e.g. bert-base-uncased)."),
         click.option("--hardware", help="Hardware type (cpu, cuda, rocm, mps, openvino, …)."),
+        click.option("--device", help="Only this device, in any spelling (A100 = NVIDIA A100)."),
         click.option("--batch-size", type=click.IntRange(1), help="Only this batch size."),
         click.option("--precision", help="Only this precision (fp32, fp16, bf16, int8, …)."),
         click.option("--test-case", help="Only this test case."),
@@ -894,6 +895,7 @@ def _filters(options: dict) -> Filters:
     return Filters(
         model=options["model"],
         hardware=options["hardware"],
+        device=options["device"],
         batch_size=options["batch_size"],
         precision=options["precision"],
         test_case=options["test_case"],
@@ -1406,6 +1408,7 @@ def predict_command(
 
     from benchdb_pipeline.analytics import prediction
     from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+    from benchdb_pipeline.warehouse.device_names import norm_device_name
 
     with session(db, read_only=True) as con:
         frame = prediction.training_frame(con, metric, include_simulated)
@@ -1416,6 +1419,7 @@ def predict_command(
         norm_hardware_type(hardware),
         norm_precision(precision),
     )
+    device = norm_device_name(device) if device else None
     models = frame[frame["model_name"] == model_name]
     platforms = frame[
         (frame["hardware_type"] == hardware) & ((frame["device_name"] == device) if device else True)
@@ -1448,10 +1452,11 @@ def predict_command(
         click.echo(
             render(list(measured.columns[:-1]) + [f"measured ({unit})"], measured.values.tolist(), "table")
         )
-        if not also_predict:
+        if not (also_predict or evaluate or save_path):  # no model needed: none is fitted
             click.echo(
                 "the measurement is the answer (--also-predict shows the model's prediction beside it)"
             )
+            return
     fitted = prediction.fit(frame, metric)
     row = fitted.predict(query).iloc[0]
     if measured.empty or also_predict:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from benchdb_pipeline.warehouse.device_names import norm_device_name
+
 # Unit factors to the canonical unit of each dimension.
 UNITS: dict[str, dict[str, float]] = {
     "time": {  # to milliseconds
@@ -371,7 +373,7 @@ HARDWARE_RULES = (
         "device_name",
         TEXT,
         {"device_model": None, "gpu_name": None, "cpu_name": None, "processor": None},
-        normalise=norm_label,
+        normalise=norm_device_name,
     ),
     Rule("platform", TEXT, {"os": None}, normalise=norm_label),
     Rule("platform_version", TEXT, {"os_version": None, "cuda_version": None}, normalise=norm_label),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_label, norm_model_name, norm_precision
+from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+from benchdb_pipeline.warehouse.device_names import norm_device_name
 from benchdb_pipeline.warehouse.schema import utc_now
 
 
@@ -68,7 +69,7 @@ class Filters:
         if self.hardware:
             add("{p}hardware_type = ?", norm_hardware_type(self.hardware))
         if self.device:
-            add("{p}device_name = ?", norm_label(self.device))
+            add("{p}device_name = ?", norm_device_name(self.device))
         if self.platform:
             add("{p}platform_key = ?", self.platform)
         if self.batch_size is not None:

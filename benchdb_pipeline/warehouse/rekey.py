@@ -1,18 +1,23 @@
-"""Migration 5: give every platform its identity key, and split platforms that mixed hosts.
+"""Migrations 5 and 8: give every platform its identity key, split platforms that mixed
+hosts (5), merge platforms that spelled one device two ways (8).
 
-Before it, a platform was its hardware type and device name alone, so harness files of
+Before migration 5, a platform was its hardware type and device name alone, so harness files of
 several hosts (no device name, different core counts and host names) shared one platform
 and one series. The runs kept each file's machine description in their metadata
 (pytest-benchmark's ``machine_info``, Google Benchmark's ``host_name`` and ``num_cpus``);
 each fact moves to the platform that its own run's machine gives. DuckDB cannot change the
 key of a row that others refer to, so a platform whose key changes is a new row, and
-platforms left unreferenced are deleted after the commit (``drop_unused_platforms``).
+platforms it emptied are deleted after the commit (``drop_emptied_platforms``).
+Migration 8 does the same with device names brought to one spelling (``device_names``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
+from benchdb_pipeline.warehouse.device_names import norm_device_name
 from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
 from benchdb_pipeline.warehouse.sql import fetch_value
 
@@ -49,8 +54,28 @@ _EVIDENCE = f"""
 """
 
 
-def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
-    """Inside the migration's transaction: key every platform by its identity, one per host."""
+# How a migration sees a platform: its row, and what one run's machine description says
+# (host, cores, CPU brand; None where it says nothing, or for a platform no fact uses).
+Identity = Callable[[dict, str | None, int | None, str | None], dict]
+
+
+def _split_hosts(row: dict, host: str | None, cores: int | None, cpu: str | None) -> dict:
+    row["host_name"] = row["host_name"] or host
+    if row["hardware_type"] == "cpu":
+        row["device_name"] = row["device_name"] or cpu
+        row["compute_units"] = cores or row["compute_units"]
+    return row
+
+
+def _canonical_device(row: dict, host: str | None, cores: int | None, cpu: str | None) -> dict:
+    if row["device_name"]:
+        row["device_name"] = norm_device_name(row["device_name"])
+    return row
+
+
+def _rekey(con: duckdb.DuckDBPyConnection, identity: Identity) -> None:
+    """Inside a migration's transaction: give every platform the key ``identity`` makes of it,
+    per run, moving each run's facts to the platform of that key (new, or one that exists)."""
     columns = ["hardware_id", "platform_key", *_COPIED]
     platforms = {
         row[0]: dict(zip(columns, row, strict=True))
@@ -61,23 +86,26 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
     wanted: dict[str, dict] = {}
     for hardware_id, run_id, host, cores, cpu in con.execute(_EVIDENCE).fetchall():
         referenced.add(hardware_id)
-        row = dict(platforms[hardware_id])
-        row["host_name"] = row["host_name"] or host
-        if row["hardware_type"] == "cpu":
-            row["device_name"] = row["device_name"] or cpu
-            row["compute_units"] = cores or row["compute_units"]
+        row = identity(dict(platforms[hardware_id]), host, cores, cpu)
         key = platform_key(row)
         wanted.setdefault(key, row)
         moves.append((hardware_id, run_id, key))
     by_key = {p["platform_key"]: hardware_id for hardware_id, p in platforms.items()}
-    for hardware_id, row in platforms.items():  # unreferenced rows can simply change key
-        if hardware_id not in referenced:
-            key = platform_key(row)
-            if key != row["platform_key"] and key not in by_key and key not in wanted:
+    for hardware_id, platform in platforms.items():
+        row = identity(dict(platform), None, None, None)
+        key = platform_key(row)
+        if hardware_id not in referenced and key != platform["platform_key"]:
+            if key not in by_key and key not in wanted:  # unreferenced rows can simply change key
                 con.execute(
-                    "UPDATE hardware_platforms SET platform_key = ? WHERE hardware_id = ?", [key, hardware_id]
+                    "UPDATE hardware_platforms SET platform_key = ?, device_name = ? WHERE hardware_id = ?",
+                    [key, row["device_name"], hardware_id],
                 )
                 by_key[key] = hardware_id
+        elif key == platform["platform_key"] and row["device_name"] != platform["device_name"]:
+            con.execute(  # a name outside the key (BENCHDB_PLATFORM_IDENTITY) still changes
+                "UPDATE hardware_platforms SET device_name = ? WHERE hardware_id = ?",
+                [row["device_name"], hardware_id],
+            )
     for key, row in wanted.items():
         if key in by_key:
             continue
@@ -88,17 +116,16 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
             [key, *(row[c] for c in _COPIED)],
         )
     changed = [(old, run, by_key[key]) for old, run, key in moves if by_key[key] != old]
+    # Kept past the commit (a temp table lives as long as the connection): the clean-up
+    # deletes the platforms emptied here, and only those.
+    con.execute("CREATE OR REPLACE TEMP TABLE t_platform_moves (old_id BIGINT, run_id BIGINT, new_id BIGINT)")
     if changed:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE t_platform_moves (old_id BIGINT, run_id BIGINT, new_id BIGINT)"
-        )
         con.executemany("INSERT INTO t_platform_moves VALUES (?, ?, ?)", changed)
         for table in _FACTS:
             con.execute(
                 f"UPDATE {table} SET hardware_id = m.new_id FROM t_platform_moves m "
                 f"WHERE {table}.hardware_id = m.old_id AND {table}.run_id = m.run_id"
             )
-        con.execute("DROP TABLE t_platform_moves")
     con.execute("""
         UPDATE performance_regressions SET platform_key = h.platform_key
         FROM performance_results p JOIN hardware_platforms h USING (hardware_id)
@@ -111,14 +138,29 @@ def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def drop_unused_platforms(con: duckdb.DuckDBPyConnection) -> int:
-    """After the commit: delete platforms no live or archived fact refers to any more."""
+def rekey_platforms(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 5: key every platform by its identity, one per host."""
+    _rekey(con, _split_hosts)
+
+
+def merge_device_spellings(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 8: one spelling per device (``A100`` and ``NVIDIA A100`` are one platform)."""
+    _rekey(con, _canonical_device)
+
+
+def drop_emptied_platforms(con: duckdb.DuckDBPyConnection) -> int:
+    """After the commit: delete the platforms whose facts moved away, once nothing refers to
+    them (a platform that never had facts, such as a detected one, stays)."""
     archived = fetch_value(con, "SELECT count(*) FROM archive_batches")
-    if archived:
-        return 0  # archived rows (Parquet) may still name them; keep every platform
     used = " UNION ".join(f"SELECT hardware_id FROM {t}" for t in _FACTS)
-    return fetch_value(
-        con,
-        f"DELETE FROM hardware_platforms WHERE hardware_id NOT IN "
-        f"(SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)",
+    deleted = (
+        0  # archived rows (Parquet) may still name them: keep every platform
+        if archived
+        else fetch_value(
+            con,
+            "DELETE FROM hardware_platforms WHERE hardware_id IN (SELECT old_id FROM t_platform_moves) "
+            f"AND hardware_id NOT IN (SELECT hardware_id FROM ({used}) WHERE hardware_id IS NOT NULL)",
+        )
     )
+    con.execute("DROP TABLE t_platform_moves")
+    return deleted

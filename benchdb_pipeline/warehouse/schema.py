@@ -16,7 +16,7 @@ import duckdb
 
 from benchdb_pipeline.errors import SchemaError
 from benchdb_pipeline.warehouse.rebuild import rebuild
-from benchdb_pipeline.warehouse.rekey import drop_unused_platforms, rekey_platforms
+from benchdb_pipeline.warehouse.rekey import drop_emptied_platforms, merge_device_spellings, rekey_platforms
 from benchdb_pipeline.warehouse.sql import fetch_value
 
 DIMENSION_TABLES = ("models", "hardware_platforms", "test_runs")
@@ -580,7 +580,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "apart); performance_results.status marks failed measurements",
         _V5_IDENTITY,
         data=rekey_platforms,
-        cleanup=drop_unused_platforms,
+        cleanup=drop_emptied_platforms,
     ),
     Migration(6, "models.display_name: model names shown as their files spell them", _V6_DISPLAY_NAMES),
     Migration(
@@ -588,6 +588,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "source_files: the same results in another file recorded as a duplicate of the first",
         _V7_DUPLICATES,
         data=_allow_duplicate_status,
+    ),
+    Migration(
+        8,
+        "hardware_platforms: one spelling per device name (A100 and NVIDIA A100 are one platform)",
+        "",
+        data=merge_device_spellings,
+        cleanup=drop_emptied_platforms,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -167,7 +167,7 @@ def test_hardware_detection_describes_platforms_without_results(tmp_path, db):
         FROM hardware_platforms ORDER BY hardware_type""",
     )
     assert platforms == [
-        ("cpu", "AMD Ryzen 9 5950X 16-Core Processor", 64.0, None, "Linux", None),
+        ("cpu", "AMD Ryzen 9 5950X", 64.0, None, "Linux", None),
         ("cuda", "NVIDIA GeForce RTX 3090", 23.69, "535.104.05", "Linux", "8.6"),  # bytes → GB
         ("openvino", None, None, "2024.1.0", "Linux", None),
     ]

@@ -57,14 +57,15 @@ def test_every_corpus_file_produces_its_rows(corpus_db, corpus):
 
 def test_corpus_values(corpus_db):
     db = corpus_db
-    # starschema rows: device names kept, no timestamp in the file → measured_at NULL
+    # starschema rows: device names in the vendor's spelling ("NVIDIA RTX 3090" gains GeForce),
+    # no timestamp in the file → measured_at NULL
     assert query(
         db,
         """SELECT h.device_name, p.batch_size, p.precision, p.average_latency_ms,
                                p.throughput_items_per_second, p.memory_peak_mb, p.measured_at
                         FROM performance_results p JOIN hardware_platforms h USING (hardware_id)
                         WHERE h.hardware_type = 'cuda' AND p.batch_size = 32""",
-    ) == [("NVIDIA RTX 3090", 32, "fp16", 1.18, 846.1, 5120.8, None)]
+    ) == [("NVIDIA GeForce RTX 3090", 32, "fp16", 1.18, 846.1, 5120.8, None)]
     # run_model_benchmarks: seconds → ms, sequence length from the config key
     assert query(
         db,

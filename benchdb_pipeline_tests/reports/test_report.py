@@ -156,9 +156,9 @@ def test_the_best_platform_is_measured_and_says_at_which_configuration(tmp_path)
         report = build(con, Filters(), source=str(db))
     (row,) = report.best["rows"]
     assert not row["simulated"] and row["configuration"] == "batch 8 · fp16"
-    assert row["best_platform"] == "cuda · A100" and row["best"] == 900.0  # not batch 64's 4000
+    assert row["best_platform"] == "cuda · NVIDIA A100" and row["best"] == 900.0  # not batch 64's 4000
     assert "cuda · Sample GPU" not in report.best["platforms"]
-    assert "| bert-base-uncased | cuda · A100 | batch 8 · fp16 | 900 |" in report.markdown()
+    assert "| bert-base-uncased | cuda · NVIDIA A100 | batch 8 · fp16 | 900 |" in report.markdown()
     assert "<th>Compared at</th>" in report.html()
 
 
@@ -203,5 +203,5 @@ def test_a_chart_shows_measured_data_first_and_says_what_it_left_out(tmp_path):
     assert "model bert-base-uncased" in caption
     assert "precision fp16 (the most measured results, 1 other left out)" in caption
     assert "measured results only (3 simulated hidden)" in caption
-    assert set(drawn.column("device_name")) == {"A100"} and not drawn.any_simulated
+    assert set(drawn.column("device_name")) == {"NVIDIA A100"} and not drawn.any_simulated
     assert "<figcaption>Shows model bert-base-uncased" in report.html()
