@@ -23,7 +23,7 @@ from benchdb_pipeline import __version__
 from benchdb_pipeline.analytics.analyze import ANALYSES
 from benchdb_pipeline.analytics.features import FEATURES
 from benchdb_pipeline.cli_options import Group, moved, option
-from benchdb_pipeline.cli_progress import progress
+from benchdb_pipeline.cli_progress import Steps, progress
 from benchdb_pipeline.config import (
     DEFAULT_SAMPLES,
     archive_root,
@@ -46,6 +46,8 @@ from benchdb_pipeline.warehouse.store import session
 from benchdb_pipeline.warehouse.writes import announce_write
 
 log = logging.getLogger(__name__)
+# Long commands show progress on standard error (a bar on a terminal, lines elsewhere).
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or progress lines.")
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_ERROR = 0, 1, 2
 REPORTS = ("performance", "hardware", "compatibility", "integration", "summary")
@@ -226,7 +228,7 @@ def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None
 @click.option(
     "--batch-files", type=click.IntRange(1), default=20_000, show_default=True, help="Files per transaction."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @moved("--migrate-ci", instead="use `benchdb ci-integrate --artifacts-dir DIR`")
 @moved("--artifacts-dir", is_flag=False, instead="use `benchdb ci-integrate --artifacts-dir DIR`")
 @moved("--fix-inconsistencies", instead="use `benchdb maintenance --check-integrity --fix-inconsistencies`")
@@ -398,7 +400,7 @@ def _hosts(host: str, loopback: bool, extra: tuple[str, ...]) -> tuple[str, ...]
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the result file here (the canonical format, for CI artifacts).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @reports_errors
 def run_command(
     models,
@@ -744,7 +746,7 @@ def maintenance_command(
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @reports_errors
 def ci_integrate_command(
     artifacts_dir,
@@ -823,9 +825,9 @@ def filter_options(command):
         click.option("--last-days", type=click.IntRange(1), help="Only results of the last N days."),
         click.option(
             "--include-simulated/--exclude-simulated",
-            default=True,
-            show_default=True,
-            help="Whether simulated results count.",
+            default=None,
+            help="Whether simulated results count [default: in tables, marked; in charts only "
+            "where nothing measured exists].",
         ),
         click.option(
             "--metric",
@@ -1316,6 +1318,7 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
 )
 @filter_options
 @db_option()
+@quiet_option
 @reports_errors
 def analyze_command(
     analysis: str,
@@ -1327,6 +1330,7 @@ def analyze_command(
     regression_threshold: float,
     prediction_features: list[str],
     db: Path,
+    quiet: bool,
     **options,
 ) -> None:
     """Retrospective analyses of each series' history.
@@ -1356,6 +1360,7 @@ def analyze_command(
             tuple(check_metrics) or ("throughput", "latency"),
             anomaly_min_change_percent=100 * regression_threshold,
             prediction_features=tuple(prediction_features) or None,
+            step=Steps("analyze", quiet),
         )
         if interactive:
             click.echo(f"interactive charts: {interactive_page(con, output_dir, filters)}")

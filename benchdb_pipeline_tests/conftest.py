@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -21,6 +22,34 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RUNNER_MISSING = "PyTorch and transformers are not installed: the runner extra (make install-runner)"
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "original-system"
+
+
+def write_mixed_results(folder: Path) -> None:
+    """A warehouse's worth of files where simulated results outnumber measured ones: measured
+    bert-base-uncased on an A100 in fp16 (batch 1, 8), simulated on a sample GPU in fp32 (six
+    batch sizes) and fp16 (three)."""
+
+    def document(name: str, simulated: bool, device: str, precision: str, batches: list[int]) -> None:
+        rows = [
+            {
+                "model_name": "bert-base-uncased",
+                "hardware_type": "cuda",
+                "device_name": device,
+                "batch_size": batch,
+                "precision": precision,
+                "latency_ms": 2.0 * batch,
+                "throughput": 400.0 * batch,
+                "timestamp": "2026-11-02T01:05:00",
+            }
+            for batch in batches
+        ]
+        doc = {"test_run": {"test_name": name}, "is_simulated": simulated, "performance_results": rows}
+        (folder / f"{name}.json").write_text(json.dumps(doc))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    document("real", False, "A100", "fp16", [1, 8])
+    document("sample", True, "Sample GPU", "fp32", [1, 2, 4, 8, 16, 32])
+    document("sample_fp16", True, "Sample GPU", "fp16", [1, 2, 4])
 
 
 def free_port() -> int:

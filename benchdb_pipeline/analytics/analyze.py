@@ -11,7 +11,8 @@ import duckdb
 import orjson
 
 from benchdb_pipeline.analytics import history
-from benchdb_pipeline.reports import queries
+from benchdb_pipeline.analytics.steps import Step, silent
+from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
 from benchdb_pipeline.reports.render import render
@@ -72,6 +73,12 @@ def _chart_change_points(
             continue
         if point.measured_at is not None:
             figure.axes[0].axvline(mdates.date2num(point.measured_at), color="#b00020", ls="--", lw=1)
+        shows = [
+            f"one series: {model} on {key['platform_key']}, batch {key['batch_size']}, "
+            f"{key['precision']}, test case {key['test_case'] or 'none'}",
+            f"the dashed line marks the {point.kind} at run {point.run_id} ({point.change_percent:+.1f} %)",
+        ]
+        figure = charts.with_caption(figure, selection.caption(shows))
         paths.append(charts.save(figure, folder / f"change_point_{number}.png"))
     return paths
 
@@ -131,7 +138,11 @@ def _correlation(con: duckdb.DuckDBPyConnection, filters: Filters) -> ResultSet:
 
 
 def _prediction(
-    con: duckdb.DuckDBPyConnection, folder: Path, summary: list[str], features: tuple[str, ...] | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    summary: list[str],
+    features: tuple[str, ...] | None,
+    step: Step,
 ) -> list[Path]:
     from benchdb_pipeline.analytics import prediction
     from benchdb_pipeline.errors import QueryError
@@ -140,12 +151,14 @@ def _prediction(
     for metric in ("throughput", "latency"):
         frame = prediction.training_frame(con, metric, include_simulated=True)
         try:
-            evaluation = prediction.evaluate(frame, metric, features=features)
+            evaluation = prediction.evaluate(frame, metric, features=features, step=step)
         except QueryError as exc:
             summary += [f"- {metric}: {exc}"]
             continue
+        step(f"{metric}: fitting the model and its interval on {len(frame)} configurations")
         fitted = prediction.fit(frame, metric, features)
         gaps = prediction.untested(frame)
+        step(f"{metric}: predicting {len(gaps)} untested configurations")
         predicted = fitted.predict_with_neighbours(gaps) if len(gaps) else gaps
         result = ResultSet(list(predicted.columns), [tuple(row) for row in predicted.values.tolist()])
         written += _write(result, folder, f"predictions_{metric}")
@@ -175,21 +188,27 @@ def analyze(
     *,
     anomaly_min_change_percent: float = 10.0,
     prediction_features: tuple[str, ...] | None = None,
+    step: Step = silent,
 ) -> list[Path]:
     """Run the analyses; returns the files written (summary.md last). An anomaly must differ
     from its trailing median by ``anomaly_min_change_percent``; predictions learn from
-    ``prediction_features`` (every feature by default)."""
+    ``prediction_features`` (every feature by default); ``step`` hears each step start."""
     from benchdb_pipeline.reports import charts
 
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     summary = [f"## Benchmark analysis ({filters.describe()})", ""]
 
-    def chart(make, name: str) -> None:
+    def chart(make, name: str, shows: list[str] | None = None) -> None:
+        """Draw and save a chart, its caption under it and in summary.md."""
+        text = selection.caption(shows or [])
         try:
-            written.append(charts.save(make(), folder / name))
-        except (charts.NoData, charts.TooManySeries):
-            pass
+            written.append(charts.save(charts.with_caption(make(), text), folder / name))
+        except (charts.NoData, charts.TooManySeries) as exc:
+            summary.extend([f"No chart {name}: {exc}", ""])
+            return
+        if text:
+            summary.extend([f"Chart `{name}`: {text}", ""])
 
     def section(title: str, result: ResultSet, name: str, shown: list[str] | None = None) -> None:
         """Write a result's CSV and JSON, and its first rows (these columns) in summary.md."""
@@ -202,6 +221,7 @@ def analyze(
 
     throughput = METRICS["throughput"]
     if "change-points" in analyses:
+        step("change-points")
         points = history.change_points(con, filters, metrics)
         worse = sum(p.direction == "regression" for p in points)
         section(
@@ -222,6 +242,7 @@ def analyze(
         )
         written += _chart_change_points(con, points, folder)
     if "anomaly-detection" in analyses:
+        step("anomaly-detection")
         found = [
             history.anomalies(con, filters, metric, min_change_percent=anomaly_min_change_percent)
             for metric in metrics
@@ -244,6 +265,7 @@ def analyze(
             ],
         )
     if "performance-trends" in analyses:
+        step("performance-trends")
         trends = [_trends(con, filters, metric) for metric in metrics]
         combined = ResultSet(trends[0].columns, [r for t in trends for r in t.rows])
         section(
@@ -264,42 +286,49 @@ def analyze(
             ],
         )
     if "hardware-comparison" in analyses:
+        step("hardware-comparison")
         section("Hardware comparison", queries.hardware(con, filters), "hardware_comparison")
         chart(
             lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
             "compatibility_matrix.png",
         )
     if "model-comparison" in analyses:
+        step("model-comparison")
         compared = queries.compare(con, throughput, filters)
         section("Model comparison (throughput)", compared, "model_comparison")
-        hardware = filters.hardware or (compared.column("hardware_type")[0] if compared.rows else None)
+        shows: list[str] = []
+        hardware = filters.hardware or selection.choose(con, filters, "hardware_type", "hardware", shows)
         if hardware:
+            on_hardware = selection.narrowed(con, replace(filters, hardware=hardware), shows)
             chart(
                 lambda: charts.compare_models(
-                    queries.compare(con, throughput, replace(filters, hardware=hardware)),
-                    throughput,
-                    hardware,
+                    queries.compare(con, throughput, on_hardware), throughput, hardware
                 ),
                 "model_comparison.png",
+                shows,
             )
     if "batch-scaling" in analyses:
+        step("batch-scaling")
         scaling = _scaling(con, filters)
         section("Batch scaling (throughput relative to batch 1)", scaling, "batch_scaling")
-        model = filters.model or (scaling.column("model_name")[0] if scaling.rows else None)
+        shows = []
+        model = filters.model or selection.choose(con, filters, "model_name", "model", shows)
         if model:
+            of_model = selection.narrowed(con, replace(filters, model=model), shows)
             chart(
-                lambda: charts.batch_scaling(
-                    queries.compare(con, throughput, replace(filters, model=model)), throughput, model
-                ),
+                lambda: charts.batch_scaling(queries.compare(con, throughput, of_model), throughput, model),
                 "batch_scaling.png",
+                shows,
             )
     if "correlation-analysis" in analyses:
+        step("correlation-analysis")
         section("Spearman correlation", _correlation(con, filters), "correlation")
     if "performance-prediction" in analyses:
+        step("performance-prediction")
         summary += ["### Performance prediction", ""]
         if prediction_features:
             summary += [f"Features: {', '.join(prediction_features)}.", ""]
-        written += _prediction(con, folder, summary, prediction_features)
+        written += _prediction(con, folder, summary, prediction_features, step)
         summary.append("")
     path = folder / "summary.md"
     path.write_text("\n".join(summary) + "\n")

@@ -25,6 +25,7 @@ import pandas as pd
 
 from benchdb_pipeline import __version__
 from benchdb_pipeline.analytics.features import Features, features_of
+from benchdb_pipeline.analytics.steps import Step, silent
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
 
@@ -140,9 +141,14 @@ class Evaluation:
 
 
 def evaluate(
-    frame: pd.DataFrame, metric: str, folds: int = 5, features: Sequence[str] | None = None
+    frame: pd.DataFrame,
+    metric: str,
+    folds: int = 5,
+    features: Sequence[str] | None = None,
+    step: Step = silent,
 ) -> Evaluation:
-    """Grouped cross-validation against the naive baseline, and permutation importance."""
+    """Grouped cross-validation against the naive baseline, and permutation importance;
+    ``step`` hears of each fold as it starts (long on a big warehouse)."""
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import mean_absolute_percentage_error, r2_score
     from sklearn.model_selection import GroupKFold
@@ -153,7 +159,9 @@ def evaluate(
     used = features_of(frame, features)
     truth, predicted, naive = [], [], []
     importance = pd.Series(0.0, index=used.columns)
-    for train_index, test_index in GroupKFold(n_splits=folds).split(frame, groups=groups):
+    splits = GroupKFold(n_splits=folds).split(frame, groups=groups)
+    for fold, (train_index, test_index) in enumerate(splits, start=1):
+        step(f"{metric}: cross-validation fold {fold} of {folds} ({len(frame)} configurations)")
         train, test = frame.iloc[train_index], frame.iloc[test_index]
         model = _pipeline(used).fit(_log_features(train, used), np.log(train["target"]))
         truth.append(test["target"].to_numpy())

@@ -113,7 +113,7 @@ def _analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource, n
 
     folder = reports_dir() / "analysis"
     with warehouse.get_connection(read_only=True) as con:
-        written = analyze(con, (name,), folder / name)
+        written = analyze(con, (name,), folder / name, step=context.log.info)
     summary = written[-1].read_text()
     context.log.info("wrote %d files under %s", len(written), folder / name)
     return dg.MaterializeResult(
@@ -152,10 +152,11 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     summaries = []
     for metric, frame in frames.items():
         try:
-            evaluation = prediction.evaluate(frame, metric)
+            evaluation = prediction.evaluate(frame, metric, step=context.log.info)
         except QueryError as exc:
             summaries.append(f"- {metric}: {exc}")
             continue
+        context.log.info("%s: fitting the model and its interval on %d configurations", metric, len(frame))
         fitted = prediction.fit(frame, metric)
         fitted.save(reports_dir() / "models" / f"{metric}.joblib")
         summaries.append(f"- {evaluation.summary()}")

@@ -13,7 +13,7 @@ import dagster as dg
 
 from benchdb_pipeline.config import reports_dir
 from benchdb_pipeline.defs.resources import WarehouseResource
-from benchdb_pipeline.reports import queries
+from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import render
 
@@ -92,8 +92,10 @@ def compatibility_matrix(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 @dg.asset(group_name=GROUP, kinds={"png"}, deps=["performance_results"])
 def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Every model on each hardware type (the most used types first): throughput where the
-    type has it, else average latency; a type with neither is listed as left out."""
+    """Every model on each hardware type (those with the most measured results first):
+    throughput where the type has it, else average latency; one test case and precision per
+    chart, measured results before simulated ones, each chart captioned with what it shows; a
+    type with neither metric is listed as left out."""
     from benchdb_pipeline.reports import charts
 
     folder = reports_dir() / "hardware"
@@ -102,29 +104,30 @@ def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: War
             r[0]
             for r in con.execute(
                 "SELECT hardware_type FROM latest_performance_metrics GROUP BY 1 "
-                "ORDER BY count(*) DESC, 1 LIMIT ?",
+                "ORDER BY count(*) FILTER (WHERE NOT is_simulated) DESC, count(*) DESC, 1 LIMIT ?",
                 [MAX_HARDWARE_CHARTS],
             ).fetchall()
         ]
-        results = {
-            kind: [
-                (metric, queries.compare(con, metric, Filters(hardware=kind)))
-                for metric in (METRICS["throughput"], METRICS["latency"])
-            ]
-            for kind in kinds
-        }
-    drawn: list[tuple[str, str, Path]] = []
+        results = {}
+        for kind in kinds:
+            shows: list[str] = [f"hardware {kind}"]
+            chosen = selection.narrowed(con, Filters(hardware=kind), shows)
+            results[kind] = (
+                selection.caption(shows),
+                [(m, queries.compare(con, m, chosen)) for m in (METRICS["throughput"], METRICS["latency"])],
+            )
+    drawn: list[tuple[str, str, Path, str]] = []
     left_out: list[tuple[str, str]] = []
     first_uri = None
-    for kind, candidates in results.items():
+    for kind, (caption, candidates) in results.items():
         for metric, result in candidates:
             try:
-                figure = charts.compare_models(result, metric, kind)
+                figure = charts.with_caption(charts.compare_models(result, metric, kind), caption)
             except (charts.NoData, charts.TooManySeries) as exc:
                 reason = str(exc)
                 continue
             path = charts.save(figure, folder / f"{metric.name}_{kind}.png")
-            drawn.append((kind, metric.name, path))
+            drawn.append((kind, metric.name, path, caption))
             first_uri = first_uri or charts.data_uri(figure)
             break
         else:
@@ -133,7 +136,7 @@ def hardware_comparison_charts(context: dg.AssetExecutionContext, warehouse: War
     for kind, reason in left_out:
         context.log.warning("no chart for hardware %s: %s", kind, reason)
     listing = (
-        "\n".join(f"- {kind} ({metric}): `{path}`" for kind, metric, path in drawn)
+        "\n".join(f"- {kind} ({metric}): `{path}`. {caption}" for kind, metric, path, caption in drawn)
         or "_no performance results yet_"
     )
     if left_out:

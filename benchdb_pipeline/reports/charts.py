@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +315,14 @@ def compatibility_matrix(result: ResultSet) -> plt.Figure:
     ax.set_facecolor("#eeeeee")
     fig.text(0.01, 0.01, "✓ compatible   ✗ not compatible   grey: not tested", fontsize=8)
     return _finish(fig, ax, "Hardware compatibility", result.any_simulated, pd.Series([], dtype=float))
+
+
+def with_caption(fig: plt.Figure, text: str) -> plt.Figure:
+    """A line under the chart saying what it shows and what it left out: a saved file has no
+    page around it to say so."""
+    if text:
+        fig.text(0.01, 0.0, textwrap.fill(text, 130), ha="left", va="top", fontsize=8, color="#333333")
+    return fig
 
 
 def save(fig: plt.Figure, path: str | Path) -> Path:

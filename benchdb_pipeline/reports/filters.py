@@ -50,7 +50,9 @@ class Filters:
     test_case: str | None = None
     since: date | datetime | None = None
     last_days: int | None = None
-    include_simulated: bool = True
+    # True: simulated results count everywhere; False: nowhere; None (the default): tables show
+    # them (marked), charts hide them wherever measured results exist (see ``selection``).
+    include_simulated: bool | None = None
 
     def where(self, table: str = "") -> tuple[str, list]:
         """A WHERE clause (possibly empty) over the columns of ``latest_performance_metrics``
@@ -81,7 +83,7 @@ class Filters:
         start = self.start()
         if start is not None:
             add("{p}measured_at >= ?", start)
-        if not self.include_simulated:
+        if self.include_simulated is False:
             clauses.append(f"NOT {prefix}is_simulated")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -113,7 +115,7 @@ class Filters:
             )
             if value is not None
         ]
-        if not self.include_simulated:
+        if self.include_simulated is False:
             parts.append("measured results only")
         return ", ".join(parts) or "all results"
 

@@ -19,6 +19,7 @@ from benchdb_pipeline.reports import charts, queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
 from benchdb_pipeline.reports.render import markdown_text, printable
+from benchdb_pipeline.reports.selection import caption, choose, narrowed
 from benchdb_pipeline.warehouse.schema import utc_now
 
 SECTIONS = ("summary", "performance", "hardware", "compatibility", "integration")
@@ -228,57 +229,9 @@ def _best_per_platform(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict
 
 def _chart(make, alt: str, shows: list[str] | None = None) -> list[Chart]:
     try:
-        return [Chart(charts.data_uri(make()), alt, f"Shows {'; '.join(shows)}." if shows else "")]
+        return [Chart(charts.data_uri(make()), alt, caption(shows or []))]
     except (charts.NoData, charts.TooManySeries):
         return []
-
-
-def _most_measured(con: duckdb.DuckDBPyConnection, column: str, filters: Filters) -> tuple[str | None, int]:
-    """The column's value with the most measured latest results (then the most results), and
-    how many other values there are."""
-    where, params = filters.where()
-    rows = con.execute(
-        f"SELECT {column} FROM latest_performance_metrics{where} GROUP BY ALL "
-        f"ORDER BY count(*) FILTER (WHERE NOT is_simulated) DESC, count(*) DESC, 1 NULLS LAST",
-        params,
-    ).fetchall()
-    return (rows[0][0], len(rows) - 1) if rows else (None, 0)
-
-
-def _choose(
-    con: duckdb.DuckDBPyConnection, filters: Filters, column: str, label: str, shows: list[str]
-) -> str | None:
-    """The value a chart shows for ``column``, the one with the most measured results, said in
-    ``shows`` with how many were left out."""
-    value, others = _most_measured(con, column, filters)
-    if value is not None:
-        left = f", {others} other{'s' * (others > 1)} left out" if others else ""
-        shows.append(f"{label} {value} (the most measured results{left})" if others else f"{label} {value}")
-    return value
-
-
-def _narrowed(con: duckdb.DuckDBPyConnection, filters: Filters, shows: list[str]) -> Filters:
-    """The filters of one chart: one test case and precision where none was chosen (those with
-    the most measured results), so that it compares like with like and stays legible; measured
-    results only where there are any (simulated ones hidden, and counted). ``shows`` gets each
-    choice in words."""
-    narrowed = filters
-    if narrowed.test_case is None:
-        narrowed = replace(narrowed, test_case=_choose(con, narrowed, "test_case", "test case", shows))
-    if narrowed.precision is None:
-        narrowed = replace(narrowed, precision=_choose(con, narrowed, "precision", "precision", shows))
-    where, params = narrowed.where()
-    measured, simulated = con.execute(
-        "SELECT count(*) FILTER (WHERE NOT is_simulated), count(*) FILTER (WHERE is_simulated) "
-        f"FROM latest_performance_metrics{where}",
-        params,
-    ).fetchone() or (0, 0)
-    if measured and simulated:
-        shows.append(f"measured results only ({simulated} simulated hidden)")
-        narrowed = replace(narrowed, include_simulated=False)
-    elif simulated:
-        shows.append("simulated results only (nothing measured)")
-    return narrowed
 
 
 def build(
@@ -311,9 +264,9 @@ def build(
         return report
     throughput, latency = METRICS["throughput"], METRICS["latency"]
     shows: list[str] = []
-    model = filters.model or _choose(con, filters, "model_name", "model", shows)
+    model = filters.model or choose(con, filters, "model_name", "model", shows)
     if model is not None:
-        chosen = _narrowed(con, replace(filters, model=model), shows)
+        chosen = narrowed(con, replace(filters, model=model), shows)
         report.charts["performance"] = _chart(
             lambda: charts.compare_hardware(queries.compare(con, latency, chosen), latency, model),
             f"{model}: latency by hardware",
@@ -324,9 +277,9 @@ def build(
             shows,
         )
     shows = []
-    hardware = filters.hardware or _choose(con, filters, "hardware_type", "hardware", shows)
+    hardware = filters.hardware or choose(con, filters, "hardware_type", "hardware", shows)
     if hardware is not None:
-        chosen = _narrowed(con, replace(filters, hardware=hardware), shows)
+        chosen = narrowed(con, replace(filters, hardware=hardware), shows)
         # Throughput where the type has it, else latency (some types only report latency).
         for metric in (throughput, latency):
             compared = queries.compare(con, metric, chosen)

@@ -89,6 +89,13 @@ def test_analyze_command_writes_results_charts_and_summary(tmp_path):
         "correlation.csv",
     } <= names
     assert "### Performance prediction" in result.stdout
+    # Where nobody watches a terminal, each step is said as it starts, with the time so far.
+    steps = [line for line in result.stderr.splitlines() if line.startswith("analyze: ")]
+    assert steps[0].startswith("analyze: change-points, ") and steps[-1].endswith(" s")
+    assert "analyze: performance-prediction, " in result.stderr
+    assert not benchdb("analyze", "--analysis", "batch-scaling", "-q", "--output-dir", str(out), db=db).stderr
+    # Each chart's choices are said under it and in summary.md.
+    assert "Chart `batch_scaling.png`: Shows model " in result.stdout
     trends = (out / "performance_trends.csv").read_text().splitlines()
     header, row = trends[0].split(","), trends[1].split(",")
     assert len(trends) == 2  # one series

@@ -13,7 +13,7 @@ from benchdb_pipeline.defs.reports import (
 )
 from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline.ingest.pipeline import ingest
-from benchdb_pipeline_tests.conftest import FIXTURES, scalar
+from benchdb_pipeline_tests.conftest import FIXTURES, scalar, write_mixed_results
 
 ASSETS = [raw_result_files, warehouse_tables, warehouse_checks]
 REPORTS = [performance_report, compatibility_matrix, hardware_comparison_charts]
@@ -100,3 +100,21 @@ def test_report_assets_write_files_with_previews(db, tmp_path, monkeypatch):
     assert (tmp_path / "reports" / "compatibility_matrix.png").stat().st_size > 1000
     charts = result.asset_materializations_for_node("hardware_comparison_charts")[0].metadata
     assert charts["charts"].value == len(list((tmp_path / "reports" / "hardware").glob("*.png"))) >= 2
+
+
+def test_hardware_charts_say_what_they_show(db, tmp_path, monkeypatch):
+    """Simulated results outnumber measured ones: the asset's chart of cuda shows the measured
+    precision and hides the simulated results, and its caption (on the chart and in the
+    preview) says so."""
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    write_mixed_results(tmp_path / "in")
+    result = dg.materialize(
+        [*ASSETS, hardware_comparison_charts],
+        resources={"warehouse": WarehouseResource(database=str(db))},
+        run_config={"ops": {"raw_result_files": {"config": {"paths": [str(tmp_path / "in")]}}}},
+    )
+    assert result.success
+    preview = result.asset_materializations_for_node("hardware_comparison_charts")[0].metadata["preview"]
+    line = next(line for line in preview.value.splitlines() if line.startswith("- cuda (throughput)"))
+    assert "Shows hardware cuda; precision fp16 (the most measured results, 1 other left out)" in line
+    assert "measured results only (3 simulated hidden" in line

@@ -11,7 +11,7 @@ import pytest
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.reports.report import SECTIONS, build
 from benchdb_pipeline.warehouse.store import session
-from benchdb_pipeline_tests.conftest import debian_tool
+from benchdb_pipeline_tests.conftest import debian_tool, write_mixed_results
 
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PROBE = """<script>
@@ -165,43 +165,29 @@ def test_the_best_platform_is_measured_and_says_at_which_configuration(tmp_path)
 def test_a_chart_shows_measured_data_first_and_says_what_it_left_out(tmp_path):
     """Where simulated results outnumber measured ones, the chart's choices follow the measured
     ones, simulated results are hidden, and the caption says so."""
-    import json
-
     from benchdb_pipeline.ingest.pipeline import ingest
     from benchdb_pipeline.reports import queries
     from benchdb_pipeline.reports.filters import METRICS
-    from benchdb_pipeline.reports.report import _narrowed
+    from benchdb_pipeline.reports.selection import narrowed
 
-    def document(name: str, simulated: bool, device: str, precision: str, batches: list[int]) -> None:
-        rows = [
-            {
-                "model_name": "bert-base-uncased",
-                "hardware_type": "cuda",
-                "device_name": device,
-                "batch_size": batch,
-                "precision": precision,
-                "latency_ms": 2.0 * batch,
-                "throughput": 400.0 * batch,
-                "timestamp": "2026-11-02T01:05:00",
-            }
-            for batch in batches
-        ]
-        doc = {"test_run": {"test_name": name}, "is_simulated": simulated, "performance_results": rows}
-        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
-
-    document("real", False, "A100", "fp16", [1, 8])
-    document("sample", True, "Sample GPU", "fp32", [1, 2, 4, 8, 16, 32])
-    document("sample_fp16", True, "Sample GPU", "fp16", [1, 2, 4])
+    write_mixed_results(tmp_path)
     db = tmp_path / "wh.duckdb"
     ingest(db, [tmp_path])
     with session(db, read_only=True) as con:
         report = build(con, Filters(), source=str(db))
         shows: list[str] = []
-        chosen = _narrowed(con, Filters(model="bert-base-uncased"), shows)
+        chosen = narrowed(con, Filters(model="bert-base-uncased"), shows)
         drawn = queries.compare(con, METRICS["latency"], chosen)
     caption = report.charts["performance"][0].caption
     assert "model bert-base-uncased" in caption
     assert "precision fp16 (the most measured results, 1 other left out)" in caption
-    assert "measured results only (3 simulated hidden)" in caption
+    assert "measured results only (3 simulated hidden; --include-simulated shows them)" in caption
     assert set(drawn.column("device_name")) == {"NVIDIA A100"} and not drawn.any_simulated
     assert "<figcaption>Shows model bert-base-uncased" in report.html()
+    # Asked for, simulated results are drawn too, and the caption says so.
+    with session(db, read_only=True) as con:
+        shows = []
+        chosen = narrowed(con, Filters(model="bert-base-uncased", include_simulated=True), shows)
+        drawn = queries.compare(con, METRICS["latency"], chosen)
+    assert "measured and simulated results (3 simulated)" in shows
+    assert set(drawn.column("device_name")) == {"NVIDIA A100", "Sample GPU"}
