@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -345,6 +346,8 @@ def interactive_page(
 
     throughput = METRICS["throughput"]
     figures = []
+    shows: list[str] = []
+    filters = selection.measured_first(con, filters, shows)
     trends = _trends(con, filters, "throughput")
     if trends.rows:
         keys = [row[: len(history.SERIES_COLUMNS)] for row in trends.rows[:series]]
@@ -436,12 +439,12 @@ def interactive_page(
         '<p style="background:#fff3cd;padding:.5em">Includes <b>simulated</b> data (not measurements).</p>'
         if simulated
         else ""
-    )
+    ) + (f"<p>{escape(selection.caption(shows))}</p>" if shows else "")
     path = folder / "interactive.html"
     path.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchdb analysis</title></head>"
         f"<body style='font-family:system-ui;max-width:1200px;margin:auto'><h1>benchdb analysis</h1>"
-        f"<p>{filters.describe()}</p>{notice}{''.join(parts) or '<p>No results to chart.</p>'}"
+        f"<p>{escape(filters.describe())}</p>{notice}{''.join(parts) or '<p>No results to chart.</p>'}"
         "</body></html>"
     )
     return path

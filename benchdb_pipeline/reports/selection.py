@@ -50,6 +50,13 @@ def narrowed(con: duckdb.DuckDBPyConnection, filters: Filters, shows: list[str])
         chosen = replace(chosen, test_case=choose(con, chosen, "test_case", "test case", shows))
     if chosen.precision is None:
         chosen = replace(chosen, precision=choose(con, chosen, "precision", "precision", shows))
+    return measured_first(con, chosen, shows)
+
+
+def measured_first(con: duckdb.DuckDBPyConnection, filters: Filters, shows: list[str]) -> Filters:
+    """Measured results only where there are any, unless simulated ones were asked for;
+    ``shows`` says which and how many simulated results are hidden."""
+    chosen = filters
     where, params = chosen.where()
     measured, simulated = con.execute(
         "SELECT count(*) FILTER (WHERE NOT is_simulated), count(*) FILTER (WHERE is_simulated) "

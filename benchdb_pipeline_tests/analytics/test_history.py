@@ -118,3 +118,24 @@ def test_interactive_page_is_self_contained(tmp_path):
     page = (out / "interactive.html").read_text()
     assert page.count('class="plotly-graph-div"') == 3 and "simulated" in page
     assert not re.search(r"""<script[^>]+src=["']https?:""", page)  # plotly inlined, no CDN
+
+
+def test_interactive_page_draws_measured_results_first(tmp_path):
+    """Simulated results outnumber measured ones: the page draws the measured ones and says
+    how many simulated it hid; asked for, it draws both."""
+    from benchdb_pipeline.ingest.pipeline import ingest
+    from benchdb_pipeline_tests.conftest import write_mixed_results
+    from benchdb_pipeline_tests.test_cli import benchdb
+
+    write_mixed_results(tmp_path / "in")
+    db = tmp_path / "mixed.duckdb"
+    ingest(db, [tmp_path / "in"])
+    out = tmp_path / "analysis"
+    ask = ("analyze", "--analysis", "performance-trends", "--interactive", "--output-dir", str(out))
+    assert benchdb(*ask, db=db).returncode == 0
+    page = (out / "interactive.html").read_text()
+    assert "measured results only (9 simulated hidden; --include-simulated shows them)" in page
+    assert "NVIDIA A100" in page and "Sample GPU" not in page
+    assert benchdb(*ask, "--include-simulated", db=db).returncode == 0
+    page = (out / "interactive.html").read_text()
+    assert "Sample GPU" in page and "Includes <b>simulated</b> data" in page
