@@ -36,7 +36,7 @@ from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.discovery import discover
 from benchdb_pipeline.ingest.formats import CATEGORIES
 from benchdb_pipeline.ingest.pipeline import ingest, ingest_files
-from benchdb_pipeline.reports import queries
+from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import FORMATS, render
 from benchdb_pipeline.samples import write_samples
@@ -1131,7 +1131,10 @@ def visualize_command(chart, report, fmt, db, output, **options) -> None:
         raise click.UsageError(f"{output}: choose a .png, .svg or .pdf file")
     filters, metric = _filters(options), METRICS[options["metric"]]
     model, hardware = options["model"], options["hardware"]
+    shows: list[str] = []
     with session(db, read_only=True) as con:
+        if chart != "compatibility":
+            filters = selection.measured_first(con, filters, shows)
         try:
             figure = {
                 "compare-hardware": lambda: charts.compare_hardware(
@@ -1150,7 +1153,10 @@ def visualize_command(chart, report, fmt, db, output, **options) -> None:
             raise QueryError(str(exc)) from exc
         except charts.TooManySeries as exc:
             raise click.UsageError(str(exc)) from exc
-    click.echo(f"chart written to {charts.save(figure, output)}")
+    caption = selection.caption(shows)
+    click.echo(f"chart written to {charts.save(charts.with_caption(figure, caption), output)}")
+    if caption:
+        click.echo(caption)
 
 
 def _regression_check(

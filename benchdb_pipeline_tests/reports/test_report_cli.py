@@ -81,3 +81,27 @@ def test_visualize_writes_the_chart_asked_for(fixture_db, tmp_path):
         db=fixture_db,
     )
     assert nothing.returncode == 2 and "DB004" in nothing.stderr
+
+
+def test_visualize_draws_measured_results_first_and_says_so(tmp_path):
+    """A chart asked for by hand follows the same rule as the report's: simulated results
+    hidden where measured ones exist (said under the chart and on the terminal), drawn when
+    asked for. The SVG's text shows what was drawn."""
+    from benchdb_pipeline.ingest.pipeline import ingest
+    from benchdb_pipeline_tests.conftest import write_mixed_results
+
+    write_mixed_results(tmp_path / "in")
+    db = tmp_path / "mixed.duckdb"
+    ingest(db, [tmp_path / "in"])
+    chart = tmp_path / "hw.svg"
+    ask = ("visualize", "--compare-hardware", "--model", "bert-base-uncased", "--output", str(chart))
+    result = benchdb(*ask, db=db)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Shows measured results only (9 simulated hidden; --include-simulated shows them)." in result.stdout
+    )
+    drawn = chart.read_text()
+    assert "NVIDIA A100" in drawn and "Sample GPU" not in drawn and "9 simulated hidden" in drawn
+    assert benchdb(*ask, "--include-simulated", db=db).returncode == 0
+    drawn = chart.read_text()
+    assert "Sample GPU" in drawn and "SIMULATED" in drawn
