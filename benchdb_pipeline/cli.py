@@ -1129,26 +1129,37 @@ def visualize_command(chart, report, fmt, db, output, **options) -> None:
         raise click.UsageError(f"this chart needs {' and '.join(missing)}")
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.UsageError(f"{output}: choose a .png, .svg or .pdf file")
-    filters, metric = _filters(options), METRICS[options["metric"]]
+    asked, metric = _filters(options), METRICS[options["metric"]]
     model, hardware = options["model"], options["hardware"]
+
+    def draw(con: duckdb.DuckDBPyConnection, filters: Filters):
+        return {
+            "compare-hardware": lambda: charts.compare_hardware(
+                queries.compare(con, metric, filters), metric, model
+            ),
+            "compare-models": lambda: charts.compare_models(
+                queries.compare(con, metric, filters), metric, hardware
+            ),
+            "trend": lambda: charts.trend(queries.history(con, metric, filters), metric, model, hardware),
+            "batch-scaling": lambda: charts.batch_scaling(
+                queries.compare(con, metric, filters), metric, model
+            ),
+            "compatibility": lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
+        }[chart]()
+
     shows: list[str] = []
     with session(db, read_only=True) as con:
-        if chart != "compatibility":
-            filters = selection.measured_first(con, filters, shows)
+        filters = asked if chart == "compatibility" else selection.measured_first(con, asked, shows)
         try:
-            figure = {
-                "compare-hardware": lambda: charts.compare_hardware(
-                    queries.compare(con, metric, filters), metric, model
-                ),
-                "compare-models": lambda: charts.compare_models(
-                    queries.compare(con, metric, filters), metric, hardware
-                ),
-                "trend": lambda: charts.trend(queries.history(con, metric, filters), metric, model, hardware),
-                "batch-scaling": lambda: charts.batch_scaling(
-                    queries.compare(con, metric, filters), metric, model
-                ),
-                "compatibility": lambda: charts.compatibility_matrix(queries.compatibility(con, filters)),
-            }[chart]()
+            try:
+                figure = draw(con, filters)
+            except charts.NoData:
+                if filters == asked:
+                    raise
+                # The measured results give nothing this chart draws (a trend needs times):
+                # the simulated ones it hid are all there is.
+                shows = [f"simulated results: the measured ones give no {metric.name} {chart} to draw"]
+                figure = draw(con, asked)
         except charts.NoData as exc:
             raise QueryError(str(exc)) from exc
         except charts.TooManySeries as exc:

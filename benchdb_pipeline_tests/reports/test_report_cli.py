@@ -105,3 +105,18 @@ def test_visualize_draws_measured_results_first_and_says_so(tmp_path):
     assert benchdb(*ask, "--include-simulated", db=db).returncode == 0
     drawn = chart.read_text()
     assert "Sample GPU" in drawn and "SIMULATED" in drawn
+    # Measured results without times make no trend: the simulated ones are drawn, and said to be.
+    untimed = [
+        {
+            "model_name": "bert-base-uncased",
+            "hardware_type": "cuda",
+            "device_name": "H100",
+            "precision": "fp32",
+        }
+    ]
+    (tmp_path / "untimed.json").write_text(json.dumps([{**untimed[0], "throughput": 900.0}]))
+    ingest(db, [tmp_path / "untimed.json"])
+    trend = ("visualize", "--plot-trend", "--model", "bert-base-uncased", "--hardware", "cuda")
+    result = benchdb(*trend, "--precision", "fp32", "--output", str(chart), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "Shows simulated results: the measured ones give no throughput trend to draw." in result.stdout
