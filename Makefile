@@ -95,8 +95,8 @@ test-deps:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine libbenchmark-dev g++ chromium shellcheck)
 
 lint: $(STAMP)
-	$(BIN)/ruff check benchdb_pipeline benchdb_pipeline_tests benchmarks
-	$(BIN)/ruff format --check benchdb_pipeline benchdb_pipeline_tests benchmarks
+	$(BIN)/ruff check benchdb_pipeline benchdb_pipeline_tests benchmarks scripts
+	$(BIN)/ruff format --check benchdb_pipeline benchdb_pipeline_tests benchmarks scripts
 	$(BIN)/mypy
 
 samples: $(STAMP)
