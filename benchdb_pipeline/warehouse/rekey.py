@@ -91,11 +91,14 @@ def _rekey(con: duckdb.DuckDBPyConnection, identity: Identity) -> None:
         wanted.setdefault(key, row)
         moves.append((hardware_id, run_id, key))
     by_key = {p["platform_key"]: hardware_id for hardware_id, p in platforms.items()}
+    redundant: list[tuple[int, None, None]] = []  # unreferenced rows whose key another row has
     for hardware_id, platform in platforms.items():
         row = identity(dict(platform), None, None, None)
         key = platform_key(row)
         if hardware_id not in referenced and key != platform["platform_key"]:
-            if key not in by_key and key not in wanted:  # unreferenced rows can simply change key
+            if key in by_key or key in wanted:
+                redundant.append((hardware_id, None, None))
+            else:  # unreferenced rows can simply change key
                 con.execute(
                     "UPDATE hardware_platforms SET platform_key = ?, device_name = ? WHERE hardware_id = ?",
                     [key, row["device_name"], hardware_id],
@@ -117,8 +120,10 @@ def _rekey(con: duckdb.DuckDBPyConnection, identity: Identity) -> None:
         )
     changed = [(old, run, by_key[key]) for old, run, key in moves if by_key[key] != old]
     # Kept past the commit (a temp table lives as long as the connection): the clean-up
-    # deletes the platforms emptied here, and only those.
+    # deletes the platforms emptied here and the redundant ones, and only those.
     con.execute("CREATE OR REPLACE TEMP TABLE t_platform_moves (old_id BIGINT, run_id BIGINT, new_id BIGINT)")
+    if redundant:
+        con.executemany("INSERT INTO t_platform_moves VALUES (?, ?, ?)", redundant)
     if changed:
         con.executemany("INSERT INTO t_platform_moves VALUES (?, ?, ?)", changed)
         for table in _FACTS:
@@ -149,8 +154,9 @@ def merge_device_spellings(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop_emptied_platforms(con: duckdb.DuckDBPyConnection) -> int:
-    """After the commit: delete the platforms whose facts moved away, once nothing refers to
-    them (a platform that never had facts, such as a detected one, stays)."""
+    """After the commit: delete the platforms whose facts moved away, and unused ones whose key
+    another platform now has, once nothing refers to them (a platform that never had facts
+    and keeps a key of its own, such as a detected one, stays)."""
     archived = fetch_value(con, "SELECT count(*) FROM archive_batches")
     used = " UNION ".join(f"SELECT hardware_id FROM {t}" for t in _FACTS)
     deleted = (

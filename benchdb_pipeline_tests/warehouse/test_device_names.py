@@ -86,15 +86,15 @@ def test_files_spelling_one_device_two_ways_share_its_platform(db, tmp_path):
 
 
 def _version_7_warehouse(db) -> dict[str, int]:
-    """Two platforms for one A100 (one per spelling), a fact and a regression on each, and an
-    unused platform spelled the old way."""
+    """Two platforms for one A100 (one per spelling), a fact and a regression on each, an
+    unused platform spelled the old way, and an unused third spelling of the A100."""
     with session(db) as con:
         ensure_schema(con, up_to=7)
         model = con.execute(
             f"INSERT INTO models (model_name, created_at) VALUES ('m', '{NOW}') RETURNING model_id"
         ).fetchone()[0]
         ids = {}
-        for device in ("A100", "NVIDIA A100", "Tesla T4"):
+        for device in ("A100", "NVIDIA A100", "Tesla T4", "nvidia a100"):
             ids[device] = con.execute(
                 "INSERT INTO hardware_platforms (platform_key, fingerprint, hardware_type, device_name, "
                 f"created_at) VALUES (?, 'f', 'cuda', ?, '{NOW}') RETURNING hardware_id",
@@ -128,7 +128,7 @@ def test_migration_merges_platforms_that_spelled_one_device_two_ways(db):
     assert query(db, "SELECT hardware_id, platform_key, device_name FROM hardware_platforms ORDER BY 1") == [
         (ids["NVIDIA A100"], "cuda|NVIDIA A100", "NVIDIA A100"),
         (ids["Tesla T4"], "cuda|NVIDIA T4", "NVIDIA T4"),  # unused: renamed in place
-    ]
+    ]  # the unused "nvidia a100" is deleted: its key is the A100's
     assert query(db, "SELECT DISTINCT hardware_id FROM performance_results") == [(ids["NVIDIA A100"],)]
     assert query(db, "SELECT DISTINCT platform_key FROM performance_regressions") == [("cuda|NVIDIA A100",)]
     assert query(db, "SELECT count(*) FROM performance_results") == [(2,)]
