@@ -32,9 +32,11 @@ COMMANDS = (
 )
 
 
-def benchdb(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def benchdb(
+    *args: str, db: Path | None = None, cwd: Path | None = None, lock_timeout: float = 5
+) -> subprocess.CompletedProcess:
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "benchdb_pipeline.cli"]
-    env = {**os.environ, "BENCHDB_LOCK_TIMEOUT": "5"}
+    env = {**os.environ, "BENCHDB_LOCK_TIMEOUT": str(lock_timeout)}
     if db is not None:
         env["BENCHDB_DB"] = str(db)
     return subprocess.run(command + list(args), capture_output=True, text=True, env=env, cwd=cwd, timeout=120)

@@ -62,7 +62,8 @@ def connect(
                 why = "held by another process" if locked else "could not be opened"
                 raise DatabaseConnectionError(f"database {path} {why}: {exc}") from exc
             time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+            # Short polls: a writer that keeps writing leaves gaps of tens of milliseconds.
+            delay = min(delay * 2, 0.1)
         except duckdb.Error as exc:
             raise DatabaseConnectionError(f"database {path} could not be opened: {exc}") from exc
 

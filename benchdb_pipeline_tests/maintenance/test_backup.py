@@ -80,7 +80,10 @@ def test_a_backup_taken_while_another_process_writes_is_consistent(db, tmp_path)
     assert writer.stdout.readline().strip() == "writing"
     taken = []
     for _ in range(3):
-        result = benchdb("maintenance", "--db", str(db), "--backup", "--backup-dir", str(tmp_path / "b"))
+        # As patient as the writer: the test is of consistency, not of who gets the lock first.
+        result = benchdb(
+            "maintenance", "--db", str(db), "--backup", "--backup-dir", str(tmp_path / "b"), lock_timeout=30
+        )
         assert result.returncode == 0, result.stderr
         taken.append(Path(json.loads(result.stdout)["operations"][0]["path"]))
     files_written = int(writer.stdout.readline())
