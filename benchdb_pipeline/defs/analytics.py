@@ -142,7 +142,8 @@ def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """One fitted model per metric (throughput, latency, memory), each saved under
     $BENCHDB_REPORTS/models with its version and training-data hash, after grouped
-    cross-validation against the naive baseline."""
+    cross-validation against the naive baseline; a metric with too few configurations has
+    no model (one saved earlier is removed)."""
     from benchdb_pipeline.analytics import prediction
 
     metrics = ("throughput", "latency", "memory")
@@ -154,6 +155,8 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         try:
             evaluation = prediction.evaluate(frame, metric, step=context.log.info)
         except QueryError as exc:
+            # An earlier warehouse's model would answer for this one: remove it.
+            (reports_dir() / "models" / f"{metric}.joblib").unlink(missing_ok=True)
             summaries.append(f"- {metric}: {exc}")
             continue
         context.log.info("%s: fitting the model and its interval on %d configurations", metric, len(frame))

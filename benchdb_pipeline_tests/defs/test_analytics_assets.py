@@ -111,3 +111,20 @@ def test_performance_model_and_predictions(tmp_path, monkeypatch):
     assert predictions["throughput_predictions"].value == 3 * 2  # batch 8 on 3 platforms × 2 precisions
     written = (tmp_path / "reports" / "analysis" / "predictions_latency.csv").read_text()
     assert "nearest_measured" in written.splitlines()[0] and "interval_low" in written
+
+
+def test_a_warehouse_too_small_to_model_predicts_nothing_from_an_earlier_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    stale = tmp_path / "reports" / "models" / "throughput.joblib"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a model fitted on another warehouse")
+    result = dg.materialize(
+        [performance_model, performance_predictions],
+        resources={"warehouse": WarehouseResource(database=str(regressed_warehouse(tmp_path)))},
+    )
+    assert result.success
+    assert not stale.exists()
+    model = result.asset_materializations_for_node("performance_model")[0].metadata
+    assert "too few to evaluate" in model["summary"].value
+    predictions = result.asset_materializations_for_node("performance_predictions")[0].metadata
+    assert not any(key.endswith("_predictions") for key in predictions)
