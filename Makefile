@@ -70,8 +70,12 @@ dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(dir $(BENCHDB_DB))
 	exec $(BIN)/python scripts/dagster_dev.py --port $(DEV_PORT)
 
+# Tests run in one process per core (TEST_WORKERS=0: in this one), a test file to a process:
+# a file's tests share fixtures and some run in order (the old guide's lines).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP) harnesses
-	$(BIN)/pytest
+	$(PYTEST)
 
 # Older pytest-benchmark releases (3.x, 4.x) beside the pytest 7 they need, for the adapter's
 # tests on files each release writes (the tests skip a release that is not here).
@@ -86,7 +90,7 @@ $(HARNESSES)/.stamp: $(STAMP)
 
 # The quick loop: no subprocess jobs, load tests or browser.
 test-fast: $(STAMP) harnesses
-	$(BIN)/pytest -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 # What the tests use from Debian (they skip without it): the harnesses' real tools, a
 # C++ compiler for Google Benchmark's library, Chromium and shellcheck. Needs root.

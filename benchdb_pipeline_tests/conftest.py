@@ -59,6 +59,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Every folder benchdb writes by default; the suite points them at its own temporary folder
+# so that no test writes into the project's data/ (where `make demo` keeps its results), and
+# two test processes never share one.
+DEFAULT_FOLDERS = (
+    "BENCHDB_DB",
+    "BENCHDB_INCOMING",
+    "BENCHDB_REPORTS",
+    "BENCHDB_BACKUPS",
+    "BENCHDB_ARCHIVE",
+    "BENCHDB_ARTIFACTS",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_default_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    root = tmp_path_factory.mktemp("defaults")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in DEFAULT_FOLDERS:
+            leaf = (
+                "warehouse/benchmarks.duckdb"
+                if name == "BENCHDB_DB"
+                else name.removeprefix("BENCHDB_").lower()
+            )
+            patch.setenv(name, str(root / leaf))
+        yield
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     """A warehouse path in a fresh temporary folder (created on first write)."""
@@ -115,7 +142,9 @@ def run_pytest(
     folder: Path, test_file: Path, *options: str, env: dict | None = None, check: bool = True
 ) -> subprocess.CompletedProcess:
     """pytest as a user runs it, in its own process and folder, with pytest-benchmark's rounds
-    kept short (``options`` come after, and win)."""
+    kept short (``options`` come after, and win). Not as an xdist worker, as this suite may
+    run: pytest-benchmark turns itself off there."""
+    env = {k: v for k, v in (os.environ if env is None else env).items() if not k.startswith("PYTEST_XDIST")}
     return subprocess.run(
         [
             sys.executable,
@@ -124,6 +153,8 @@ def run_pytest(
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "no:xdist",
             "-o",
             "addopts=",
             "--rootdir",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import RUNNER_MISSING, free_port
+from benchdb_pipeline_tests.conftest import DEFAULT_FOLDERS, RUNNER_MISSING, free_port
 from benchdb_pipeline_tests.test_cli import benchdb
 
 pytestmark = pytest.mark.slow
@@ -107,8 +107,7 @@ def project(tmp_path_factory) -> Path:
 
 def _environment() -> dict[str, str]:
     """The defaults a new user has: every benchdb folder relative to the project."""
-    unset = ("BENCHDB_DB", "BENCHDB_INCOMING", "BENCHDB_ARCHIVE", "BENCHDB_BACKUPS", "BENCHDB_REPORTS")
-    return {k: v for k, v in os.environ.items() if k not in unset}
+    return {k: v for k, v in os.environ.items() if k not in DEFAULT_FOLDERS}
 
 
 def run_line(project: Path, command: str, extra: list[str] | None = None) -> subprocess.CompletedProcess:

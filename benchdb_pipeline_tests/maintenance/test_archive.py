@@ -129,7 +129,7 @@ def test_a_damaged_archive_fails_the_integrity_check(sample_db, tmp_path):
     assert [k for k in archive_check["offending"] if k.startswith("hardware_compatibility")]
 
 
-def test_the_cli_archives_and_reports(sample_db, tmp_path):
+def test_the_cli_archives_and_reports(sample_db, tmp_path, monkeypatch):
     result = benchdb(
         "maintenance",
         "--db",
@@ -146,6 +146,7 @@ def test_the_cli_archives_and_reports(sample_db, tmp_path):
     status = json.loads(benchdb("status", "--db", str(sample_db), "--format", "json").stdout)
     assert status["archived"] == record["rows"]
     # Without --archive-dir: the default folder, data/archive/warehouse under the project.
+    monkeypatch.delenv("BENCHDB_ARCHIVE")
     again = benchdb(
         "maintenance", "--db", str(sample_db), "--archive-data", "--older-than", "0", cwd=tmp_path
     )
