@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RUNNER_STAMP := $(VENV)/.runner-stamp
+LAKE_STAMP := $(VENV)/.lake-stamp
 TORCH_VERSION := 2.13.0
 # Where pip finds PyTorch: by default the configured index; the CPU build on an ordinary
 # machine: make install-runner TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
@@ -12,12 +13,13 @@ export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install install-runner demo dev test test-fast test-deps harnesses lint samples bench clean
+.PHONY: help install install-runner install-lake demo dev test test-fast test-deps harnesses lint samples bench clean
 
 help:
 	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
 	@echo "make test   - run the whole test suite (make test-fast: the quick part)"
 	@echo "make install-runner - add PyTorch and transformers for benchdb run (the runner tests need them)"
+	@echo "make install-lake   - add DuckLake and PostgreSQL clients for the lake (the lake tests need them)"
 	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
 	@echo "make lint   - ruff (lint and format check) and mypy: the lint gate .ci/run runs"
 	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
@@ -40,6 +42,14 @@ $(RUNNER_STAMP): $(STAMP)
 	@touch $@
 
 install-runner: $(RUNNER_STAMP)
+
+# The warehouse on DuckLake with a PostgreSQL catalog (pins duckdb to the release its
+# extensions are built for); the lake's tests need it and a PostgreSQL server (make test-deps).
+$(LAKE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,lake]"
+	@touch $@
+
+install-lake: $(LAKE_STAMP)
 
 # Warnings about Dagster's own API that we accept: `dagster job execute` (superseded by `dg
 # launch`, which is not installed) and a beta parameter Dagster passes itself.
@@ -93,10 +103,12 @@ test-fast: $(STAMP) harnesses
 	$(PYTEST) -m "not slow and not browser"
 
 # What the tests use from Debian (they skip without it): the harnesses' real tools, a
-# C++ compiler for Google Benchmark's library, Chromium and shellcheck. Needs root.
+# C++ compiler for Google Benchmark's library, Chromium, shellcheck and PostgreSQL (the
+# lake's tests start their own server). Needs root.
+DEBIAN_TEST_PACKAGES := hyperfine libbenchmark-dev g++ chromium shellcheck postgresql
 test-deps:
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine libbenchmark-dev g++ chromium shellcheck \
-	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine libbenchmark-dev g++ chromium shellcheck)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES))
 
 lint: $(STAMP)
 	$(BIN)/ruff check benchdb_pipeline benchdb_pipeline_tests benchmarks scripts

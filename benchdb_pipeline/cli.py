@@ -28,6 +28,7 @@ from benchdb_pipeline.config import (
     DEFAULT_SAMPLES,
     archive_root,
     backups_dir,
+    beside,
     db_path,
     incoming_dir,
     reports_dir,
@@ -161,10 +162,34 @@ def schema_create(db: Path, sample_data: bool, samples_dir: Path | None) -> None
         f"{db}: schema at version {SCHEMA_VERSION} ({applied} migration{'s' * (applied != 1)} applied)"
     )
     if sample_data:
-        target = samples_dir or db.parent / "samples"
+        target = samples_dir or beside(db) / "samples"
         write_samples(target)
         report = ingest(db, [target])
         click.echo(f"sample data (simulated) from {target}: {report.summary()}")
+
+
+@main.group()
+def lake() -> None:
+    """The warehouse on DuckLake: catalog in PostgreSQL, data as Parquet on a shared path.
+
+    Configured by BENCHDB_LAKE_CATALOG (e.g. 'postgres:host=127.0.0.1 dbname=benchdb
+    user=bench') and BENCHDB_LAKE_DATA (the data folder); BENCHDB_BACKEND=ducklake makes it
+    the warehouse of every command."""
+
+
+@lake.command("init")
+@reports_errors
+def lake_init() -> None:
+    """Create the lake once (tables, views, id counters); safe to run again."""
+    from benchdb_pipeline.warehouse import lake as lakes
+    from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG
+
+    settings = lakes.LakeSettings.from_env()
+    created = lakes.init(settings, dict(CONNECTION_CONFIG))
+    with session(settings.address, read_only=True) as con:
+        where = lakes.describe(con)
+    state = "created" if created else "exists already"
+    click.echo(f"lake {where['catalog']} ({where['data_path']}): {state}, schema version {SCHEMA_VERSION}")
 
 
 @main.command("ingest")
@@ -1537,7 +1562,12 @@ def status_command(db: Path, fmt: str) -> None:
         if version < SCHEMA_VERSION
         else ""
     )
-    click.echo(f"{db} (schema version {version}{older})")
+    where = report["warehouse"]
+    if where["backend"] == "ducklake":  # not the address: the catalog string may hold a password
+        where_text = f"DuckLake {where['catalog']}, data {where['data_path']}, snapshot {where['snapshot']}"
+    else:
+        where_text = str(db)
+    click.echo(f"{where_text} (schema version {version}{older})")
     click.echo(
         render(
             ["table", "rows", "archived rows"],

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 DEFAULT_DB = Path("data/warehouse/benchmarks.duckdb")
+LAKE_PREFIX = "ducklake:"
 DEFAULT_INCOMING = Path("data/incoming")
 DEFAULT_SAMPLES = Path("data/samples")
 DEFAULT_REPORTS = Path("data/reports")
@@ -15,8 +16,19 @@ DEFAULT_ARTIFACTS = Path("data/artifacts")
 
 
 def db_path() -> Path:
-    """The warehouse file: ``BENCHDB_DB`` or ``data/warehouse/benchmarks.duckdb``."""
+    """The warehouse: with ``BENCHDB_BACKEND=ducklake`` the lake ``ducklake:$BENCHDB_LAKE_CATALOG``,
+    else the file ``BENCHDB_DB`` or ``data/warehouse/benchmarks.duckdb``. A lake's address
+    goes wherever a file's path goes (see ``warehouse.lake``)."""
+    if os.environ.get("BENCHDB_BACKEND") == "ducklake":
+        return Path(LAKE_PREFIX + os.environ.get("BENCHDB_LAKE_CATALOG", ""))
     return Path(os.environ.get("BENCHDB_DB") or DEFAULT_DB)
+
+
+def beside(db: str | Path) -> Path:
+    """The folder for what belongs with a warehouse but not in it (runs' files, the API's
+    spool and snapshots, samples): beside a DuckDB file; ``data/`` for a lake, whose shared
+    data path holds only its own Parquet files."""
+    return Path("data") if str(db).startswith(LAKE_PREFIX) else Path(db).parent
 
 
 def incoming_dir() -> Path:

@@ -16,6 +16,7 @@ import pytest
 
 from benchdb_pipeline.ingest.pipeline import IngestReport, ingest
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline_tests import postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Why the runner's tests skip where the runner extra is not installed.
@@ -84,6 +85,45 @@ def _own_default_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
             )
             patch.setenv(name, str(root / leaf))
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Server]:
+    """One real PostgreSQL server for the session's lake tests."""
+    try:
+        server = postgres.start(free_port())
+        yield next(server)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no PostgreSQL server for the lake: {getattr(exc, 'stderr', None) or exc}")
+    else:
+        next(server, None)
+
+
+@pytest.fixture
+def lake(postgres_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, initialised lake (its own catalog database and data folder); its address.
+    The environment points at it, so subprocesses (the CLI, Dagster) find it too."""
+    pytest.importorskip(
+        "duckdb_extension_ducklake", reason="the lake extra is not installed (make install-lake)"
+    )
+    from benchdb_pipeline.warehouse import lake as lakes
+    from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG
+
+    name = f"lake_{abs(hash(tmp_path)) % 10**9}"
+    catalog = "postgres:" + postgres_server.create_database(name)
+    monkeypatch.setenv("BENCHDB_LAKE_CATALOG", catalog)
+    monkeypatch.setenv("BENCHDB_LAKE_DATA", str(tmp_path / "lake_data"))
+    settings = lakes.LakeSettings.from_env()
+    assert lakes.init(settings, dict(CONNECTION_CONFIG))
+    return settings.address
+
+
+@pytest.fixture(params=["duckdb", "ducklake"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on a DuckDB file and on a lake: the address to pass where a path goes."""
+    if request.param == "duckdb":
+        return str(tmp_path / "warehouse" / "bench.duckdb")
+    return request.getfixturevalue("lake")
 
 
 @pytest.fixture

@@ -21,12 +21,13 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from benchdb_pipeline.errors import QueryError
 from benchdb_pipeline.reports.filters import METRICS
 from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY, sql_string, utc_now
 from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
-from benchdb_pipeline.warehouse.store import transaction
+from benchdb_pipeline.warehouse.store import new_ids, transaction
 
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
 MAD_TO_SIGMA = 1.4826
@@ -361,44 +362,45 @@ def _significance(row, metric, settings, samples, worse, higher_is_better):
     return ("robust-z", z) if abs(z) >= settings.z_score else (None, None)
 
 
+# The columns of a finding that performance_regressions stores.
+_STORED = (
+    "model_name", "platform_key", "test_case", "batch_size", "sequence_length", "precision",
+    "metric", "candidate_result_id", "candidate_run_id", "candidate_value", "baseline_median",
+    "baseline_points", "change_percent", "direction", "severity", "method", "statistic",
+    "measured_at",
+)  # fmt: skip
+
+
 def store(con: duckdb.DuckDBPyConnection, report: CheckReport) -> int:
     """Record the findings; a finding already recorded keeps its triage. Returns new rows."""
-    now = utc_now()
     added = 0
-    with transaction(con):
-        for f in report.findings:
-            added += fetch_value(
-                con,
-                """
-                INSERT INTO performance_regressions (
-                    model_name, platform_key, test_case, batch_size, sequence_length, precision,
-                    metric, candidate_result_id, candidate_run_id, candidate_value,
-                    baseline_median, baseline_points, change_percent, direction, severity, method,
-                    statistic, measured_at, detected_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (candidate_result_id, metric) DO NOTHING""",
-                [
-                    f.model_name,
-                    f.platform_key,
-                    f.test_case,
-                    f.batch_size,
-                    f.sequence_length,
-                    f.precision,
-                    f.metric,
-                    f.candidate_result_id,
-                    f.candidate_run_id,
-                    f.candidate_value,
-                    f.baseline_median,
-                    f.baseline_points,
-                    f.change_percent,
-                    f.direction,
-                    f.severity,
-                    f.method,
-                    None if f.statistic is None or math.isinf(f.statistic) else f.statistic,
-                    f.measured_at,
-                    now,
-                ],
-            )
+    if report.findings:
+        findings = pa.Table.from_pylist(
+            [
+                {
+                    **{c: getattr(f, c) for c in _STORED},
+                    "statistic": None if f.statistic is None or math.isinf(f.statistic) else f.statistic,
+                }
+                for f in report.findings
+            ]
+        )
+        con.register("s_findings", findings)
+        new = (
+            "SELECT DISTINCT ON (candidate_result_id, metric) * FROM s_findings f WHERE NOT EXISTS "
+            "(SELECT 1 FROM performance_regressions r "
+            " WHERE r.candidate_result_id = f.candidate_result_id AND r.metric = f.metric)"
+        )
+        columns = ", ".join(_STORED)
+        try:
+            with transaction(con):
+                added = fetch_value(
+                    con,
+                    f"INSERT INTO performance_regressions (regression_id, {columns}, detected_at) "
+                    f"SELECT {new_ids(con, 'performance_regressions', new)}, {columns}, ? FROM ({new})",
+                    [utc_now()],
+                )
+        finally:
+            con.unregister("s_findings")
     ids = dict(
         ((r, m), (i, s))
         for i, r, m, s in con.execute(

@@ -56,6 +56,7 @@ from benchdb_pipeline.api.submit import (
     spool_problem,
 )
 from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
+from benchdb_pipeline.config import beside
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
@@ -96,7 +97,7 @@ class Settings:
 
     @property
     def snapshots(self) -> Path:
-        return self.snapshot_dir or self.db.parent / ".api-snapshots"
+        return self.snapshot_dir or beside(self.db) / ".api-snapshots"
 
 
 class JSON(Response):

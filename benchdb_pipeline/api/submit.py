@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.config import db_path, incoming_dir
+from benchdb_pipeline.config import beside, db_path, incoming_dir
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.formats.canonical import Document
@@ -80,7 +80,7 @@ def spool_dir_for(db: str | Path) -> Path:
     warehouse never feeds the main one)."""
     if Path(db).resolve() == db_path().resolve():
         return incoming_dir() / API_FOLDER
-    return Path(db).parent / "incoming" / API_FOLDER
+    return beside(db) / "incoming" / API_FOLDER
 
 
 def open_warehouse(db: str | Path | None, spool_dir: str | Path | None) -> tuple[Path, Path]:

@@ -1,7 +1,8 @@
 """Asset checks on the warehouse: thin wrappers over ``warehouse.checks``.
 
-References (on every fact table), natural keys and the ledger block downstream work, the
-reports included, when they fail; value ranges and views warn.
+References (on every fact table), natural keys, the declared keys and checks (asserted on a
+lake, which cannot declare them) and the ledger block downstream work, the reports
+included, when they fail; value ranges and views warn.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from benchdb_pipeline.warehouse import checks
 # (check name, asset it guards, domain check, blocking)
 CHECKS: tuple[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], checks.CheckResult], bool], ...] = (
     ("natural_keys_unique", "models", checks.check_natural_keys, True),
+    ("declared_constraints_hold", "performance_results", checks.check_declared, True),
     ("ledger_matches_facts", "source_files", checks.check_ledger, True),
     ("values_consistent", "performance_results", checks.check_value_ranges, False),
     ("views_compile", "test_runs", checks.check_views, False),

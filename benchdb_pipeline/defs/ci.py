@@ -39,7 +39,7 @@ def consolidate_artifacts(
         platform=config.ci_platform or None,
     )
     report = integrate(
-        Path(warehouse.database),
+        Path(warehouse.address),
         find_artifacts(folder),
         ci,
         archive_dir=Path(config.archive_dir) if config.archive_dir else None,

@@ -120,7 +120,7 @@ def warehouse_tables(
     warehouse: WarehouseResource,
 ):
     """Ingest the listed files as `benchdb ingest` does: ledger, supersede, dimensions, facts."""
-    report = ingest_files(warehouse.database, raw_result_files, retry_quarantined=config.retry_quarantined)
+    report = ingest_files(warehouse.address, raw_result_files, retry_quarantined=config.retry_quarantined)
     for outcome in report.quarantined:
         context.log.warning("quarantined %s", outcome.error)
     context.log.info(report.summary())

@@ -40,14 +40,14 @@ def _metadata(record: dict) -> dict:
 @dg.op(pool=WAREHOUSE_POOL, out=dg.Out(dg.Nothing))
 def optimize_warehouse(context: dg.OpExecutionContext, warehouse: WarehouseResource):
     """ANALYZE and CHECKPOINT."""
-    record = ops.optimize(Path(warehouse.database))
+    record = ops.optimize(Path(warehouse.address))
     context.add_output_metadata(_metadata(record))
 
 
 @dg.op(pool=WAREHOUSE_POOL, ins={"start": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing))
 def check_warehouse_integrity(context: dg.OpExecutionContext, warehouse: WarehouseResource):
     """Every integrity check; fails the job when one finds a problem."""
-    record = ops.check_integrity(Path(warehouse.database))
+    record = ops.check_integrity(Path(warehouse.address))
     if not record["ok"]:
         raise dg.Failure("integrity check failed", metadata=_metadata(record))
     context.add_output_metadata(_metadata(record))
@@ -56,7 +56,7 @@ def check_warehouse_integrity(context: dg.OpExecutionContext, warehouse: Warehou
 @dg.op(pool=WAREHOUSE_POOL, ins={"start": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing))
 def back_up_warehouse(context: dg.OpExecutionContext, config: BackupConfig, warehouse: WarehouseResource):
     """A consistent, checksummed backup, verified before the job goes on."""
-    record = ops.take_backup(Path(warehouse.database), config.folder, config.compress)
+    record = ops.take_backup(Path(warehouse.address), config.folder, config.compress)
     verified = ops.verify_backup(Path(record["path"]))
     if not verified["ok"]:
         raise dg.Failure(f"the new backup does not verify: {verified['error']}")
@@ -97,7 +97,7 @@ def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, 
     folder = Path(config.json_dir) if config.json_dir else incoming_dir()
     archive = Path(config.archive_dir) if config.archive_dir else archive_root() / "json"
     record = housekeeping.clean_json(
-        Path(warehouse.database), [folder], config.older_than_days, config.action, archive
+        Path(warehouse.address), [folder], config.older_than_days, config.action, archive
     )
     context.log.info(
         "%s %d files; %d not in the warehouse were left",
@@ -129,7 +129,7 @@ def archive_old_fact_rows(
 ):
     """Old fact rows to verified Parquet; the all_* views still read them."""
     folder = Path(config.archive_dir) if config.archive_dir else archive_root() / "warehouse"
-    record = ops.archive_old_rows(Path(warehouse.database), folder, config.older_than_days)
+    record = ops.archive_old_rows(Path(warehouse.address), folder, config.older_than_days)
     if not record["ok"]:
         raise dg.Failure(record["error"], metadata=_metadata(record))
     context.log.info("archived %d rows (batch %s) to %s", record["rows_archived"], record["batch_id"], folder)

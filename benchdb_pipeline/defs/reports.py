@@ -45,7 +45,7 @@ def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     folder.mkdir(parents=True, exist_ok=True)
     html_path, md_path = folder / "benchmark_report.html", folder / "benchmark_summary.md"
     with warehouse.get_connection(read_only=True) as con:
-        report = build(con, Filters(), source=str(warehouse.database))
+        report = build(con, Filters(), source=str(warehouse.address))
     html_path.write_text(report.html())
     summary = report.markdown(html_link=html_path.name)
     md_path.write_text(summary)

@@ -57,7 +57,7 @@ def benchmark_results(
         outcome = Runner(plan).run()
     except (ValueError, RunnerUnavailable) as exc:
         raise dg.Failure(str(exc)) from None
-    path = write(outcome.document, runs_dir(warehouse.database))
+    path = write(outcome.document, runs_dir(warehouse.address))
     for reason in outcome.not_measured:
         context.log.warning("not measured: %s", reason)
     context.log.info("measured %d configurations into %s", outcome.measured, path)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from benchdb_pipeline import __version__
+from benchdb_pipeline.config import beside
 from benchdb_pipeline.runner import measure as m
 from benchdb_pipeline.runner.hardware import PLATFORMS, Platform, detect
 from benchdb_pipeline.runner.model_sets import MODEL_SETS, ModelSpec, resolve
@@ -361,7 +362,7 @@ class Stored:
 def runs_dir(db: str | Path) -> Path:
     """Where result files of runs go by default: ``runs/`` beside the database, outside the
     watched incoming folder (a run's file is ingested once, by the run that wrote it)."""
-    return Path(db).parent / "runs"
+    return beside(db) / "runs"
 
 
 def run_and_store(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from benchdb_pipeline.warehouse.lake import file_schema
 from benchdb_pipeline.warehouse.schema import (
     ARCHIVE_VIEWS,
     FACT_TABLES,
@@ -21,7 +22,7 @@ from benchdb_pipeline.warehouse.schema import (
     archive_glob,
     sql_string,
 )
-from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
+from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value, lake_dsn
 
 # (child table, column, parent table, parent key): every reference in the schema.
 REFERENCES = (
@@ -161,6 +162,25 @@ def check_natural_keys(con: duckdb.DuckDBPyConnection) -> CheckResult:
     )
 
 
+def check_declared(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """On a lake, the keys and checks a DuckDB file declares and the lake cannot: duplicated
+    key values and rows that break a CHECK, per rule. A DuckDB file enforces them itself."""
+    if not lake_dsn(con):
+        return CheckResult("declared constraints", True)
+    rules = {}
+    for table, kind, expression, columns in file_schema().rules:
+        names = ", ".join(f'"{c}"' for c in columns)
+        if kind == "CHECK":
+            rules[f"{table}: CHECK {expression}"] = (
+                f"SELECT count(*) FROM {table} WHERE ({expression}) IS FALSE"
+            )
+        else:
+            rules[f"{table}: {kind} ({names})"] = (
+                f"SELECT count(*) FROM (SELECT {names} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+            )
+    return _run(con, "declared constraints", rules)
+
+
 def check_ledger(con: duckdb.DuckDBPyConnection) -> CheckResult:
     """The ledger and the facts agree."""
     return _run(con, "ledger", LEDGER_RULES)
@@ -212,6 +232,7 @@ def check_archive(con: duckdb.DuckDBPyConnection) -> CheckResult:
 ALL_CHECKS = (
     check_references,
     check_natural_keys,
+    check_declared,
     check_ledger,
     check_value_ranges,
     check_views,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from benchdb_pipeline.warehouse.lake import describe
 from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, current_version, existing_tables
 from benchdb_pipeline.warehouse.sql import fetch_one
 
@@ -46,13 +47,15 @@ def ledger_by_status(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def status_report(con: duckdb.DuckDBPyConnection) -> dict:
-    """Schema version, rows per table, files by status, simulated runs and time range."""
+    """Where the warehouse is (backend), schema version, rows per table, files by status,
+    simulated runs and time range."""
     simulated, real, first, last = fetch_one(
         con,
         "SELECT count(*) FILTER (WHERE is_simulated), count(*) FILTER (WHERE NOT is_simulated), "
         "min(started_at), max(started_at) FROM test_runs",
     )
     return {
+        "warehouse": describe(con),
         "schema_version": current_version(con),
         "tables": table_counts(con),
         "archived": archived_counts(con),

@@ -17,7 +17,7 @@ import duckdb
 from benchdb_pipeline.errors import SchemaError
 from benchdb_pipeline.warehouse.rebuild import rebuild
 from benchdb_pipeline.warehouse.rekey import drop_emptied_platforms, merge_device_spellings, rekey_platforms
-from benchdb_pipeline.warehouse.sql import fetch_value
+from benchdb_pipeline.warehouse.sql import fetch_value, lake_dsn
 
 DIMENSION_TABLES = ("models", "hardware_platforms", "test_runs")
 FACT_TABLES = (
@@ -634,6 +634,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
         )
     if version >= up_to:
         return 0
+    if lake_dsn(con):  # a lake is created at the current version, never migrated from 1
+        raise SchemaError(
+            "the lake has no warehouse yet: run `benchdb lake init`"
+            if version == 0
+            else f"the lake is at schema version {version}; this benchdb has no lake migration to {up_to}"
+        )
     applied = 0
     for migration in MIGRATIONS:
         if not version < migration.version <= up_to:

@@ -19,3 +19,13 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
 def fetch_value(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
     """The first column of ``fetch_one``'s row."""
     return fetch_one(con, sql, params)[0]
+
+
+# Set on every connection to a lake (see ``lake.connect``): its catalog database, where the
+# writers' lock and the id counters live.
+LAKE_DSN_VARIABLE = "benchdb_catalog_dsn"
+
+
+def lake_dsn(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The catalog database of a lake connection; None on a DuckDB file."""
+    return con.execute(f"SELECT getvariable('{LAKE_DSN_VARIABLE}')").fetchone()[0]  # type: ignore[index]

@@ -1,8 +1,10 @@
-"""Connections, transactions and the set-based load of a staged batch.
+"""Connections, transactions and the set-based load of a staged batch, on either backend.
 
-DuckDB admits one writing process at a time, so connections are short-lived: open, do the
-work, close. A connection that meets another process's lock waits with backoff for up to
-``BENCHDB_LOCK_TIMEOUT`` seconds (default 60) instead of failing at once.
+A warehouse is a DuckDB file or a lake (``ducklake:<catalog>``, see ``lake``); the same SQL
+runs on both, and the few differences (how ids are made, the writers' lock) live here.
+A DuckDB file admits one writing process at a time, so connections are short-lived: open,
+do the work, close; a connection that meets another process's lock waits with backoff for
+up to ``BENCHDB_LOCK_TIMEOUT`` seconds (default 60) instead of failing at once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
+from benchdb_pipeline.warehouse import lake
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import fingerprint, platform_key
 from benchdb_pipeline.warehouse.schema import (
@@ -26,7 +29,7 @@ from benchdb_pipeline.warehouse.schema import (
     ensure_schema,
     utc_now,
 )
-from benchdb_pipeline.warehouse.sql import fetch_value
+from benchdb_pipeline.warehouse.sql import fetch_value, lake_dsn
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
 
 CONNECTION_CONFIG = {
@@ -39,10 +42,19 @@ def _lock_timeout() -> float:
     return float(os.environ.get("BENCHDB_LOCK_TIMEOUT", "60"))
 
 
+def _ready(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # DuckDB's own bar draws on stdout, into the JSON and tables the CLI prints there.
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting out another process's lock; raises DB001 on failure."""
+    if lake.is_lake(path):
+        settings = lake.LakeSettings.from_env(path)
+        return _ready(lake.connect(settings, read_only=read_only, config=dict(CONNECTION_CONFIG)))
     path = str(path)
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -52,10 +64,7 @@ def connect(
     delay = 0.02
     while True:
         try:
-            con = duckdb.connect(path, read_only=read_only, config=dict(CONNECTION_CONFIG))
-            # DuckDB's own bar draws on stdout, into the JSON and tables the CLI prints there.
-            con.execute("SET enable_progress_bar = false")
-            return con
+            return _ready(duckdb.connect(path, read_only=read_only, config=dict(CONNECTION_CONFIG)))
         except duckdb.IOException as exc:
             locked = "lock" in str(exc).lower()
             if not locked or time.monotonic() >= deadline:
@@ -82,14 +91,31 @@ def session(
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN … COMMIT, or ROLLBACK on any exception."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    """BEGIN … COMMIT, or ROLLBACK on any exception. On a lake the transaction holds the
+    writers' lock from before it begins (so that it reads every commit before it) until it
+    has committed: natural keys stay unique and deletes never conflict."""
+    dsn = lake_dsn(con)
+    with lake.writer_lock(dsn) if dsn else nullcontext():
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def new_ids(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str, params: list | None = None) -> str:
+    """A SQL expression that gives each row of ``SELECT … FROM (rows_sql)`` a fresh id of
+    ``table``: its sequence on a DuckDB file; on a lake (no sequences) a block reserved for
+    that many rows, numbered by ``row_number()``, so use it only in the outermost SELECT over
+    exactly those rows."""
+    dsn = lake_dsn(con)
+    if not dsn:
+        return f"nextval('seq_{table}')"
+    rows = fetch_value(con, f"SELECT count(*) FROM ({rows_sql})", params or [])
+    first = lake.allocate_ids(dsn, table, max(rows, 1))
+    return f"({first - 1} + row_number() OVER ())"
 
 
 def known_hashes(con: duckdb.DuckDBPyConnection, *, retry_quarantined: bool = False) -> set[str]:
@@ -126,15 +152,15 @@ class LoadReport:
             self.rows[key] = self.rows.get(key, 0) + value
 
 
-# Fact tables loaded from staging: (table, id column, sequence, has children keyed by row_key,
-# model required, hardware required).
+# Fact tables loaded from staging: (table, id column, model required, hardware required).
 _FACTS = (
-    ("performance_results", "result_id", "seq_performance_results", True, True, True),
-    ("hardware_compatibility", "compatibility_id", "seq_hardware_compatibility", False, False, True),
-    ("integration_test_results", "test_result_id", "seq_integration_test_results", True, False, False),
-    ("web_platform_results", "result_id", "seq_web_platform_results", False, True, True),
+    ("performance_results", "result_id", True, True),
+    ("hardware_compatibility", "compatibility_id", False, True),
+    ("integration_test_results", "test_result_id", False, False),
+    ("web_platform_results", "result_id", True, True),
 )
 _KEY_COLUMNS = {"row_key", "run_key_local", "file_key", "model_name", "platform_key"}
+_ID_COLUMNS = {"models": "model_id", "hardware_platforms": "hardware_id"}
 
 
 def load_batch(
@@ -217,11 +243,11 @@ def _load(
     if report.superseded:
         release_files(con, "SELECT file_id FROM t_superseded", now)
     # 3. Ledger rows: new content gets a new row, returning content revives its old row.
+    ids = new_ids(con, "source_files", "SELECT * FROM t_files")
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE t_file_ids AS
-        SELECT file_key, coalesce(existing_id, nextval('seq_source_files')) AS file_id,
-               existing_id IS NOT NULL AS revived
+        SELECT file_key, coalesce(existing_id, {ids}) AS file_id, existing_id IS NOT NULL AS revived
         FROM t_files
         """
     )
@@ -254,12 +280,13 @@ def _load(
         "DELETE FROM quarantine WHERE file_id IN "
         "(SELECT existing_id FROM t_files WHERE existing_id IS NOT NULL)"
     )
+    reasons = "SELECT i.file_id, q.* FROM s_quarantine q JOIN t_file_ids i USING (file_key)"
     report.rows["quarantine"] = _count(
         con,
-        """
-        INSERT INTO quarantine (file_id, record_locator, field, reason, quarantined_at)
-        SELECT i.file_id, q.record_locator, q.field, q.reason, ?
-        FROM s_quarantine q JOIN t_file_ids i USING (file_key)
+        f"""
+        INSERT INTO quarantine (quarantine_id, file_id, record_locator, field, reason, quarantined_at)
+        SELECT {new_ids(con, "quarantine", reasons)}, file_id, record_locator, field, reason, ?
+        FROM ({reasons})
         """,
         [now],
     )
@@ -297,10 +324,14 @@ def _load(
     run_columns = [c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")]
     cols = ", ".join(run_columns)
     select = ", ".join("metadata::JSON" if c == "metadata" else c for c in run_columns)
+    # A run already stored (its file revived, or the same run in two files) is not added again.
+    new_runs = (
+        "SELECT DISTINCT ON (run_key) * FROM t_runs WHERE run_key NOT IN (SELECT run_key FROM test_runs)"
+    )
     report.rows["test_runs"] = _count(
         con,
-        f"INSERT INTO test_runs ({cols}, source_file_id, created_at) "
-        f"SELECT {select}, file_id, ? FROM t_runs ON CONFLICT (run_key) DO NOTHING",
+        f"INSERT INTO test_runs (run_id, {cols}, source_file_id, created_at) "
+        f"SELECT {new_ids(con, 'test_runs', new_runs)}, {select}, file_id, ? FROM ({new_runs})",
         [now],
     )
     con.execute(
@@ -308,10 +339,8 @@ def _load(
         "SELECT t.run_key_local, tr.run_id, t.file_id FROM t_runs t JOIN test_runs tr USING (run_key)"
     )
     # 6. Facts and their owned rows.
-    for table, id_col, seq, has_children, model_required, hardware_required in _FACTS:
-        report.rows[table] = _insert_fact(
-            con, table, id_col, seq, has_children, model_required, hardware_required, now
-        )
+    for table, id_col, model_required, hardware_required in _FACTS:
+        report.rows[table] = _insert_fact(con, table, id_col, model_required, hardware_required, now)
     report.rows["performance_samples"] = _count(
         con,
         """
@@ -320,14 +349,19 @@ def _load(
         FROM s_performance_samples s JOIN t_performance_results_ids i USING (row_key)
         """,
     )
+    assertions = (
+        "SELECT i.id AS test_result_id, a.* FROM s_integration_test_assertions a "
+        "JOIN t_integration_test_results_ids i USING (row_key)"
+    )
     report.rows["integration_test_assertions"] = _count(
         con,
-        """
+        f"""
         INSERT INTO integration_test_assertions
-            (test_result_id, assertion_name, passed, expected_value, actual_value, message,
-             created_at)
-        SELECT i.id, a.assertion_name, a.passed, a.expected_value, a.actual_value, a.message, ?
-        FROM s_integration_test_assertions a JOIN t_integration_test_results_ids i USING (row_key)
+            (assertion_id, test_result_id, assertion_name, passed, expected_value, actual_value,
+             message, created_at)
+        SELECT {new_ids(con, "integration_test_assertions", assertions)}, test_result_id,
+               assertion_name, passed, expected_value, actual_value, message, ?
+        FROM ({assertions})
         """,
         [now],
     )
@@ -374,13 +408,17 @@ def _upsert_dimension(
     def value(col: str) -> str:
         return f"min({col})::JSON" if col == "metadata" else f"min({col})"
 
-    updates = ", ".join(f"{c} = least({table}.{c}, excluded.{c})" for c in attributes)
+    staged = (
+        f"SELECT {key}, {', '.join(f'{value(c)} AS {c}' for c in attributes)} FROM s_{table} GROUP BY {key}"
+    )
+    columns = ", ".join(attributes)
     con.execute(
         f"""
-        INSERT INTO {table} ({key}, {", ".join(attributes)}, created_at)
-        SELECT {key}, {", ".join(value(c) for c in attributes)}, ?
-        FROM s_{table} GROUP BY {key}
-        ON CONFLICT ({key}) DO UPDATE SET {updates}
+        MERGE INTO {table} USING (SELECT {new_ids(con, table, staged)} AS new_id, * FROM ({staged})) s
+        ON {table}.{key} = s.{key}
+        WHEN MATCHED THEN UPDATE SET {", ".join(f"{c} = least({table}.{c}, s.{c})" for c in attributes)}
+        WHEN NOT MATCHED THEN INSERT ({_ID_COLUMNS[table]}, {key}, {columns}, created_at)
+            VALUES (s.new_id, s.{key}, {", ".join(f"s.{c}" for c in attributes)}, ?)
         """,
         [now],
     )
@@ -390,41 +428,40 @@ def _insert_fact(
     con: duckdb.DuckDBPyConnection,
     table: str,
     id_col: str,
-    seq: str,
-    has_children: bool,
     model_required: bool,
     hardware_required: bool,
     now: datetime,
 ) -> int:
+    """Insert a fact table's staged rows of the batch's runs; for a table whose rows own
+    others (samples, assertions), t_<table>_ids keeps each row's id by its row_key."""
     staged = f"s_{table}"
     direct = [c for c in STAGING_SCHEMAS[table].names if c not in _KEY_COLUMNS]
-    expected = _count(
-        con,
-        f"SELECT count(*) FROM {staged} WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)",
-    )
-    id_select, id_join = "", ""
-    if has_children:
+    of_runs = f"FROM {staged} WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)"
+    owner = "row_key" in STAGING_SCHEMAS[table].names
+    if owner:
+        keys = f"SELECT row_key {of_runs}"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE t_{table}_ids AS "
-            f"SELECT row_key, nextval('{seq}') AS id FROM {staged} "
-            f"WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)"
+            f"SELECT {new_ids(con, table, keys)} AS id, row_key FROM ({keys})"
         )
-        id_select, id_join = f"{id_col}, ", f"JOIN t_{table}_ids i USING (row_key)"
+    expected = _count(con, f"SELECT count(*) {of_runs}")
     model_join = "JOIN" if model_required else "LEFT JOIN"
     hardware_join = "JOIN" if hardware_required else "LEFT JOIN"
     values = ", ".join(f"s.{c}::JSON" if c in ("metrics", "metadata") else f"s.{c}" for c in direct)
+    resolved = f"""
+        SELECT {"i.id, " if owner else ""}r.run_id, m.model_id, h.hardware_id, r.file_id, {values}
+        FROM {staged} s
+        JOIN t_run_ids r USING (run_key_local)
+        {f"JOIN t_{table}_ids i USING (row_key)" if owner else ""}
+        {model_join} models m ON m.model_name = s.model_name
+        {hardware_join} hardware_platforms h ON h.platform_key = s.platform_key"""
+    ids = "" if owner else f"{new_ids(con, table, resolved)}, "
     inserted = _count(
         con,
         f"""
-        INSERT INTO {table} ({id_select}run_id, model_id, hardware_id, source_file_id,
+        INSERT INTO {table} ({id_col}, run_id, model_id, hardware_id, source_file_id,
                              {", ".join(direct)}, created_at)
-        SELECT {"i.id, " if has_children else ""}r.run_id, m.model_id, h.hardware_id, r.file_id,
-               {values}, ?
-        FROM {staged} s
-        JOIN t_run_ids r USING (run_key_local)
-        {id_join}
-        {model_join} models m ON m.model_name = s.model_name
-        {hardware_join} hardware_platforms h ON h.platform_key = s.platform_key
+        SELECT {ids}*, ? FROM ({resolved})
         """,
         [now],
     )

@@ -50,18 +50,27 @@ def check(db, **kwargs) -> regressions.CheckReport:
         return regressions.check(con, **kwargs)
 
 
-@pytest.fixture
-def step_db(tmp_path):
-    """A 15 % latency step at run 30 of 60, with 2 % noise."""
+def write_step(tmp_path, target):
+    """A 15 % latency step at run 30 of 60, with 2 % noise, ingested into ``target``."""
     rng = random.Random(42)
     runs = [
         [series_row(0, latency_ms=100 * (1.15 if night >= 30 else 1.0) * rng.gauss(1, 0.02))]
         for night in range(1, 61)
     ]
     write_runs(tmp_path / "step", runs)
-    db = tmp_path / "step.duckdb"
-    ingest(db, [tmp_path / "step"], workers=1)
-    return db
+    ingest(target, [tmp_path / "step"], workers=1)
+    return target
+
+
+@pytest.fixture
+def step_db(tmp_path):
+    return write_step(tmp_path, tmp_path / "step.duckdb")
+
+
+@pytest.fixture
+def step_warehouse(tmp_path, warehouse):
+    """The step on a DuckDB file, then on a lake."""
+    return write_step(tmp_path, warehouse)
 
 
 def test_a_step_is_found_at_the_run_where_it_starts(step_db):
@@ -149,22 +158,22 @@ def test_reference_warehouse_as_baseline(tmp_path):
     assert [(f.metric, f.baseline_points) for f in report.regressions] == [("throughput", 6)]
 
 
-def test_cli_gates_on_regressions(step_db, tmp_path):
-    ids = run_ids(step_db)
-    clean = benchdb("regression-check", "--run", str(ids[10]), "--format", "json", db=step_db)
+def test_cli_gates_on_regressions(step_warehouse, tmp_path):
+    ids = run_ids(step_warehouse)
+    clean = benchdb("regression-check", "--run", str(ids[10]), "--format", "json", db=step_warehouse)
     assert clean.returncode == 0 and json.loads(clean.stdout)["regressions"] == 0
-    failing = benchdb("regression-check", "--run", str(ids[29]), "--format", "markdown", db=step_db)
+    failing = benchdb("regression-check", "--run", str(ids[29]), "--format", "markdown", db=step_warehouse)
     assert failing.returncode == 1
     assert "regressions found" in failing.stdout and "| latency |" in failing.stdout
-    same = benchdb("query", "--regression-check", "--run", str(ids[29]), "--no-store", db=step_db)
+    same = benchdb("query", "--regression-check", "--run", str(ids[29]), "--no-store", db=step_warehouse)
     assert same.returncode == 1 and "minor regression" in same.stdout and "+11.7%" in same.stdout
     assert "used more than once" not in same.stderr
-    listed = json.loads(benchdb("regressions", "list", "--format", "json", db=step_db).stdout)
+    listed = json.loads(benchdb("regressions", "list", "--format", "json", db=step_warehouse).stdout)
     assert len(listed) == 1 and listed[0]["status"] == "untriaged"
     acked = benchdb(
-        "regressions", "ack", str(listed[0]["id"]), "--status", "expected", "--note", "ok", db=step_db
+        "regressions", "ack", str(listed[0]["id"]), "--status", "expected", "--note", "ok", db=step_warehouse
     )
     assert acked.returncode == 0
-    assert benchdb("regression-check", "--run", str(ids[31]), db=step_db).returncode == 0
-    missing = benchdb("regression-check", "--run", "99999", db=step_db)
+    assert benchdb("regression-check", "--run", str(ids[31]), db=step_warehouse).returncode == 0
+    missing = benchdb("regression-check", "--run", "99999", db=step_warehouse)
     assert missing.returncode == 2 and "DB004" in missing.stderr

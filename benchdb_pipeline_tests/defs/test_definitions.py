@@ -128,6 +128,7 @@ def test_blocking_checks():
     }
     assert {k: v for k, v in blocking.items() if k[1] != "references_resolve"} == {
         ("models", "natural_keys_unique"): True,
+        ("performance_results", "declared_constraints_hold"): True,
         ("source_files", "ledger_matches_facts"): True,
         ("performance_results", "values_consistent"): False,
         ("test_runs", "views_compile"): False,

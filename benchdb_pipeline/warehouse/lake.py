@@ -1,0 +1,303 @@
+"""The warehouse on DuckLake: its catalog in PostgreSQL, its data as Parquet files on a shared
+path, so that many processes on many machines read and write one warehouse.
+
+A lake's address is ``ducklake:<catalog>`` (``BENCHDB_BACKEND=ducklake`` makes
+``BENCHDB_LAKE_CATALOG`` the default address); callers pass it where they pass a DuckDB file
+and never see the difference, since a lake connection has the lake as its default catalog.
+What DuckLake cannot declare is kept here: ids come in blocks from a counter table in
+PostgreSQL, a writing transaction holds one PostgreSQL advisory lock (natural-key dedup and
+deletes across processes need it), and keys, references and ranges are integrity checks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from benchdb_pipeline.config import LAKE_PREFIX
+from benchdb_pipeline.errors import DatabaseConnectionError, SchemaError
+from benchdb_pipeline.warehouse.schema import (
+    MIGRATIONS,
+    create_views,
+    ensure_schema,
+    existing_tables,
+    utc_now,
+)
+from benchdb_pipeline.warehouse.sql import LAKE_DSN_VARIABLE, lake_dsn
+
+PREFIX = LAKE_PREFIX
+ALIAS = "lake"
+COUNTERS_SCHEMA = "benchdb"
+# The one advisory lock every writing transaction of every lake holds (two lakes in one
+# PostgreSQL database share it, which costs only concurrency).
+LOCK_KEY = 0x62656E6368  # "bench"
+# DuckLake's own package names and the extension names they load as.
+EXTENSIONS = {"duckdb_extension_ducklake": "ducklake", "duckdb_extension_postgres": "postgres_scanner"}
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """Where a lake lives and how it is attached; from the environment by ``from_env``."""
+
+    catalog: str  # DuckLake's catalog string, e.g. "postgres:host=127.0.0.1 dbname=benchdb"
+    data_path: str  # where its Parquet files go; the lake remembers it, so only init needs it
+    metadata_schema: str = "benchdb_lake"
+    inlining_row_limit: int | None = None
+    max_retry_count: int = 100
+
+    @classmethod
+    def from_env(cls, address: str | Path | None = None) -> LakeSettings:
+        catalog = str(address)[len(PREFIX) :] if address else os.environ.get("BENCHDB_LAKE_CATALOG", "")
+        if not catalog:
+            raise DatabaseConnectionError(
+                "the lake needs BENCHDB_LAKE_CATALOG, e.g. 'postgres:host=127.0.0.1 dbname=benchdb user=bench'"
+            )
+        data = os.environ.get("BENCHDB_LAKE_DATA", "")
+        inlining = os.environ.get("BENCHDB_LAKE_INLINING_ROWS")
+        return cls(
+            catalog=catalog,
+            data_path=data.rstrip("/") + "/" if data else "",
+            metadata_schema=os.environ.get("BENCHDB_LAKE_SCHEMA", cls.metadata_schema),
+            inlining_row_limit=int(inlining) if inlining else None,
+            max_retry_count=int(os.environ.get("BENCHDB_LAKE_RETRIES", cls.max_retry_count)),
+        )
+
+    @property
+    def address(self) -> str:
+        return PREFIX + self.catalog
+
+    @property
+    def dsn(self) -> str:
+        """The libpq connection string of the catalog database."""
+        if not self.catalog.startswith("postgres:"):
+            raise DatabaseConnectionError(
+                f"lake catalog {self.catalog!r}: only a PostgreSQL catalog is supported"
+            )
+        return self.catalog[len("postgres:") :]
+
+
+def is_lake(address: str | Path) -> bool:
+    return str(address).startswith(PREFIX)
+
+
+def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckLake and the PostgreSQL scanner from their pip packages (no download); the
+    first load installs them into DuckDB's extension folder."""
+    for package, name in EXTENSIONS.items():
+        try:
+            con.execute(f"LOAD {name}")
+            continue
+        except duckdb.Error:
+            pass
+        try:
+            folder = Path(import_module(package).__path__[0]) / "extensions" / f"v{duckdb.__version__}"
+        except ImportError:
+            raise DatabaseConnectionError(
+                f"the lake needs {package.replace('_', '-')}: pip install -e '.[lake]'"
+            ) from None
+        files = list(folder.glob("*.duckdb_extension"))
+        if not files:
+            raise DatabaseConnectionError(
+                f"{package} has no extension for duckdb {duckdb.__version__} (the lake extra pins duckdb)"
+            )
+        con.execute(f"INSTALL '{files[0]}'")
+        con.execute(f"LOAD {name}")
+
+
+def connect(settings: LakeSettings, *, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as its default catalog."""
+    con = duckdb.connect(config=config)
+    try:
+        _load_extensions(con)
+        con.execute(f"SET ducklake_max_retry_count = {settings.max_retry_count}")
+        options = [f"METADATA_SCHEMA {_literal(settings.metadata_schema)}"]
+        if settings.data_path:
+            options.append(f"DATA_PATH {_literal(settings.data_path)}")
+        if settings.inlining_row_limit is not None:
+            options.append(f"DATA_INLINING_ROW_LIMIT {settings.inlining_row_limit}")
+        if read_only:
+            options.append("READ_ONLY")
+        con.execute(f"ATTACH {_literal(settings.address)} AS {ALIAS} ({', '.join(options)})")
+        con.execute(f"USE {ALIAS}")
+        con.execute(f"SET VARIABLE {LAKE_DSN_VARIABLE} = {_literal(settings.dsn)}")
+    except duckdb.Error as exc:
+        con.close()
+        raise DatabaseConnectionError(f"lake {settings.address} could not be opened: {exc}") from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _postgres(dsn: str) -> Any:
+    try:
+        import psycopg2
+    except ImportError:
+        raise DatabaseConnectionError("the lake needs psycopg2: pip install -e '.[lake]'") from None
+    try:
+        return psycopg2.connect(dsn)
+    except psycopg2.Error as exc:
+        raise DatabaseConnectionError(f"lake catalog {dsn!r} could not be reached: {exc}".strip()) from exc
+
+
+@contextmanager
+def writer_lock(dsn: str) -> Iterator[None]:
+    """Hold the lake's advisory lock: one writing transaction at a time across machines."""
+    pg = _postgres(dsn)
+    try:
+        pg.autocommit = True
+        with pg.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        yield
+    finally:
+        pg.close()  # ends the session, which releases the lock even if the unlock is never sent
+
+
+def allocate_ids(dsn: str, table: str, count: int) -> int:
+    """The first of ``count`` fresh ids of ``table``; blocks never overlap across machines and
+    grow with time, so the newest id is still the latest row."""
+    pg = _postgres(dsn)
+    try:
+        with pg, pg.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {COUNTERS_SCHEMA}.id_counters SET next_id = next_id + %s "
+                "WHERE table_name = %s RETURNING next_id - %s",
+                [count, table, count],
+            )
+            row = cursor.fetchone()
+    finally:
+        pg.close()
+    if row is None:
+        raise SchemaError(f"the lake has no id counter for {table}: run `benchdb lake init`")
+    return int(row[0])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class FileSchema:
+    """The current schema as the DuckDB file builds it: the lake's tables are made from it
+    and its constraints become the lake's checks, so nothing is written twice."""
+
+    # table -> (column, type, NOT NULL, literal default or None)
+    tables: dict[str, tuple[tuple[str, str, bool, str | None], ...]]
+    # (table, PRIMARY KEY / UNIQUE / CHECK, CHECK expression, columns)
+    rules: tuple[tuple[str, str, str, tuple[str, ...]], ...]
+    # table -> its generated id column
+    ids: dict[str, str]
+
+    def ddl(self) -> list[str]:
+        """CREATE TABLE statements in the subset DuckLake accepts."""
+        statements = []
+        for table, columns in self.tables.items():
+            parts = [
+                f'"{column}" {data_type}'
+                + (" NOT NULL" if not_null else "")
+                + (f" DEFAULT {default}" if default is not None else "")
+                for column, data_type, not_null, default in columns
+            ]
+            statements.append(f"CREATE TABLE {table} ({', '.join(parts)})")
+        return statements
+
+
+@cache
+def file_schema() -> FileSchema:
+    with duckdb.connect() as con:
+        ensure_schema(con)
+        columns = con.execute(
+            "SELECT table_name, column_name, data_type, NOT is_nullable, column_default "
+            "FROM duckdb_columns() c JOIN duckdb_tables() USING (database_name, schema_name, table_name) "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
+            "ORDER BY table_name, column_index"
+        ).fetchall()
+        rules = con.execute(
+            "SELECT table_name, constraint_type, coalesce(expression, ''), constraint_column_names "
+            "FROM duckdb_constraints() WHERE database_name = current_database() "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') ORDER BY ALL"
+        ).fetchall()
+    tables: dict[str, list[tuple[str, str, bool, str | None]]] = {}
+    ids = {}
+    for table, column, data_type, not_null, default in columns:
+        generated = default is not None and default.startswith("nextval")
+        if generated:
+            ids[table] = column
+        tables.setdefault(table, []).append((column, data_type, not_null, None if generated else default))
+    return FileSchema(
+        tables={t: tuple(c) for t, c in tables.items()},
+        rules=tuple((t, kind, text, tuple(cols)) for t, kind, text, cols in rules),
+        ids=ids,
+    )
+
+
+def init(settings: LakeSettings, config: dict[str, Any]) -> bool:
+    """Create the lake once: its id counters in PostgreSQL, then its tables, views and schema
+    version; False (and nothing changed) when it exists already. Under the writers' lock, so
+    that machines starting together create it once."""
+    if not settings.data_path:
+        raise DatabaseConnectionError(
+            "a new lake needs BENCHDB_LAKE_DATA: the shared folder of its Parquet files"
+        )
+    schema = file_schema()
+    with writer_lock(settings.dsn):
+        pg = _postgres(settings.dsn)
+        try:
+            with pg, pg.cursor() as cursor:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {COUNTERS_SCHEMA}")
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {COUNTERS_SCHEMA}.id_counters "
+                    "(table_name TEXT PRIMARY KEY, next_id BIGINT NOT NULL)"
+                )
+                for table in schema.ids:
+                    cursor.execute(
+                        f"INSERT INTO {COUNTERS_SCHEMA}.id_counters VALUES (%s, 1) ON CONFLICT DO NOTHING",
+                        [table],
+                    )
+        finally:
+            pg.close()
+        con = connect(settings, read_only=False, config=config)
+        try:
+            if "schema_version" in existing_tables(con):
+                return False
+            con.execute("BEGIN TRANSACTION")
+            for statement in schema.ddl():
+                con.execute(statement)
+            create_views(con)
+            now = utc_now()
+            con.executemany(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [[m.version, m.description, now] for m in MIGRATIONS],
+            )
+            con.execute("COMMIT")
+            return True
+        finally:
+            con.close()
+
+
+def describe(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Which backend a connection is on and where: for ``benchdb status`` and the API."""
+    if not lake_dsn(con):
+        path = con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+        return {"backend": "duckdb", "path": path[0] if path else None}
+    options = dict(con.execute(f"SELECT option_name, value FROM ducklake_options('{ALIAS}')").fetchall())
+    snapshot = con.execute(f"SELECT * FROM ducklake_current_snapshot('{ALIAS}')").fetchone()
+    catalog = con.execute(f"SELECT path FROM duckdb_databases() WHERE database_name = '{ALIAS}'").fetchone()
+    return {
+        "backend": "ducklake",
+        # a password given in the catalog string is not repeated
+        "catalog": re.sub(r"password=\S+", "password=…", catalog[0] if catalog else ""),
+        "data_path": options.get("data_path"),
+        "snapshot": snapshot[0] if snapshot else None,
+    }

@@ -1,0 +1,103 @@
+"""A real PostgreSQL server for the lake's tests: initdb into a temporary folder, started on a
+free loopback port as a user that is not root (PostgreSQL refuses to run as root), stopped
+at the end of the session. Tests that need it skip, saying why, where it cannot be had."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+USER = "bench"  # the database superuser initdb creates
+
+
+def binaries() -> Path | None:
+    """The folder of initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(found).parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
+    )
+    return versions[-1].parent if versions else None
+
+
+def _runner() -> list[str]:
+    """How to run a server command: as ourselves, or (as root) as the ``postgres`` user."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError("running as root and there is no postgres user to run PostgreSQL as") from None
+    return ["runuser", "-u", "postgres", "--"]
+
+
+@dataclass
+class Server:
+    port: int
+    folder: Path
+    bin: Path
+
+    def dsn(self, dbname: str = "postgres") -> str:
+        return f"host=127.0.0.1 port={self.port} dbname={dbname} user={USER}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; its connection string."""
+        import psycopg2  # the lake extra's client
+
+        admin = psycopg2.connect(self.dsn())
+        try:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            admin.close()
+        return self.dsn(name)
+
+
+def start(port: int) -> Iterator[Server]:
+    """Start a throwaway server on ``port``; yields it, then stops it and removes its folder."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL is not installed (make test-deps installs it)")
+    runner = _runner()
+    folder = Path(tempfile.mkdtemp(prefix="benchdb-pg-"))
+    if runner:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    try:
+        subprocess.run(
+            [*runner, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [
+                *runner,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield Server(port=port, folder=folder, bin=bin_dir)
+    finally:
+        subprocess.run(
+            [*runner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,127 @@
+"""The warehouse on DuckLake with a real PostgreSQL catalog: the same results as on a DuckDB
+file, many writers at once, and the constraints the lake cannot declare kept as checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from benchdb_pipeline.errors import SchemaError
+from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.samples import write_samples
+from benchdb_pipeline.warehouse import checks
+from benchdb_pipeline.warehouse.lake import file_schema
+from benchdb_pipeline.warehouse.schema import ALL_TABLES, ensure_schema
+from benchdb_pipeline.warehouse.store import session
+
+# What a result is, without the ids and clocks that differ between two loads.
+CONTENT = {
+    "source_files": "path, sha256, status, record_count, format, error",
+    "latest_performance_metrics": "model_name, platform_key, test_case, batch_size, precision, "
+    "average_latency_ms, throughput_items_per_second, memory_peak_mb, result_count, is_simulated",
+    "quarantine": "record_locator, field, reason",
+    "models": "model_name, model_family, parameters_million",
+    "hardware_platforms": "platform_key, device_name, memory_gb",
+}
+
+
+def contents(address) -> dict[str, object]:
+    with session(address, read_only=True) as con:
+        found: dict[str, object] = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone() for t in ALL_TABLES
+        }
+        for name, columns in CONTENT.items():
+            found[name] = sorted(map(repr, con.execute(f"SELECT {columns} FROM {name}").fetchall()))
+        found["checks"] = [c(con).description for c in checks.ALL_CHECKS]
+    return found
+
+
+def test_the_same_files_give_the_same_warehouse_on_the_lake(lake, tmp_path):
+    write_samples(tmp_path / "samples")
+    file_db = tmp_path / "file.duckdb"
+    for address in (file_db, lake):
+        assert ingest(address, [tmp_path / "samples"], workers=1).count("ingested") > 20
+        again = ingest(address, [tmp_path / "samples"], workers=1)
+        assert again.count("known") == again.files and not any(again.load.rows.values())
+    on_file, on_lake = contents(file_db), contents(lake)
+    assert on_lake == on_file
+    assert all(line.endswith(": ok") for line in on_lake["checks"])
+
+
+def test_ids_are_unique_and_grow_on_the_lake(lake, tmp_path):
+    write_samples(tmp_path / "samples")
+    ingest(lake, [tmp_path / "samples"], workers=1)
+    with session(lake, read_only=True) as con:
+        for table, column in file_schema().ids.items():
+            count, distinct, low = con.execute(
+                f"SELECT count(*), count(DISTINCT {column}), min({column}) FROM {table}"
+            ).fetchone()
+            assert count == distinct and (low is None or low >= 1), table
+
+
+def test_a_broken_rule_the_lake_cannot_declare_is_found(lake, tmp_path):
+    write_samples(tmp_path / "samples")
+    ingest(lake, [tmp_path / "samples"], workers=1)
+    with session(lake) as con:
+        con.execute(
+            "INSERT INTO models (model_id, model_name, parameters_million, created_at) "
+            "SELECT model_id, model_name || '-copy', -1, created_at FROM models LIMIT 1"
+        )
+        result = checks.check_declared(con)
+    assert not result.passed
+    assert result.offending['models: PRIMARY KEY ("model_id")'] == 1
+    assert result.offending["models: CHECK (parameters_million > 0)"] == 1
+
+
+def test_a_lake_never_created_says_how_to_create_it(postgres_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCHDB_LAKE_DATA", str(tmp_path / "data"))
+    address = "ducklake:postgres:" + postgres_server.create_database("never_created")
+    with session(address) as con, pytest.raises(SchemaError, match="benchdb lake init"):
+        ensure_schema(con)
+
+
+WRITER = """
+import sys
+from benchdb_pipeline.ingest.pipeline import ingest
+print(ingest(sys.argv[1], sys.argv[2:], workers=1).summary())
+"""
+
+
+@pytest.mark.slow
+def test_writers_in_parallel_store_every_file_once(lake, tmp_path):
+    samples = write_samples(tmp_path / "samples")
+    files = sorted(str(p) for p in samples)
+    # Four writers, each with half the files, overlapping: every file is offered twice.
+    shares = [files[i::2] for i in range(2)] * 2
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, lake, *share], stdout=subprocess.PIPE, text=True)
+        for share in shares
+    ]
+    for writer in writers:
+        writer.communicate(timeout=300)
+        assert writer.returncode == 0
+    single = tmp_path / "one.duckdb"
+    ingest(single, [str(p) for p in samples], workers=1)
+    assert contents(lake) == contents(single)
+
+
+def test_every_command_finds_the_lake_from_the_environment(lake, tmp_path, monkeypatch):
+    from benchdb_pipeline_tests.test_cli import benchdb
+
+    monkeypatch.setenv("BENCHDB_BACKEND", "ducklake")
+    again = benchdb("lake", "init")
+    assert again.returncode == 0 and "exists already" in again.stdout, again.stderr
+    write_samples(tmp_path / "samples")
+    ingested = benchdb("ingest", str(tmp_path / "samples"))
+    assert ingested.returncode == 1, ingested.stderr  # the samples hold one file to quarantine
+    status = benchdb("status")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("DuckLake postgres:host=127.0.0.1") and "snapshot" in status.stdout
+    answer = benchdb("query", "--compare-hardware", "--model", "bert-base-uncased", "--format", "json")
+    assert answer.returncode == 0 and "bert-base-uncased" in answer.stdout, answer.stderr
+    report = benchdb(
+        "query", "--report", "performance", "--format", "html", "--output", str(tmp_path / "p.html")
+    )
+    assert report.returncode == 0 and (tmp_path / "p.html").stat().st_size > 0, report.stderr
