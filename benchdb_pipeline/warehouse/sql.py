@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 
-def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple[Any, ...]:
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> tuple[Any, ...]:
     """The first row of a query that returns one (an aggregate, a lookup of a known key)."""
     row = con.execute(sql, params or []).fetchone()
     if row is None:
@@ -16,7 +16,7 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     return row
 
 
-def fetch_value(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+def fetch_value(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     """The first column of ``fetch_one``'s row."""
     return fetch_one(con, sql, params)[0]
 

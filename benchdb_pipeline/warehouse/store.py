@@ -105,7 +105,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("COMMIT")
 
 
-def new_ids(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str, params: list | None = None) -> str:
+def new_ids(
+    con: duckdb.DuckDBPyConnection, table: str, rows_sql: str, params: list | dict | None = None
+) -> str:
     """A SQL expression that gives each row of ``SELECT … FROM (rows_sql)`` a fresh id of
     ``table``: its sequence on a DuckDB file; on a lake (no sequences) a block reserved for
     that many rows, numbered by ``row_number()``, so use it only in the outermost SELECT over
@@ -498,13 +500,7 @@ def _delete_file_facts(con: duckdb.DuckDBPyConnection, file_ids_sql: str) -> Non
 
 def ensure_model(con: duckdb.DuckDBPyConnection, model_name: str, **attributes) -> int:
     """The id of a model by name, adding it (with the given attributes) when new."""
-    columns = ["model_name", *attributes, "created_at"]
-    con.execute(
-        f"INSERT INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        "ON CONFLICT (model_name) DO NOTHING",
-        [model_name, *attributes.values(), utc_now()],
-    )
-    return fetch_value(con, "SELECT model_id FROM models WHERE model_name = ?", [model_name])
+    return _ensure(con, "models", "model_name", {"model_name": model_name, **attributes})
 
 
 def ensure_hardware(
@@ -512,10 +508,20 @@ def ensure_hardware(
 ) -> int:
     """The id of a hardware platform by its identity (see ``identity``), adding it when new."""
     key = platform_key({"hardware_type": hardware_type, "device_name": device_name, **attributes})
-    columns = ["platform_key", "fingerprint", "hardware_type", "device_name", *attributes, "created_at"]
-    con.execute(
-        f"INSERT INTO hardware_platforms ({', '.join(columns)}) VALUES "
-        f"({', '.join('?' * len(columns))}) ON CONFLICT (platform_key) DO NOTHING",
-        [key, fingerprint(key), hardware_type, device_name, *attributes.values(), utc_now()],
+    values = {"platform_key": key, "fingerprint": fingerprint(key), "hardware_type": hardware_type}
+    return _ensure(
+        con, "hardware_platforms", "platform_key", {**values, "device_name": device_name, **attributes}
     )
-    return fetch_value(con, "SELECT hardware_id FROM hardware_platforms WHERE platform_key = ?", [key])
+
+
+def _ensure(con: duckdb.DuckDBPyConnection, table: str, key: str, values: dict) -> int:
+    """The id of the ``table`` row whose ``key`` is ``values[key]``, inserted when absent."""
+    columns = [*values, "created_at"]
+    missing = f"SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {key} = $key)"
+    params = {"key": values[key]}
+    con.execute(
+        f"INSERT INTO {table} ({_ID_COLUMNS[table]}, {', '.join(columns)}) "
+        f"SELECT {new_ids(con, table, missing, params)}, {', '.join(f'${c}' for c in columns)} FROM ({missing})",
+        {**params, **values, "created_at": utc_now()},
+    )
+    return fetch_value(con, f"SELECT {_ID_COLUMNS[table]} FROM {table} WHERE {key} = ?", [values[key]])

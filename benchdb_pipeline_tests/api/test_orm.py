@@ -30,8 +30,9 @@ def test_each_dataclass_has_exactly_its_tables_columns(cls):
     assert [f.name for f in fields(cls)] == columns, f"{cls.__name__} is out of step with the schema"
 
 
-def test_a_session_stores_a_run_and_its_results_with_provenance(db):
-    with BenchmarkDB(db) as session:
+def test_a_session_stores_a_run_and_its_results_with_provenance(warehouse):
+    """On a DuckDB file and on a lake."""
+    with BenchmarkDB(warehouse) as session:
         model = session.get_or_add_model("BERT-base-uncased", "bert", parameters_million=110)
         assert session.get_or_add_model("bert-base-uncased") == model  # the rules' name
         gpu = session.get_or_add_hardware("CUDA", "NVIDIA A100", memory_gb=80)
@@ -61,7 +62,7 @@ def test_a_session_stores_a_run_and_its_results_with_provenance(db):
     assert session.get(Models, model).parameters_million == 110
     assert session.get(HardwarePlatforms, gpu).memory_gb == 80
     assert session.get(TestRuns, 999) is None
-    assert query(db, "SELECT status FROM source_files") == [("ingested",)]
+    assert query(warehouse, "SELECT status FROM source_files") == [("ingested",)]
 
 
 def test_results_need_a_run_of_the_session_and_valid_values(db):

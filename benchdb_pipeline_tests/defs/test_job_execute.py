@@ -99,3 +99,30 @@ def test_ingest_job_succeeds_on_an_empty_folder(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert scalar(db, "SELECT count(*) FROM performance_results") == 0
     assert (tmp_path / "reports" / "benchmark_report.html").stat().st_size > 0
+
+
+def test_ingest_job_on_the_lake_keeps_its_run_in_postgres(lake, postgres_server, tmp_path, fixture_copy):
+    """The lake as the warehouse and Dagster's instance in PostgreSQL (deploy/lake/dagster.yaml)."""
+    import psycopg2
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "lake" / "dagster.yaml", home)
+    dsn = postgres_server.create_database(f"dagster_{tmp_path.name[-20:].lower()}")
+    fields = dict(part.split("=", 1) for part in dsn.split())
+    folder = fixture_copy("canonical_rows.json", "critical_tests.json", "bad_zero_batch.json")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "BENCHDB_BACKEND": "ducklake",
+        "BENCHDB_INCOMING": str(folder),
+        "BENCHDB_REPORTS": str(tmp_path / "reports"),
+        "DAGSTER_PG_URL": f"postgresql+psycopg2://{fields['user']}@127.0.0.1:{fields['port']}/{fields['dbname']}",
+    }
+    result = execute_job("ingest_job", None, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert scalar(lake, "SELECT count(*) FROM performance_results") == 3
+    assert scalar(lake, "SELECT count(*) FROM source_files WHERE status = 'quarantined'") == 1
+    with psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
+        cursor.execute("SELECT pipeline_name, status FROM runs")
+        assert cursor.fetchall() == [("ingest_job", "SUCCESS")]
