@@ -41,9 +41,10 @@ from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import FORMATS, render
 from benchdb_pipeline.samples import write_samples
+from benchdb_pipeline.warehouse import lake as lakes
 from benchdb_pipeline.warehouse.inspect import QUARANTINE_COLUMNS, quarantine_rows, status_report
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
-from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG, session
 from benchdb_pipeline.warehouse.writes import announce_write
 
 log = logging.getLogger(__name__)
@@ -181,9 +182,6 @@ def lake() -> None:
 @reports_errors
 def lake_init() -> None:
     """Create the lake once (tables, views, id counters); safe to run again."""
-    from benchdb_pipeline.warehouse import lake as lakes
-    from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG
-
     settings = lakes.LakeSettings.from_env()
     created = lakes.init(settings, dict(CONNECTION_CONFIG))
     with session(settings.address, read_only=True) as con:

@@ -15,12 +15,28 @@ DEFAULT_ARCHIVE = Path("data/archive")
 DEFAULT_ARTIFACTS = Path("data/artifacts")
 
 
+def on_lake() -> bool:
+    """Whether ``BENCHDB_BACKEND`` (``duckdb``, the default, or ``ducklake``) names the lake."""
+    backend = os.environ.get("BENCHDB_BACKEND") or "duckdb"
+    if backend not in ("duckdb", "ducklake"):
+        raise ValueError(f"BENCHDB_BACKEND={backend!r}: choose duckdb or ducklake")
+    return backend == "ducklake"
+
+
+def lake_address(catalog: str) -> str:
+    """A lake's address, which goes wherever a file's path goes (see ``warehouse.lake``)."""
+    return LAKE_PREFIX + catalog
+
+
+def is_lake(db: str | Path) -> bool:
+    return str(db).startswith(LAKE_PREFIX)
+
+
 def db_path() -> Path:
-    """The warehouse: with ``BENCHDB_BACKEND=ducklake`` the lake ``ducklake:$BENCHDB_LAKE_CATALOG``,
-    else the file ``BENCHDB_DB`` or ``data/warehouse/benchmarks.duckdb``. A lake's address
-    goes wherever a file's path goes (see ``warehouse.lake``)."""
-    if os.environ.get("BENCHDB_BACKEND") == "ducklake":
-        return Path(LAKE_PREFIX + os.environ.get("BENCHDB_LAKE_CATALOG", ""))
+    """The warehouse: with ``BENCHDB_BACKEND=ducklake`` the lake of ``BENCHDB_LAKE_CATALOG``,
+    else the file ``BENCHDB_DB`` or ``data/warehouse/benchmarks.duckdb``."""
+    if on_lake():
+        return Path(lake_address(os.environ.get("BENCHDB_LAKE_CATALOG", "")))
     return Path(os.environ.get("BENCHDB_DB") or DEFAULT_DB)
 
 
@@ -28,7 +44,7 @@ def beside(db: str | Path) -> Path:
     """The folder for what belongs with a warehouse but not in it (runs' files, the API's
     spool and snapshots, samples): beside a DuckDB file; ``data/`` for a lake, whose shared
     data path holds only its own Parquet files."""
-    return Path("data") if str(db).startswith(LAKE_PREFIX) else Path(db).parent
+    return Path("data") if is_lake(db) else Path(db).parent
 
 
 def incoming_dir() -> Path:

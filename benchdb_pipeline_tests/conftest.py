@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -99,6 +100,9 @@ def postgres_server() -> Iterator[postgres.Server]:
         next(server, None)
 
 
+_LAKES = itertools.count()  # names of the catalog databases of one test process
+
+
 @pytest.fixture
 def lake(postgres_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new, initialised lake (its own catalog database and data folder); its address.
@@ -109,8 +113,7 @@ def lake(postgres_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.M
     from benchdb_pipeline.warehouse import lake as lakes
     from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG
 
-    name = f"lake_{abs(hash(tmp_path)) % 10**9}"
-    catalog = "postgres:" + postgres_server.create_database(name)
+    catalog = "postgres:" + postgres_server.create_database(f"lake_{next(_LAKES)}")
     monkeypatch.setenv("BENCHDB_LAKE_CATALOG", catalog)
     monkeypatch.setenv("BENCHDB_LAKE_DATA", str(tmp_path / "lake_data"))
     settings = lakes.LakeSettings.from_env()

@@ -42,7 +42,6 @@ def _runner() -> list[str]:
 class Server:
     port: int
     folder: Path
-    bin: Path
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} dbname={dbname} user={USER}"
@@ -94,7 +93,7 @@ def start(port: int) -> Iterator[Server]:
             check=True,
             capture_output=True,
         )
-        yield Server(port=port, folder=folder, bin=bin_dir)
+        yield Server(port=port, folder=folder)
     finally:
         subprocess.run(
             [*runner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],

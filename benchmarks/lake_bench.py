@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchdb_pipeline.config import lake_address  # noqa: E402
 from benchdb_pipeline.warehouse.schema import ensure_schema  # noqa: E402
 from benchdb_pipeline.warehouse.store import session  # noqa: E402
 from benchdb_pipeline_tests import postgres  # noqa: E402  (the tests' throwaway server)
@@ -138,7 +139,7 @@ def main() -> None:
                     "BENCHDB_LOCK_TIMEOUT": "600",
                 }
                 os.environ.update(BENCHDB_LAKE_DATA=env["BENCHDB_LAKE_DATA"])
-                settings = lake.LakeSettings.from_env(lake.PREFIX + catalog)
+                settings = lake.LakeSettings.from_env(lake_address(catalog))
                 lake.init(settings, dict(CONNECTION_CONFIG))
                 results["ducklake"].append(measure(settings.address, root / "lake", writers, args.files, env))
                 db = str(root / f"file{writers}.duckdb")

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from benchdb_pipeline.config import DEFAULT_DB, LAKE_PREFIX
+from benchdb_pipeline.config import DEFAULT_DB, lake_address, on_lake
 from benchdb_pipeline.warehouse.store import session
 
 # Every asset, check and op that opens the warehouse runs in this pool; the instance
@@ -38,7 +38,7 @@ class WarehouseResource(DuckDBResource):
     @property
     def address(self) -> str:
         """What the domain functions take: the file's path or the lake's address."""
-        return LAKE_PREFIX + (self.lake_catalog or "") if self.backend == "ducklake" else self.database
+        return lake_address(self.lake_catalog or "") if self.backend == "ducklake" else self.database
 
     @contextmanager
     def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -49,7 +49,7 @@ class WarehouseResource(DuckDBResource):
 def warehouse_resource() -> WarehouseResource:
     """The lake when $BENCHDB_BACKEND is ducklake (its catalog string, which may hold a
     password, stays an env var), else the file at $BENCHDB_DB or the default one."""
-    if os.environ.get("BENCHDB_BACKEND") == "ducklake":
+    if on_lake():
         return WarehouseResource(
             database="the lake of $BENCHDB_LAKE_CATALOG",
             backend="ducklake",

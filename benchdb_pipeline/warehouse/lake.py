@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
@@ -23,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from benchdb_pipeline.config import LAKE_PREFIX
+from benchdb_pipeline.config import LAKE_PREFIX, lake_address
 from benchdb_pipeline.errors import DatabaseConnectionError, SchemaError
 from benchdb_pipeline.warehouse.schema import (
     MIGRATIONS,
@@ -34,7 +35,6 @@ from benchdb_pipeline.warehouse.schema import (
 )
 from benchdb_pipeline.warehouse.sql import LAKE_DSN_VARIABLE, lake_dsn
 
-PREFIX = LAKE_PREFIX
 ALIAS = "lake"
 COUNTERS_SCHEMA = "benchdb"
 # The one advisory lock every writing transaction of every lake holds (two lakes in one
@@ -56,7 +56,7 @@ class LakeSettings:
 
     @classmethod
     def from_env(cls, address: str | Path | None = None) -> LakeSettings:
-        catalog = str(address)[len(PREFIX) :] if address else os.environ.get("BENCHDB_LAKE_CATALOG", "")
+        catalog = str(address)[len(LAKE_PREFIX) :] if address else os.environ.get("BENCHDB_LAKE_CATALOG", "")
         if not catalog:
             raise DatabaseConnectionError(
                 "the lake needs BENCHDB_LAKE_CATALOG, e.g. 'postgres:host=127.0.0.1 dbname=benchdb user=bench'"
@@ -73,7 +73,7 @@ class LakeSettings:
 
     @property
     def address(self) -> str:
-        return PREFIX + self.catalog
+        return lake_address(self.catalog)
 
     @property
     def dsn(self) -> str:
@@ -83,10 +83,6 @@ class LakeSettings:
                 f"lake catalog {self.catalog!r}: only a PostgreSQL catalog is supported"
             )
         return self.catalog[len("postgres:") :]
-
-
-def is_lake(address: str | Path) -> bool:
-    return str(address).startswith(PREFIX)
 
 
 def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,36 +145,55 @@ def _postgres(dsn: str) -> Any:
         raise DatabaseConnectionError(f"lake catalog {dsn!r} could not be reached: {exc}".strip()) from exc
 
 
+# The catalog session that holds the writers' lock in this thread or task, and its database:
+# the id counters are reached through it rather than through a session of their own.
+_LOCKED: ContextVar[tuple[str, Any] | None] = ContextVar("benchdb_lake_locked", default=None)
+
+
 @contextmanager
-def writer_lock(dsn: str) -> Iterator[None]:
-    """Hold the lake's advisory lock: one writing transaction at a time across machines."""
+def writer_lock(dsn: str) -> Iterator[Any]:
+    """Hold the lake's advisory lock (one writing transaction at a time across machines);
+    yields the catalog session that holds it, in autocommit."""
     pg = _postgres(dsn)
+    token = None
     try:
         pg.autocommit = True
         with pg.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
-        yield
+        token = _LOCKED.set((dsn, pg))
+        yield pg
     finally:
+        if token is not None:
+            _LOCKED.reset(token)
         pg.close()  # ends the session, which releases the lock even if the unlock is never sent
 
 
 def allocate_ids(dsn: str, table: str, count: int) -> int:
     """The first of ``count`` fresh ids of ``table``; blocks never overlap across machines and
     grow with time, so the newest id is still the latest row."""
-    pg = _postgres(dsn)
-    try:
-        with pg, pg.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {COUNTERS_SCHEMA}.id_counters SET next_id = next_id + %s "
-                "WHERE table_name = %s RETURNING next_id - %s",
-                [count, table, count],
-            )
-            row = cursor.fetchone()
-    finally:
-        pg.close()
+    held = _LOCKED.get()
+    if held is not None and held[0] == dsn:
+        row = _next_block(held[1], table, count)
+    else:
+        pg = _postgres(dsn)
+        try:
+            pg.autocommit = True
+            row = _next_block(pg, table, count)
+        finally:
+            pg.close()
     if row is None:
         raise SchemaError(f"the lake has no id counter for {table}: run `benchdb lake init`")
     return int(row[0])
+
+
+def _next_block(pg: Any, table: str, count: int) -> tuple[int] | None:
+    with pg.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {COUNTERS_SCHEMA}.id_counters SET next_id = next_id + %s "
+            "WHERE table_name = %s RETURNING next_id - %s",
+            [count, table, count],
+        )
+        return cursor.fetchone()
 
 
 def _literal(text: str) -> str:
@@ -249,22 +264,16 @@ def init(settings: LakeSettings, config: dict[str, Any]) -> bool:
             "a new lake needs BENCHDB_LAKE_DATA: the shared folder of its Parquet files"
         )
     schema = file_schema()
-    with writer_lock(settings.dsn):
-        pg = _postgres(settings.dsn)
-        try:
-            with pg, pg.cursor() as cursor:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {COUNTERS_SCHEMA}")
-                cursor.execute(
-                    f"CREATE TABLE IF NOT EXISTS {COUNTERS_SCHEMA}.id_counters "
-                    "(table_name TEXT PRIMARY KEY, next_id BIGINT NOT NULL)"
-                )
-                for table in schema.ids:
-                    cursor.execute(
-                        f"INSERT INTO {COUNTERS_SCHEMA}.id_counters VALUES (%s, 1) ON CONFLICT DO NOTHING",
-                        [table],
-                    )
-        finally:
-            pg.close()
+    with writer_lock(settings.dsn) as pg, pg.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {COUNTERS_SCHEMA}")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {COUNTERS_SCHEMA}.id_counters "
+            "(table_name TEXT PRIMARY KEY, next_id BIGINT NOT NULL)"
+        )
+        for table in schema.ids:
+            cursor.execute(
+                f"INSERT INTO {COUNTERS_SCHEMA}.id_counters VALUES (%s, 1) ON CONFLICT DO NOTHING", [table]
+            )
         con = connect(settings, read_only=False, config=config)
         try:
             if "schema_version" in existing_tables(con):

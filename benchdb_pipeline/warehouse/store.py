@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchdb_pipeline.config import is_lake
 from benchdb_pipeline.errors import ConversionError, DatabaseConnectionError
 from benchdb_pipeline.warehouse import lake
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
@@ -52,7 +53,7 @@ def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting out another process's lock; raises DB001 on failure."""
-    if lake.is_lake(path):
+    if is_lake(path):
         settings = lake.LakeSettings.from_env(path)
         return _ready(lake.connect(settings, read_only=read_only, config=dict(CONNECTION_CONFIG)))
     path = str(path)

@@ -15,6 +15,7 @@ from benchdb_pipeline.warehouse import checks
 from benchdb_pipeline.warehouse.lake import file_schema
 from benchdb_pipeline.warehouse.schema import ALL_TABLES, ensure_schema
 from benchdb_pipeline.warehouse.store import session
+from benchdb_pipeline_tests.conftest import scalar
 
 # What a result is, without the ids and clocks that differ between two loads.
 CONTENT = {
@@ -52,7 +53,13 @@ def test_the_same_files_give_the_same_warehouse_on_the_lake(lake, tmp_path):
 
 def test_ids_are_unique_and_grow_on_the_lake(lake, tmp_path):
     write_samples(tmp_path / "samples")
+    ingest(lake, [tmp_path / "samples" / "nightly"], workers=1)
+    newest_before = scalar(lake, "SELECT max(result_id) FROM performance_results")
     ingest(lake, [tmp_path / "samples"], workers=1)
+    assert (
+        scalar(lake, "SELECT min(result_id) FROM performance_results WHERE result_id > ?", [newest_before])
+        == newest_before + 1
+    )  # the next batch's ids follow on from the last ones
     with session(lake, read_only=True) as con:
         for table, column in file_schema().ids.items():
             count, distinct, low = con.execute(
