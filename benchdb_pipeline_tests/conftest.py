@@ -22,6 +22,7 @@ from benchdb_pipeline_tests import postgres
 FIXTURES = Path(__file__).parent / "fixtures"
 # Why the runner's tests skip where the runner extra is not installed.
 RUNNER_MISSING = "PyTorch and transformers are not installed: the runner extra (make install-runner)"
+LAKE_MISSING = "DuckLake and psycopg2 are not installed: the lake extra (make install-lake)"
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "original-system"
 
@@ -90,7 +91,10 @@ def _own_default_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[postgres.Server]:
-    """One real PostgreSQL server for the session's lake tests."""
+    """One real PostgreSQL server for the session's lake tests (which need the lake extra:
+    without it they skip, saying so)."""
+    pytest.importorskip("duckdb_extension_ducklake", reason=LAKE_MISSING)
+    pytest.importorskip("psycopg2", reason=LAKE_MISSING)
     try:
         server = postgres.start(free_port())
         yield next(server)
@@ -107,9 +111,6 @@ _LAKES = itertools.count()  # names of the catalog databases of one test process
 def lake(postgres_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new, initialised lake (its own catalog database and data folder); its address.
     The environment points at it, so subprocesses (the CLI, Dagster) find it too."""
-    pytest.importorskip(
-        "duckdb_extension_ducklake", reason="the lake extra is not installed (make install-lake)"
-    )
     from benchdb_pipeline.warehouse import lake as lakes
     from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG
 
