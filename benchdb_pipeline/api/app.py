@@ -56,7 +56,7 @@ from benchdb_pipeline.api.submit import (
     spool_problem,
 )
 from benchdb_pipeline.api.writer import QUARANTINED, SPOOLED, STORED, Writer
-from benchdb_pipeline.config import beside
+from benchdb_pipeline.config import beside, is_lake
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.reports.filters import Filters
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, ensure_schema
@@ -120,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
             answer_bytes=safe_query.MAX_ANSWER_BYTES,
             memory_bytes=settings.query_memory_mb * 2**20,
         ),
+        lake=is_lake(settings.db),
     )
     spool_folder = settings.spool  # resolved once, not per request
     snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)

@@ -11,7 +11,7 @@ its limit plus the grace. Workers run at a lower CPU priority, so the other endp
 while every slot is busy.
 
 The worker is this module run as a program: ``python -m benchdb_pipeline.api.query_workers FD
-MEMORY``, speaking pickled tuples over the inherited socket FD.
+MEMORY file|lake``, speaking pickled tuples over the inherited socket FD.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.api.safe_query import READ_CONFIG, OutOfMemory, QueryResult, Refused, Watchdog, run
+from benchdb_pipeline.api.snapshot import LATEST_SQL, LATEST_TABLE
+from benchdb_pipeline.warehouse import lake
+from benchdb_pipeline.warehouse.lake import LakeSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,10 @@ WORKER_NICENESS = 10
 # Of a worker's address space, what DuckDB may use for data; the rest holds Python, the
 # libraries and DuckDB's own bookkeeping.
 DUCKDB_SHARE = 0.5
+
+
+# What a worker reads: a DuckDB file, or a lake (whose extensions it loads before its cap).
+FILE, LAKE = "file", "lake"
 
 
 class Busy(RuntimeError):
@@ -57,10 +64,10 @@ class Limits:
 class Worker:
     """One worker process and the server's end of its socket."""
 
-    def __init__(self, memory_bytes: int) -> None:
+    def __init__(self, memory_bytes: int, lake: bool = False) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno()), str(memory_bytes)],
+            [sys.executable, "-m", __name__, str(theirs.fileno()), str(memory_bytes), LAKE if lake else FILE],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
         )
@@ -99,23 +106,24 @@ class Worker:
 class QueryWorkers:
     """At most ``slots`` queries at once, each in a worker process; more are ``Busy``."""
 
-    def __init__(self, slots: int, limits: Limits) -> None:
-        self.slots, self.limits = slots, limits
+    def __init__(self, slots: int, limits: Limits, lake: bool = False) -> None:
+        self.slots, self.limits, self.lake = slots, limits, lake
         self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self._workers: set[Worker] = set()
         self._closed = False
 
-    def run(self, snapshot: Path, sql: str, params: list | None, row_limit: int) -> QueryResult:
-        """The answer of a checked SELECT on ``snapshot``, or Refused saying which limit."""
+    def run(self, snapshot: Path | LakeSnapshot, sql: str, params: list | None, row_limit: int) -> QueryResult:
+        """The answer of a checked SELECT on ``snapshot`` (a file, or a lake's version), or
+        Refused saying which limit."""
         if not self._free.acquire(blocking=False):
             raise Busy(f"{self.slots} queries are running; try again")
         try:
             worker = self._take()
             limits = self.limits
             job = (
-                str(snapshot),
+                snapshot if isinstance(snapshot, LakeSnapshot) else str(snapshot),
                 sql,
                 params,
                 min(row_limit, limits.rows),
@@ -150,7 +158,7 @@ class QueryWorkers:
                 with self._lock:
                     if self._closed:
                         raise Refused("the server is stopping") from None
-                    worker = Worker(self.limits.memory_bytes)
+                    worker = Worker(self.limits.memory_bytes, self.lake)
                     self._workers.add(worker)
                 return worker
             if worker.alive:
@@ -164,7 +172,7 @@ class QueryWorkers:
             self._workers.discard(worker)
             if self._closed:
                 return
-            successor = Worker(self.limits.memory_bytes)
+            successor = Worker(self.limits.memory_bytes, self.lake)
             self._workers.add(successor)
         self._idle.put(successor)
 
@@ -177,9 +185,12 @@ class QueryWorkers:
             worker.kill()
 
 
-def _serve(connection: Connection, memory_bytes: int) -> None:
+def _serve(connection: Connection, memory_bytes: int, reads: str = FILE) -> None:
     """The worker's loop: one job at a time, on a cached connection to the newest snapshot."""
     watchdog = Watchdog()  # its thread before the limit, which could refuse it a stack
+    if reads == LAKE:  # loaded under the cap, the extensions cannot start their threads
+        with duckdb.connect() as preload:
+            lake.load_extensions(preload)
     # The cap is on top of what the worker holds started (Python, DuckDB: ~0.4 GB of
     # address space), so that a small cap still leaves the query all of it.
     with open("/proc/self/statm") as statm:
@@ -204,9 +215,9 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
                 if database is not None:
                     database.close()
                 path, database = snapshot, None
-                database = duckdb.connect(snapshot, read_only=True, config=dict(config))
+                database = _open(snapshot, config)
             assert database is not None
-            with database.cursor() as cursor:
+            with database.cursor() if isinstance(path, str) else lake.cursor(database) as cursor:
                 result = run(
                     cursor,
                     sql,
@@ -228,5 +239,26 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             connection.send(("refused", f"the query failed: {exc}"))
 
 
+def _open(snapshot: str | LakeSnapshot, config: dict) -> duckdb.DuckDBPyConnection:
+    """The snapshot's file, read-only; or the lake's version, attached as the lake's reader
+    role (which can read the lake's metadata and nothing else of its catalog database) before
+    external access is turned off, except for the lake's data folder, and settings locked."""
+    if isinstance(snapshot, str):
+        return duckdb.connect(snapshot, read_only=True, config=dict(config))
+    settings = lake.LakeSettings.from_env(snapshot.address).as_reader()
+    opening = {k: v for k, v in config.items() if k not in ("enable_external_access", "lock_configuration")}
+    database = lake.connect(settings, read_only=True, config=opening, snapshot=snapshot.version)
+    try:
+        database.execute(f"CREATE TABLE memory.main.{LATEST_TABLE} AS {LATEST_SQL}")
+        data_path = lake.describe(database)["data_path"]
+        database.execute("SET allowed_directories = ?", [[data_path]])
+        database.execute("SET enable_external_access = false")
+        database.execute("SET lock_configuration = true")
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
+    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]), sys.argv[3])

@@ -60,6 +60,9 @@ SYSTEM_ALLOWED = frozenset(
     ).split()
 ) | {"pragma_table_info", "pragma_show", "pragma_version", "pragma_platform"}
 REFUSED_NAMES = frozenset({"current_setting", "getenv", "pg_settings"})
+# A lake's functions (they show its paths and files), the PostgreSQL scanner's (they reach the
+# catalog database) and the lake's metadata catalog itself.
+REFUSED_PREFIXES = ("ducklake_", "postgres_", "__ducklake_metadata")
 
 _parser = duckdb.connect(config={"enable_external_access": False})
 
@@ -86,17 +89,17 @@ def check(sql: str) -> None:
 def _refused(name: str) -> bool:
     name = name.lower()
     system = name.startswith(("duckdb_", "pragma_"))
-    return name in REFUSED_NAMES or (system and name not in SYSTEM_ALLOWED)
+    return name in REFUSED_NAMES or name.startswith(REFUSED_PREFIXES) or (system and name not in SYSTEM_ALLOWED)
 
 
 def _names(node: object) -> set[str]:
-    """Every function and table name a parsed statement refers to, at any depth."""
+    """Every function, table and catalog name a parsed statement refers to, at any depth."""
     names: set[str] = set()
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            for key in ("function_name", "table_name"):
+            for key in ("function_name", "table_name", "catalog_name"):
                 if isinstance(item.get(key), str):
                     names.add(item[key])
             stack.extend(item.values())

@@ -10,6 +10,11 @@ writes and whenever the live file has changed and is free, at most once per
 took to publish (so that snapshots never take more than a fifth of the time, however large
 the warehouse); reads are behind the warehouse by about that interval plus the length of
 another process's write.
+
+On a lake there is nothing to copy: a snapshot is a read-only connection pinned to the lake's
+newest snapshot version (``SNAPSHOT_VERSION``), published when that version changes; the
+latest results are precomputed in its in-memory catalog. Workers of ``/query`` get the
+version and attach it themselves, as the lake's reader role.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.api.safe_query import READ_CONFIG
+from benchdb_pipeline.config import is_lake
 from benchdb_pipeline.errors import DatabaseConnectionError
-from benchdb_pipeline.warehouse.store import connect
+from benchdb_pipeline.warehouse import lake
+from benchdb_pipeline.warehouse.store import CONNECTION_CONFIG, connect
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ LATEST_TABLE = "api_latest_performance"
 CONFIGURATION_ORDER = (
     "model_name, hardware_type, device_name, test_case, batch_size, sequence_length, precision"
 )
+LATEST_SQL = f"""SELECT *, row_number() OVER (ORDER BY {CONFIGURATION_ORDER}) AS position
+    FROM latest_performance_metrics ORDER BY position"""
 
 
 def _signature(db: Path) -> tuple:
@@ -49,16 +58,24 @@ def _signature(db: Path) -> tuple:
 
 
 class Generation:
-    """One published snapshot: its database, and the readers still using it."""
+    """One published snapshot: its connection, what a worker needs to open it (the file, or
+    the lake's pinned version), and the readers still using it."""
 
-    def __init__(self, path: Path, published_at: float) -> None:
-        self.path, self.published_at = path, published_at
-        self.database = duckdb.connect(str(path), read_only=True, config=dict(READ_CONFIG))
+    def __init__(
+        self, database: duckdb.DuckDBPyConnection, reference: Path | lake.LakeSnapshot, published_at: float
+    ) -> None:
+        self.database, self.reference, self.published_at = database, reference, published_at
         self.readers, self.retired = 0, False
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        if isinstance(self.reference, lake.LakeSnapshot):
+            return lake.cursor(self.database)
+        return self.database.cursor()
 
     def close(self) -> None:
         self.database.close()
-        self.path.unlink(missing_ok=True)
+        if isinstance(self.reference, Path):
+            self.reference.unlink(missing_ok=True)
 
 
 class Snapshots:
@@ -69,10 +86,11 @@ class Snapshots:
         self._current: Generation | None = None
         self._guard = threading.Lock()  # the current generation and reader counts
         self._refreshing = threading.Lock()
-        self._signature: tuple | None = None
+        self._signature: object = None
         self._number = 0
         self._last = 0.0
         self._duration = 0.0  # how long the last publish took
+        self._lake = lake.LakeSettings.from_env(db) if is_lake(db) else None
 
     @property
     def age_seconds(self) -> float | None:
@@ -86,6 +104,9 @@ class Snapshots:
         try:
             if not force and time.monotonic() - self._last < max(self.min_interval, 4 * self._duration):
                 return False
+            if self._lake is not None:
+                version = lake.current_snapshot(self._lake)
+                return (force or version != self._signature) and self._publish_version(version)
             signature = _signature(self.db)
             if not force and signature == self._signature:
                 return False
@@ -114,20 +135,35 @@ class Snapshots:
             return False
         started = time.time()
         with duckdb.connect(str(partial)) as con:  # ours alone: precompute the latest results
-            con.execute(f"""CREATE OR REPLACE TABLE {LATEST_TABLE} AS
-                SELECT *, row_number() OVER (ORDER BY {CONFIGURATION_ORDER}) AS position
-                FROM latest_performance_metrics ORDER BY position""")
+            con.execute(f"CREATE OR REPLACE TABLE {LATEST_TABLE} AS {LATEST_SQL}")
             con.execute("CHECKPOINT")
         partial.replace(target)
-        generation = Generation(target, started)
+        database = duckdb.connect(str(target), read_only=True, config=dict(READ_CONFIG))
+        self._install(Generation(database, target, started), signature, began)
+        log.info("published snapshot %d (%.0f MB)", self._number, target.stat().st_size / 2**20)
+        return True
+
+    def _publish_version(self, version: int) -> bool:
+        began, started = time.monotonic(), time.time()
+        settings = self._lake
+        assert settings is not None  # a lake's snapshots only
+        database = lake.connect(settings, read_only=True, config=dict(CONNECTION_CONFIG), snapshot=version)
+        try:
+            database.execute(f"CREATE TABLE memory.main.{LATEST_TABLE} AS {LATEST_SQL}")
+        except BaseException:
+            database.close()
+            raise
+        self._install(Generation(database, lake.LakeSnapshot(settings.address, version), started), version, began)
+        log.info("published lake snapshot version %d", version)
+        return True
+
+    def _install(self, generation: Generation, signature: object, began: float) -> None:
         with self._guard:
             old, self._current = self._current, generation
         self._signature, self._last = signature, time.monotonic()
         self._duration = self._last - began
         if old is not None:
             self._retire(old)
-        log.info("published snapshot %d (%.0f MB)", self._number, target.stat().st_size / 2**20)
-        return True
 
     def _retire(self, generation: Generation) -> None:
         with self._guard:
@@ -137,17 +173,17 @@ class Snapshots:
             generation.close()
 
     @contextmanager
-    def lease(self) -> Iterator[Path]:
-        """The newest snapshot's file, kept (not retired away) for the duration of the block;
-        for a reader in another process."""
+    def lease(self) -> Iterator[Path | lake.LakeSnapshot]:
+        """What opens the newest snapshot (its file, or the lake's version), kept (not retired
+        away) for the duration of the block; for a reader in another process."""
         with self._reader() as generation:
-            yield generation.path
+            yield generation.reference
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the newest snapshot, usable for the duration of the block."""
         with self._reader() as generation:
-            cursor = generation.database.cursor()
+            cursor = generation.cursor()
             try:
                 yield cursor
             finally:

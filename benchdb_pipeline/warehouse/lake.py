@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -53,6 +53,8 @@ class LakeSettings:
     metadata_schema: str = "benchdb_lake"
     inlining_row_limit: int | None = None
     max_retry_count: int = 100
+    # the PostgreSQL role of the API's /query: it may read the lake's metadata and nothing else
+    reader_role: str = "benchdb_reader"
 
     @classmethod
     def from_env(cls, address: str | Path | None = None) -> LakeSettings:
@@ -69,6 +71,7 @@ class LakeSettings:
             metadata_schema=os.environ.get("BENCHDB_LAKE_SCHEMA", cls.metadata_schema),
             inlining_row_limit=int(inlining) if inlining else None,
             max_retry_count=int(os.environ.get("BENCHDB_LAKE_RETRIES", cls.max_retry_count)),
+            reader_role=os.environ.get("BENCHDB_LAKE_READER", cls.reader_role),
         )
 
     @property
@@ -84,8 +87,25 @@ class LakeSettings:
             )
         return self.catalog[len("postgres:") :]
 
+    def as_reader(self) -> LakeSettings:
+        """The same lake reached as its reader role (password ``BENCHDB_LAKE_READER_PASSWORD``)."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.reader_role):
+            raise DatabaseConnectionError(f"BENCHDB_LAKE_READER={self.reader_role!r} is not a plain role name")
+        kept = [p for p in self.dsn.split() if not p.startswith(("user=", "password="))]
+        password = os.environ.get("BENCHDB_LAKE_READER_PASSWORD")
+        parts = [*kept, f"user={self.reader_role}", *([f"password={password}"] if password else [])]
+        return replace(self, catalog="postgres:" + " ".join(parts))
 
-def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
+
+@dataclass(frozen=True)
+class LakeSnapshot:
+    """One snapshot version of a lake: what a reader in another process attaches."""
+
+    address: str
+    version: int
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
     """Load DuckLake and the PostgreSQL scanner from their pip packages (no download); the
     first load installs them into DuckDB's extension folder."""
     for package, name in EXTENSIONS.items():
@@ -109,11 +129,14 @@ def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"LOAD {name}")
 
 
-def connect(settings: LakeSettings, *, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as its default catalog."""
+def connect(
+    settings: LakeSettings, *, read_only: bool, config: dict[str, Any], snapshot: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as its default catalog; ``snapshot`` pins a
+    read-only connection to that snapshot of the lake (a consistent read that never moves)."""
     con = duckdb.connect(config=config)
     try:
-        _load_extensions(con)
+        load_extensions(con)
         con.execute(f"SET ducklake_max_retry_count = {settings.max_retry_count}")
         options = [f"METADATA_SCHEMA {_literal(settings.metadata_schema)}"]
         if settings.data_path:
@@ -122,6 +145,8 @@ def connect(settings: LakeSettings, *, read_only: bool, config: dict[str, Any]) 
             options.append(f"DATA_INLINING_ROW_LIMIT {settings.inlining_row_limit}")
         if read_only:
             options.append("READ_ONLY")
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
         con.execute(f"ATTACH {_literal(settings.address)} AS {ALIAS} ({', '.join(options)})")
         con.execute(f"USE {ALIAS}")
         con.execute(f"SET VARIABLE {LAKE_DSN_VARIABLE} = {_literal(settings.dsn)}")
@@ -196,6 +221,55 @@ def _next_block(pg: Any, table: str, count: int) -> tuple[int] | None:
         return cursor.fetchone()
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of a lake connection that sees what the connection sees: a cursor is a new
+    session, whose default catalog is the in-memory one, so it is pointed at the lake (and,
+    after it, at tables the connection made in memory)."""
+    new = con.cursor()
+    new.execute(f"USE {ALIAS}")
+    new.execute(f"SET search_path = '{ALIAS}.main,memory.main'")
+    return new
+
+
+def current_snapshot(settings: LakeSettings) -> int:
+    """The id of the lake's newest snapshot, asked of the catalog (cheap: one small query)."""
+    pg = _postgres(settings.dsn)
+    try:
+        with pg.cursor() as cursor:
+            cursor.execute(f'SELECT max(snapshot_id) FROM "{settings.metadata_schema}".ducklake_snapshot')
+            row = cursor.fetchone()
+    finally:
+        pg.close()
+    return int(row[0])
+
+
+def compact(con: duckdb.DuckDBPyConnection, expire_after: str = "7 days") -> dict[str, Any]:
+    """DuckLake's CHECKPOINT (inlined rows flushed, small files merged, snapshots older than
+    ``expire_after`` expired, files nobody needs deleted), under the writers' lock since it
+    rewrites what writers delete from; what it changed, for the maintenance record."""
+    before = _files(con)
+    with writer_lock(lake_dsn(con)):
+        con.execute(f"CALL {ALIAS}.set_option('expire_older_than', {_literal(expire_after)})")
+        con.execute(f"CALL {ALIAS}.set_option('delete_older_than', {_literal(expire_after)})")
+        con.execute("CHECKPOINT")
+    after = _files(con)
+    return {
+        "data_files_before": before[0],
+        "data_files": after[0],
+        "data_mb": round(after[1] / 2**20, 2),
+        "snapshots_before": before[2],
+        "snapshots": after[2],
+    }
+
+
+def _files(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    files, size = con.execute(
+        f"SELECT coalesce(sum(file_count), 0), coalesce(sum(file_size_bytes), 0) FROM ducklake_table_info('{ALIAS}')"
+    ).fetchone() or (0, 0)
+    snapshots = con.execute(f"SELECT count(*) FROM ducklake_snapshots('{ALIAS}')").fetchone()
+    return int(files), int(size), int(snapshots[0] if snapshots else 0)
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -257,8 +331,9 @@ def file_schema() -> FileSchema:
 
 def init(settings: LakeSettings, config: dict[str, Any]) -> bool:
     """Create the lake once: its id counters in PostgreSQL, then its tables, views and schema
-    version; False (and nothing changed) when it exists already. Under the writers' lock, so
-    that machines starting together create it once."""
+    version; False (and nothing changed) when it exists already. Either way its reader role
+    is granted what it may read. Under the writers' lock, so that machines starting together
+    create it once."""
     if not settings.data_path:
         raise DatabaseConnectionError(
             "a new lake needs BENCHDB_LAKE_DATA: the shared folder of its Parquet files"
@@ -276,21 +351,40 @@ def init(settings: LakeSettings, config: dict[str, Any]) -> bool:
             )
         con = connect(settings, read_only=False, config=config)
         try:
-            if "schema_version" in existing_tables(con):
-                return False
-            con.execute("BEGIN TRANSACTION")
-            for statement in schema.ddl():
-                con.execute(statement)
-            create_views(con)
-            now = utc_now()
-            con.executemany(
-                "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [[m.version, m.description, now] for m in MIGRATIONS],
-            )
-            con.execute("COMMIT")
-            return True
+            created = "schema_version" not in existing_tables(con)
+            if created:
+                con.execute("BEGIN TRANSACTION")
+                for statement in schema.ddl():
+                    con.execute(statement)
+                create_views(con)
+                now = utc_now()
+                con.executemany(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [[m.version, m.description, now] for m in MIGRATIONS],
+                )
+                con.execute("COMMIT")
         finally:
             con.close()
+        _grant_reader(cursor, settings)
+        return created
+
+
+def _grant_reader(cursor: Any, settings: LakeSettings) -> None:
+    """The reader role (made when missing) may log in and SELECT the lake's metadata, now and
+    as DuckLake adds tables to it; nothing else of the catalog database (not the counters)."""
+    role, schema = settings.as_reader().reader_role, settings.metadata_schema
+    password = os.environ.get("BENCHDB_LAKE_READER_PASSWORD")
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone() is None:
+        cursor.execute(f"CREATE ROLE {role} LOGIN")
+    if password:
+        cursor.execute(f"ALTER ROLE {role} PASSWORD %s", [password])
+    cursor.execute("SELECT current_database()")
+    (database,) = cursor.fetchone()
+    cursor.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    cursor.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+    cursor.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {role}')
+    cursor.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT SELECT ON TABLES TO {role}')
 
 
 def describe(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

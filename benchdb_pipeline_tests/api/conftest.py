@@ -46,13 +46,18 @@ class Server:
         return self.log.read_text()
 
 
-def start_server(db: Path, *args: str, tokens: str = TOKEN, env: dict | None = None) -> Server:
+def start_server(
+    db: Path, *args: str, tokens: str = TOKEN, env: dict | None = None, folder: Path | None = None
+) -> Server:
+    """The server of ``db``, run in ``folder`` (default: the file's), where its log goes."""
     port = free_port()
-    log = db.parent / f"server-{port}.log"  # a file, not a pipe: a full pipe would block the server
+    folder = folder or db.parent
+    log = folder / f"server-{port}.log"  # a file, not a pipe: a full pipe would block the server
     environment = {**os.environ, "BENCHDB_API_TOKENS": tokens, "BENCHDB_LOCK_TIMEOUT": "10", **(env or {})}
     process = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), "--db", str(db), "--snapshot-interval", "0.2", *args],
         env=environment,
+        cwd=folder,
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
     )
