@@ -733,7 +733,11 @@ def maintenance_command(
     operations = [run() for run in chosen]
     if restore or archive_data or (fix_inconsistencies and not dry_run):
         announce_write(db, "benchdb maintenance")
-    report = {"db": str(db), "operations": operations, "ok": all(op["ok"] for op in operations)}
+    report = {
+        "db": lakes.display(str(db)),
+        "operations": operations,
+        "ok": all(op["ok"] for op in operations),
+    }
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
     if output:
         output.write_text(text + "\n")

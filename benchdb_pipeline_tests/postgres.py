@@ -13,18 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchdb_pipeline.warehouse.lake import postgres_program
+
 USER = "bench"  # the database superuser initdb creates
 
 
 def binaries() -> Path | None:
-    """The folder of initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).parent
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
-    )
-    return versions[-1].parent if versions else None
+    """The folder of initdb and pg_ctl (Debian keeps them off PATH)."""
+    initdb, pg_ctl = postgres_program("initdb"), postgres_program("pg_ctl")
+    return pg_ctl.parent if initdb and pg_ctl and initdb.parent == pg_ctl.parent else None
 
 
 def _runner() -> list[str]:

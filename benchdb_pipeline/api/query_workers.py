@@ -114,7 +114,9 @@ class QueryWorkers:
         self._workers: set[Worker] = set()
         self._closed = False
 
-    def run(self, snapshot: Path | LakeSnapshot, sql: str, params: list | None, row_limit: int) -> QueryResult:
+    def run(
+        self, snapshot: Path | LakeSnapshot, sql: str, params: list | None, row_limit: int
+    ) -> QueryResult:
         """The answer of a checked SELECT on ``snapshot`` (a file, or a lake's version), or
         Refused saying which limit."""
         if not self._free.acquire(blocking=False):

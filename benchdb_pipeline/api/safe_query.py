@@ -89,7 +89,9 @@ def check(sql: str) -> None:
 def _refused(name: str) -> bool:
     name = name.lower()
     system = name.startswith(("duckdb_", "pragma_"))
-    return name in REFUSED_NAMES or name.startswith(REFUSED_PREFIXES) or (system and name not in SYSTEM_ALLOWED)
+    return (
+        name in REFUSED_NAMES or name.startswith(REFUSED_PREFIXES) or (system and name not in SYSTEM_ALLOWED)
+    )
 
 
 def _names(node: object) -> set[str]:

@@ -153,7 +153,9 @@ class Snapshots:
         except BaseException:
             database.close()
             raise
-        self._install(Generation(database, lake.LakeSnapshot(settings.address, version), started), version, began)
+        self._install(
+            Generation(database, lake.LakeSnapshot(settings.address, version), started), version, began
+        )
         log.info("published lake snapshot version %d", version)
         return True
 

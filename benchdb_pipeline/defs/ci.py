@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from benchdb_pipeline.config import artifacts_dir
+from benchdb_pipeline.defs.jobs import EXECUTOR
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from benchdb_pipeline.ingest.artifacts import CIContext, find_artifacts, integrate
 from benchdb_pipeline.ingest.incoming import complete_folders
@@ -65,7 +66,7 @@ def consolidate_artifacts(
 
 
 @dg.job(
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Integrate a CI artifacts folder (ops.consolidate_artifacts.config.artifacts_dir).",
 )
 def ci_consolidate_job():

@@ -2,8 +2,12 @@
 them; the sensor's runs leave out the retrospective analyses, which ``analytics_job`` runs
 nightly.
 
-It runs in-process: a sensor-launched run then costs about 4 s instead of about 9 s with
-the multiprocess executor, and parsing already uses one process per core.
+On a DuckDB file every job runs in-process: a sensor-launched run then costs about 4 s
+instead of about 9 s with the multiprocess executor, parsing already uses one process per
+core, and the file admits one writer anyway. On a lake (``BENCHDB_BACKEND=ducklake``) writers
+need not queue, so jobs take the multiprocess executor by default (steps of the warehouse
+pool side by side, up to the instance's pool limit), and a run may still choose
+``execution: {config: {in_process: {}}}``.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ import calendar
 
 import dagster as dg
 
+from benchdb_pipeline.config import on_lake
+
+# Chosen when the definitions load, from the backend of the environment they load in.
+EXECUTOR = dg.multi_or_in_process_executor if on_lake() else dg.in_process_executor
+
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.assets("raw_result_files").downstream(),
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Ingest result files (run config: ops.raw_result_files.config.paths) and "
     "refresh everything downstream.",
 )
@@ -32,7 +41,7 @@ AFTER_NEW_FILES = dg.AssetSelection.assets("raw_result_files").downstream() - RE
 benchmark_job = dg.define_asset_job(
     "benchmark_job",
     selection=dg.AssetSelection.assets("benchmark_results") | AFTER_NEW_FILES,
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Measure models with the runner (run config: ops.benchmark_results.config), then "
     "ingest the file it wrote (and only that) and refresh the reports and the regression check.",
 )
@@ -40,7 +49,7 @@ benchmark_job = dg.define_asset_job(
 analytics_job = dg.define_asset_job(
     "analytics_job",
     selection=RETROSPECTIVE,
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Change points, anomalies and the performance model over all history.",
 )
 

@@ -11,7 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from benchdb_pipeline.config import archive_root, backups_dir, incoming_dir
-from benchdb_pipeline.defs.jobs import nightly, weekly
+from benchdb_pipeline.defs.jobs import EXECUTOR, nightly, weekly
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from benchdb_pipeline.maintenance import housekeeping
 from benchdb_pipeline.maintenance import operations as ops
@@ -73,7 +73,7 @@ def purge_old_backups(context: dg.OpExecutionContext, config: BackupConfig):
 
 
 @dg.job(
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Optimize, check integrity, back up (verified) and purge old backups. Run config: "
     "ops.back_up_warehouse.config and ops.purge_old_backups.config (backup_dir, …).",
 )
@@ -109,7 +109,7 @@ def clean_result_files(context: dg.OpExecutionContext, config: CleanJsonConfig, 
 
 
 @dg.job(
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Archive or remove old result files the warehouse holds (ops.clean_result_files.config).",
 )
 def clean_json_job():
@@ -137,7 +137,7 @@ def archive_old_fact_rows(
 
 
 @dg.job(
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Move fact rows older than a year (ops.archive_old_fact_rows.config) to Parquet.",
 )
 def archive_job():

@@ -6,7 +6,9 @@ folded the write-ahead log into the file, so the copy is one consistent state. A
 ``EXPORT DATABASE``) keeps everything exactly: constraints, sequences, views, the migration
 record; it restores by copying back, and it is verified by its checksum and by opening it.
 Each backup is a folder with the file (gzip-compressed on request) and ``manifest.json``:
-time, schema version, DuckDB version, rows per table, and the sha256 of every file.
+time, schema version, DuckDB version, rows and a digest of the rows per table, and the sha256
+of every file. A lake's backup is its catalog dump and data files instead (``lake_backup``),
+verified by a restore into a scratch database.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from benchdb_pipeline.config import is_lake
 from benchdb_pipeline.errors import BenchdbError
-from benchdb_pipeline.warehouse.inspect import table_counts
+from benchdb_pipeline.maintenance import lake_backup
+from benchdb_pipeline.warehouse import lake
+from benchdb_pipeline.warehouse.inspect import table_counts, table_hashes
 from benchdb_pipeline.warehouse.schema import SCHEMA_VERSION, utc_now
 from benchdb_pipeline.warehouse.store import session
 
@@ -50,6 +55,8 @@ class Manifest:
     source: str
     rows: dict[str, int]
     files: dict[str, dict] = field(default_factory=dict)  # name → {sha256, size}
+    row_hashes: dict[str, str] = field(default_factory=dict)  # table → digest of its rows
+    backend: str = "duckdb"
 
     def dump(self) -> bytes:
         return orjson.dumps(
@@ -74,7 +81,8 @@ def _sha256(path: Path) -> str:
 
 
 def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path, Manifest]:
-    """Take a consistent backup of ``db`` into a new folder under ``backup_dir``.
+    """Take a consistent backup of ``db`` (a file or a lake) into a new folder under
+    ``backup_dir``; ``compress`` gzips a file (a lake's Parquet is compressed already).
 
     The backup is built in a hidden ``.partial`` folder, locked while it is written, and
     renamed when complete. A failed write (a full disk) removes it and says what it needed.
@@ -87,14 +95,20 @@ def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path,
     with open(partial / LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # held until this process ends or finishes
         try:
-            manifest = _write(db, partial, created, compress)
+            manifest = (
+                _write_lake(db, partial, created) if is_lake(db) else _write(db, partial, created, compress)
+            )
         except OSError as exc:
             shutil.rmtree(partial, ignore_errors=True)
             free = shutil.disk_usage(backup_dir).free
+            size = "" if is_lake(db) else f"the warehouse is {db.stat().st_size / 2**20:.1f} MB; "
             raise BackupError(
                 f"{backup_dir}: backup failed and was removed: {exc.strerror or exc} "
-                f"(the warehouse is {db.stat().st_size / 2**20:.1f} MB; {free / 2**20:.1f} MB free there)"
+                f"({size}{free / 2**20:.1f} MB free there)"
             ) from None
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         partial.rename(folder)  # a backup folder without the dot is complete
     (folder / LOCK).unlink()
     return folder, manifest
@@ -104,7 +118,7 @@ def _write(db: Path, partial: Path, created: datetime, compress: bool) -> Manife
     target = partial / (DATABASE + (".gz" if compress else ""))
     with session(db) as con:  # the write lock: nobody writes until the copy is done
         con.execute("CHECKPOINT")
-        rows = table_counts(con)
+        rows, hashes = table_counts(con), table_hashes(con)
         if compress:
             with open(db, "rb") as source, gzip.open(target, "wb", compresslevel=6) as out:
                 shutil.copyfileobj(source, out, CHUNK)
@@ -116,7 +130,28 @@ def _write(db: Path, partial: Path, created: datetime, compress: bool) -> Manife
         duckdb.__version__,
         str(db),
         rows,
-        {target.name: {"sha256": _sha256(target), "size": target.stat().st_size}},
+        {target.name: _checksum(target)},
+        hashes,
+    )
+    (partial / MANIFEST).write_bytes(manifest.dump())
+    return manifest
+
+
+def _checksum(path: Path) -> dict:
+    return {"sha256": _sha256(path), "size": path.stat().st_size}
+
+
+def _write_lake(db: Path, partial: Path, created: datetime) -> Manifest:
+    rows, hashes, data_path = lake_backup.write(str(db), partial)
+    manifest = Manifest(
+        created,
+        SCHEMA_VERSION,
+        duckdb.__version__,
+        lake.display(str(db)) + (f" (data {data_path})" if data_path else ""),
+        rows,
+        {str(name): _checksum(partial / name) for name in lake_backup.files(partial)},
+        hashes,
+        backend="ducklake",
     )
     (partial / MANIFEST).write_bytes(manifest.dump())
     return manifest
@@ -149,6 +184,10 @@ def verify(folder: Path) -> Manifest:
             raise BackupError(f"{folder}: {name} is missing")
         if path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
             raise BackupError(f"{folder}: {name} does not match its checksum: the backup is corrupted")
+    if manifest.backend == "ducklake":
+        with lake_backup.scratch() as target:  # a lake is verified by restoring it
+            _restore_lake(folder, manifest, target)
+        return manifest
     with tempfile.TemporaryDirectory() as scratch:
         copy = _materialise(folder, manifest, Path(scratch) / DATABASE)
         _compare_rows(copy, manifest, folder)
@@ -156,8 +195,17 @@ def verify(folder: Path) -> Manifest:
 
 
 def restore(folder: Path, db: Path) -> Manifest:
-    """Restore a verified backup to ``db`` (which must not exist); row counts are compared
-    after the restore as well."""
+    """Restore a verified backup to ``db`` (a path that must not exist, or for a lake's backup
+    a lake address whose catalog database holds no lake yet); rows are compared after the
+    restore as well."""
+    manifest = Manifest.load(folder)
+    if (manifest.backend == "ducklake") != is_lake(db):
+        kind = "a lake (ducklake:<catalog>)" if manifest.backend == "ducklake" else "a DuckDB file"
+        raise BackupError(f"{folder} is a {manifest.backend} backup: restore it to {kind}")
+    if is_lake(db):
+        manifest = verify(folder)
+        _restore_lake(folder, manifest, lake.LakeSettings.from_env(db))
+        return manifest
     if db.exists():
         raise BackupError(f"{db} exists: restore to a new path")
     manifest = verify(folder)
@@ -180,12 +228,27 @@ def _materialise(folder: Path, manifest: Manifest, target: Path) -> Path:
     return target
 
 
+def _restore_lake(folder: Path, manifest: Manifest, target: lake.LakeSettings) -> None:
+    try:
+        lake_backup.restore(folder, target)
+        rows, hashes = lake_backup.contents(target)
+    except BenchdbError as exc:
+        raise BackupError(f"{folder}: the lake does not restore: {exc}") from None
+    _same(rows, hashes, manifest, folder)
+
+
 def _compare_rows(db: Path, manifest: Manifest, folder: Path) -> None:
     try:
         with session(db, read_only=True) as con:
-            rows = table_counts(con)
+            rows, hashes = table_counts(con), table_hashes(con)
     except BenchdbError as exc:
         raise BackupError(f"{folder}: the database does not open: {exc}") from None
+    _same(rows, hashes, manifest, folder)
+
+
+def _same(rows: dict[str, int], hashes: dict[str, str], manifest: Manifest, folder: Path) -> None:
+    """The restored rows are the manifest's: the same counts, and (for backups that record
+    them) the same digests."""
     if rows != manifest.rows:
         differ = {
             t: (manifest.rows.get(t), rows.get(t))
@@ -193,6 +256,9 @@ def _compare_rows(db: Path, manifest: Manifest, folder: Path) -> None:
             if rows.get(t) != manifest.rows.get(t)
         }
         raise BackupError(f"{folder}: row counts differ from the manifest (expected, found): {differ}")
+    if manifest.row_hashes and hashes != manifest.row_hashes:
+        changed = sorted(t for t in hashes if hashes.get(t) != manifest.row_hashes.get(t))
+        raise BackupError(f"{folder}: the rows of {', '.join(changed)} differ from the manifest's")
 
 
 def backups(backup_dir: Path) -> list[tuple[Path, Manifest]]:

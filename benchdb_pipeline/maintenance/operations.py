@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchdb_pipeline.config import is_lake
 from benchdb_pipeline.maintenance import backup as backups
 from benchdb_pipeline.maintenance.archive import ArchiveError, archive_data
-from benchdb_pipeline.warehouse import repairs
+from benchdb_pipeline.warehouse import lake, repairs
 from benchdb_pipeline.warehouse.checks import ALL_CHECKS
 from benchdb_pipeline.warehouse.store import session, transaction
 
@@ -17,15 +18,28 @@ def _size_mb(db: Path) -> float:
 
 
 def optimize(db: Path) -> dict:
-    """Refresh the optimizer's statistics and fold the write-ahead log into the file."""
+    """Refresh the optimizer's statistics and fold the write-ahead log into the file; on a
+    lake, compact it (see ``compact_lake``)."""
+    if is_lake(db):
+        return compact_lake(db, "optimize")
     with session(db) as con:
         con.execute("ANALYZE")
         con.execute("CHECKPOINT")
     return {"operation": "optimize", "ok": True, "size_mb": _size_mb(db)}
 
 
+def compact_lake(db: Path, operation: str) -> dict:
+    """The lake's nightly maintenance: inlined rows flushed to Parquet, small files merged,
+    snapshots older than a week expired and the files only they needed deleted."""
+    with session(db) as con:
+        return {"operation": operation, "ok": True, **lake.compact(con)}
+
+
 def vacuum(db: Path) -> dict:
-    """Reclaim space from deleted rows (VACUUM, then a forced checkpoint)."""
+    """Reclaim space from deleted rows (VACUUM, then a forced checkpoint); on a lake,
+    compaction rewrites the files rows were deleted from."""
+    if is_lake(db):
+        return compact_lake(db, "vacuum")
     before = _size_mb(db)
     with session(db) as con:
         con.execute("VACUUM")
@@ -54,14 +68,15 @@ def check_integrity(db: Path) -> dict:
 
 def take_backup(db: Path, backup_dir: Path, compress: bool = False) -> dict:
     folder, manifest = backups.backup(db, backup_dir, compress=compress)
-    ((name, file),) = manifest.files.items()
+    name, first = next(iter(manifest.files.items()))  # the file, or the lake's catalog dump
     return {
         "operation": "backup",
         "ok": True,
         "path": str(folder),
         "file": name,
-        "size_mb": round(file["size"] / 2**20, 2),
-        "sha256": file["sha256"],
+        "files": len(manifest.files),
+        "size_mb": round(sum(f["size"] for f in manifest.files.values()) / 2**20, 2),
+        "sha256": first["sha256"],
         "rows": sum(manifest.rows.values()),
     }
 

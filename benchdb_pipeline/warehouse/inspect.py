@@ -18,6 +18,17 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {table: counts[table] for table in tables}
 
 
+def table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """An order-free digest of every table's rows (the sum of the rows' hashes): a restored
+    copy holds the same rows exactly when its digests and counts match."""
+    have = existing_tables(con)
+    tables = [t for t in ALL_TABLES if t in have]
+    union = " UNION ALL ".join(
+        f"SELECT '{t}' AS name, coalesce(sum(hash(r)), 0)::VARCHAR FROM {t} r" for t in tables
+    )
+    return dict(con.execute(union).fetchall())
+
+
 def archived_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per fact table that committed archive batches moved to Parquet."""
     if "archive_batches" not in existing_tables(con):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -90,7 +91,9 @@ class LakeSettings:
     def as_reader(self) -> LakeSettings:
         """The same lake reached as its reader role (password ``BENCHDB_LAKE_READER_PASSWORD``)."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.reader_role):
-            raise DatabaseConnectionError(f"BENCHDB_LAKE_READER={self.reader_role!r} is not a plain role name")
+            raise DatabaseConnectionError(
+                f"BENCHDB_LAKE_READER={self.reader_role!r} is not a plain role name"
+            )
         kept = [p for p in self.dsn.split() if not p.startswith(("user=", "password="))]
         password = os.environ.get("BENCHDB_LAKE_READER_PASSWORD")
         parts = [*kept, f"user={self.reader_role}", *([f"password={password}"] if password else [])]
@@ -130,16 +133,23 @@ def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(
-    settings: LakeSettings, *, read_only: bool, config: dict[str, Any], snapshot: int | None = None
+    settings: LakeSettings,
+    *,
+    read_only: bool,
+    config: dict[str, Any],
+    snapshot: int | None = None,
+    creating: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as its default catalog; ``snapshot`` pins a
-    read-only connection to that snapshot of the lake (a consistent read that never moves)."""
+    read-only connection to that snapshot of the lake (a consistent read that never moves).
+    The data path is the lake's own (given only when ``creating`` it), so a machine whose
+    ``BENCHDB_LAKE_DATA`` differs still opens it."""
     con = duckdb.connect(config=config)
     try:
         load_extensions(con)
         con.execute(f"SET ducklake_max_retry_count = {settings.max_retry_count}")
         options = [f"METADATA_SCHEMA {_literal(settings.metadata_schema)}"]
-        if settings.data_path:
+        if creating and settings.data_path:
             options.append(f"DATA_PATH {_literal(settings.data_path)}")
         if settings.inlining_row_limit is not None:
             options.append(f"DATA_INLINING_ROW_LIMIT {settings.inlining_row_limit}")
@@ -152,14 +162,18 @@ def connect(
         con.execute(f"SET VARIABLE {LAKE_DSN_VARIABLE} = {_literal(settings.dsn)}")
     except duckdb.Error as exc:
         con.close()
-        raise DatabaseConnectionError(f"lake {settings.address} could not be opened: {exc}") from exc
+        if "data_path is not set" in str(exc):  # the catalog holds no lake: never made here
+            raise SchemaError(
+                f"{display(settings.address)} holds no lake yet: run `benchdb lake init`"
+            ) from None
+        raise DatabaseConnectionError(f"lake {display(settings.address)} could not be opened: {exc}") from exc
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _postgres(dsn: str) -> Any:
+def postgres_connect(dsn: str) -> Any:
     try:
         import psycopg2
     except ImportError:
@@ -179,7 +193,7 @@ _LOCKED: ContextVar[tuple[str, Any] | None] = ContextVar("benchdb_lake_locked", 
 def writer_lock(dsn: str) -> Iterator[Any]:
     """Hold the lake's advisory lock (one writing transaction at a time across machines);
     yields the catalog session that holds it, in autocommit."""
-    pg = _postgres(dsn)
+    pg = postgres_connect(dsn)
     token = None
     try:
         pg.autocommit = True
@@ -200,7 +214,7 @@ def allocate_ids(dsn: str, table: str, count: int) -> int:
     if held is not None and held[0] == dsn:
         row = _next_block(held[1], table, count)
     else:
-        pg = _postgres(dsn)
+        pg = postgres_connect(dsn)
         try:
             pg.autocommit = True
             row = _next_block(pg, table, count)
@@ -221,6 +235,18 @@ def _next_block(pg: Any, table: str, count: int) -> tuple[int] | None:
         return cursor.fetchone()
 
 
+def postgres_program(name: str) -> Path | None:
+    """A PostgreSQL program (pg_dump, psql, initdb, …): on PATH, else in Debian's newest
+    /usr/lib/postgresql/N/bin, which is not on PATH."""
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parent.parent.name)
+    )
+    return versions[-1] if versions else None
+
+
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor of a lake connection that sees what the connection sees: a cursor is a new
     session, whose default catalog is the in-memory one, so it is pointed at the lake (and,
@@ -233,7 +259,7 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 def current_snapshot(settings: LakeSettings) -> int:
     """The id of the lake's newest snapshot, asked of the catalog (cheap: one small query)."""
-    pg = _postgres(settings.dsn)
+    pg = postgres_connect(settings.dsn)
     try:
         with pg.cursor() as cursor:
             cursor.execute(f'SELECT max(snapshot_id) FROM "{settings.metadata_schema}".ducklake_snapshot')
@@ -247,8 +273,11 @@ def compact(con: duckdb.DuckDBPyConnection, expire_after: str = "7 days") -> dic
     """DuckLake's CHECKPOINT (inlined rows flushed, small files merged, snapshots older than
     ``expire_after`` expired, files nobody needs deleted), under the writers' lock since it
     rewrites what writers delete from; what it changed, for the maintenance record."""
+    dsn = lake_dsn(con)
+    if dsn is None:
+        raise DatabaseConnectionError("compaction is for a lake; a DuckDB file has CHECKPOINT and VACUUM")
     before = _files(con)
-    with writer_lock(lake_dsn(con)):
+    with writer_lock(dsn):
         con.execute(f"CALL {ALIAS}.set_option('expire_older_than', {_literal(expire_after)})")
         con.execute(f"CALL {ALIAS}.set_option('delete_older_than', {_literal(expire_after)})")
         con.execute("CHECKPOINT")
@@ -349,7 +378,7 @@ def init(settings: LakeSettings, config: dict[str, Any]) -> bool:
             cursor.execute(
                 f"INSERT INTO {COUNTERS_SCHEMA}.id_counters VALUES (%s, 1) ON CONFLICT DO NOTHING", [table]
             )
-        con = connect(settings, read_only=False, config=config)
+        con = connect(settings, read_only=False, config=config, creating=True)
         try:
             created = "schema_version" not in existing_tables(con)
             if created:
@@ -387,6 +416,11 @@ def _grant_reader(cursor: Any, settings: LakeSettings) -> None:
     cursor.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT SELECT ON TABLES TO {role}')
 
 
+def display(address: str) -> str:
+    """An address fit to print or log: a password in the catalog string is not repeated."""
+    return re.sub(r"password=\S+", "password=…", address)
+
+
 def describe(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Which backend a connection is on and where: for ``benchdb status`` and the API."""
     if not lake_dsn(con):
@@ -400,7 +434,7 @@ def describe(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {
         "backend": "ducklake",
         # a password given in the catalog string is not repeated
-        "catalog": re.sub(r"password=\S+", "password=…", catalog[0] if catalog else ""),
+        "catalog": display(catalog[0] if catalog else ""),
         "data_path": options.get("data_path"),
         "snapshot": snapshot[0] if snapshot else None,
     }

@@ -39,8 +39,10 @@ def test_the_api_writes_to_and_reads_from_the_lake(lake_server):
         assert rows[0]["throughput_items_per_second"] == 950.5
         answer = client.post(
             "/query",
-            json={"sql": "SELECT (SELECT count(*) FROM performance_results), "
-                  "(SELECT count(*) FROM api_latest_performance)"},
+            json={
+                "sql": "SELECT (SELECT count(*) FROM performance_results), "
+                "(SELECT count(*) FROM api_latest_performance)"
+            },
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["rows"] == [[1, 1]]

@@ -123,6 +123,15 @@ def test_ingest_job_on_the_lake_keeps_its_run_in_postgres(lake, postgres_server,
     assert result.returncode == 0, result.stderr[-3000:]
     assert scalar(lake, "SELECT count(*) FROM performance_results") == 3
     assert scalar(lake, "SELECT count(*) FROM source_files WHERE status = 'quarantined'") == 1
+    # The nightly maintenance on the lake: compaction, checks, a backup verified by a restore.
+    env["BENCHDB_BACKUPS"] = str(tmp_path / "backups")
+    maintenance = execute_job("maintenance_job", None, env)
+    assert maintenance.returncode == 0, maintenance.stderr[-3000:]
+    (backup,) = (tmp_path / "backups").glob("benchdb-backup-*")
+    assert (backup / "catalog.sql").stat().st_size > 0
     with psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
-        cursor.execute("SELECT pipeline_name, status FROM runs")
-        assert cursor.fetchall() == [("ingest_job", "SUCCESS")]
+        cursor.execute("SELECT pipeline_name, status FROM runs ORDER BY create_timestamp")
+        assert cursor.fetchall() == [("ingest_job", "SUCCESS"), ("maintenance_job", "SUCCESS")]
+        # on the lake the steps ran in processes of their own
+        cursor.execute("SELECT count(*) FROM event_logs WHERE event LIKE '%%multiprocess executor%%'")
+        assert cursor.fetchone()[0] == 2
