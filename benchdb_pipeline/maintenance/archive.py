@@ -36,7 +36,7 @@ from benchdb_pipeline.warehouse.schema import (
     utc_now,
 )
 from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
-from benchdb_pipeline.warehouse.store import session, transaction
+from benchdb_pipeline.warehouse.store import exclusive, session, transaction
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def archive_data(
     under ``archive_dir``, partitioned by table, year and month; owned rows go with theirs."""
     archive_dir = archive_dir.resolve()
     report = ArchiveReport(archive_dir, (now or utc_now()) - timedelta(days=older_than_days))
-    with session(db) as con:
+    with session(db) as con, exclusive(con):
         ensure_schema(con)
         report.cleaned_up = clean_up_interrupted(con, archive_dir, db)
         expected = _choose(con, report.cutoff)

@@ -192,7 +192,12 @@ _LOCKED: ContextVar[tuple[str, Any] | None] = ContextVar("benchdb_lake_locked", 
 @contextmanager
 def writer_lock(dsn: str) -> Iterator[Any]:
     """Hold the lake's advisory lock (one writing transaction at a time across machines);
-    yields the catalog session that holds it, in autocommit."""
+    yields the catalog session that holds it, in autocommit. Within a block that holds it
+    already (an operation of several transactions), it is that block's session."""
+    held = _LOCKED.get()
+    if held is not None and held[0] == dsn:
+        yield held[1]
+        return
     pg = postgres_connect(dsn)
     token = None
     try:
@@ -303,6 +308,11 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Parquet has no 128-bit integer: DuckDB writes a HUGEINT as a DOUBLE when the lake flushes
+# its inlined rows, so an archive checksum would lose its low digits. DECIMAL(38,0) is exact.
+LAKE_TYPES = {"HUGEINT": "DECIMAL(38,0)"}
+
+
 @dataclass(frozen=True)
 class FileSchema:
     """The current schema as the DuckDB file builds it: the lake's tables are made from it
@@ -320,7 +330,7 @@ class FileSchema:
         statements = []
         for table, columns in self.tables.items():
             parts = [
-                f'"{column}" {data_type}'
+                f'"{column}" {LAKE_TYPES.get(data_type, data_type)}'
                 + (" NOT NULL" if not_null else "")
                 + (f" DEFAULT {default}" if default is not None else "")
                 for column, data_type, not_null, default in columns

@@ -448,7 +448,7 @@ CREATE TABLE archive_batches (
 );
 """
 
-BATCH_OF_FILE = r"regexp_extract(filename, '([0-9a-f]{32})_[0-9]+\.parquet$', 1)"
+BATCH_OF_FILE = r"regexp_extract(a.filename, '([0-9a-f]{32})_[0-9]+\.parquet$', 1)"
 
 
 def sql_string(text: str | object) -> str:

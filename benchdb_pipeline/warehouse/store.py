@@ -91,12 +91,21 @@ def session(
 
 
 @contextmanager
+def exclusive(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """No other process writes for the duration of the block: a read-write connection to a
+    file ensures that already; on a lake the block holds the writers' lock (the
+    transactions inside it share it), for operations that read, then write what they read."""
+    dsn = lake_dsn(con)
+    with lake.writer_lock(dsn) if dsn else nullcontext():
+        yield con
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN … COMMIT, or ROLLBACK on any exception. On a lake the transaction holds the
     writers' lock from before it begins (so that it reads every commit before it) until it
     has committed: natural keys stay unique and deletes never conflict."""
-    dsn = lake_dsn(con)
-    with lake.writer_lock(dsn) if dsn else nullcontext():
+    with exclusive(con):
         con.execute("BEGIN TRANSACTION")
         try:
             yield con

@@ -51,22 +51,24 @@ def assert_intact(db: Path, archive: Path, before: dict) -> None:
 
 
 @pytest.fixture
-def sample_db(db, tmp_path):
-    ingest_one(db, write_samples(tmp_path / "samples")[0].parent.parent)
-    return db
+def sample_db(warehouse, tmp_path):
+    """The samples, on a DuckDB file and on a lake."""
+    ingest_one(Path(warehouse), write_samples(tmp_path / "samples")[0].parent.parent)
+    return Path(warehouse)
 
 
 @pytest.fixture
-def big_db(sample_db):
+def big_db(db, tmp_path):
     """Samples (with raw per-iteration latencies) and ~23k synthetic results over 12 days."""
-    with session(sample_db) as con:
+    ingest_one(db, write_samples(tmp_path / "samples")[0].parent.parent)
+    with session(db) as con:
         synthetic.fill(
             con,
             synthetic.Shape(
                 models=20, platforms=8, batch_sizes=(1, 4, 16), precisions=("fp32", "fp16"), runs=24
             ),
         )
-    return sample_db
+    return db
 
 
 def test_archived_rows_leave_the_warehouse_and_stay_visible(sample_db, tmp_path):
