@@ -1,10 +1,7 @@
 """The warehouse on DuckLake with a real PostgreSQL catalog: the same results as on a DuckDB
-file, many writers at once, and the constraints the lake cannot declare kept as checks."""
+file, ids, and the constraints the lake cannot declare kept as checks."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 
@@ -87,31 +84,6 @@ def test_a_lake_never_created_says_how_to_create_it(postgres_server, tmp_path, m
     address = "ducklake:postgres:" + postgres_server.create_database("never_created")
     with pytest.raises(SchemaError, match="benchdb lake init"), session(address) as con:
         ensure_schema(con)  # not reached: opening it says so
-
-
-WRITER = """
-import sys
-from benchdb_pipeline.ingest.pipeline import ingest
-print(ingest(sys.argv[1], sys.argv[2:], workers=1).summary())
-"""
-
-
-@pytest.mark.slow
-def test_writers_in_parallel_store_every_file_once(lake, tmp_path):
-    samples = write_samples(tmp_path / "samples")
-    files = sorted(str(p) for p in samples)
-    # Four writers, each with half the files, overlapping: every file is offered twice.
-    shares = [files[i::2] for i in range(2)] * 2
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, lake, *share], stdout=subprocess.PIPE, text=True)
-        for share in shares
-    ]
-    for writer in writers:
-        writer.communicate(timeout=300)
-        assert writer.returncode == 0
-    single = tmp_path / "one.duckdb"
-    ingest(single, [str(p) for p in samples], workers=1)
-    assert contents(lake) == contents(single)
 
 
 def test_every_command_finds_the_lake_from_the_environment(lake, tmp_path, monkeypatch):
