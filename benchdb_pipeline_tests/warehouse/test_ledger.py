@@ -1,5 +1,5 @@
 """The ledger's promises: content is read once, paths supersede, bad files are quarantined
-whole, and a batch is one transaction."""
+whole, and a batch is one transaction; those a lake must keep too run on both backends."""
 
 from __future__ import annotations
 
@@ -21,56 +21,56 @@ def rows(model: str, throughput: float) -> list[dict]:
     return [{"model_name": model, "hardware_type": "cpu", "batch_size": 1, "throughput": throughput}]
 
 
-def test_same_content_is_ingested_once_whatever_its_path(db, tmp_path):
+def test_same_content_is_ingested_once_whatever_its_path(warehouse, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(FIXTURES / "canonical_rows.json", folder / "a.json")
     shutil.copy(FIXTURES / "canonical_rows.json", folder / "copy_of_a.json")
-    first = ingest(db, [folder], workers=1)
+    first = ingest(warehouse, [folder], workers=1)
     assert first.load.files_loaded == 1 and first.load.duplicates == 1
-    assert scalar(db, FACTS) == 3
-    again = ingest(db, [folder], workers=1)
+    assert scalar(warehouse, FACTS) == 3
+    again = ingest(warehouse, [folder], workers=1)
     assert again.count("known") == 2 and again.load.files_loaded == 0
-    assert scalar(db, FACTS) == 3
-    assert scalar(db, "SELECT count(*) FROM source_files") == 1
+    assert scalar(warehouse, FACTS) == 3
+    assert scalar(warehouse, "SELECT count(*) FROM source_files") == 1
 
 
-def test_new_content_at_a_path_supersedes_the_earlier_version(db, tmp_path):
+def test_new_content_at_a_path_supersedes_the_earlier_version(warehouse, tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(rows("bert", 10.0)))
-    ingest(db, [path], workers=1)
+    ingest(warehouse, [path], workers=1)
     path.write_text(json.dumps(rows("bert", 20.0)))
-    report = ingest(db, [path], workers=1)
+    report = ingest(warehouse, [path], workers=1)
     assert report.load.superseded == 1
-    assert query(db, "SELECT throughput_items_per_second FROM performance_results") == [(20.0,)]
-    ledger = query(db, "SELECT status, record_count FROM source_files ORDER BY file_id")
+    assert query(warehouse, "SELECT throughput_items_per_second FROM performance_results") == [(20.0,)]
+    ledger = query(warehouse, "SELECT status, record_count FROM source_files ORDER BY file_id")
     assert ledger == [("superseded", 1), ("ingested", 1)]  # both versions kept
     # the run of the old version stays, pointing at the superseded ledger row
-    assert scalar(db, "SELECT count(*) FROM test_runs") == 2
+    assert scalar(warehouse, "SELECT count(*) FROM test_runs") == 2
 
 
-def test_reverting_a_path_to_earlier_content_revives_its_ledger_row(db, tmp_path):
+def test_reverting_a_path_to_earlier_content_revives_its_ledger_row(warehouse, tmp_path):
     path = tmp_path / "results.json"
     for throughput in (10.0, 20.0, 10.0):
         path.write_text(json.dumps(rows("bert", throughput)))
-        ingest(db, [path], workers=1)
-    assert query(db, "SELECT throughput_items_per_second FROM performance_results") == [(10.0,)]
-    assert query(db, "SELECT file_id, status FROM source_files ORDER BY file_id") == [
+        ingest(warehouse, [path], workers=1)
+    assert query(warehouse, "SELECT throughput_items_per_second FROM performance_results") == [(10.0,)]
+    assert query(warehouse, "SELECT file_id, status FROM source_files ORDER BY file_id") == [
         (1, "ingested"),
         (2, "superseded"),
     ]
-    assert scalar(db, "SELECT count(*) FROM test_runs") == 2  # the first run is reused
+    assert scalar(warehouse, "SELECT count(*) FROM test_runs") == 2  # the first run is reused
 
 
-def test_a_file_with_one_bad_record_is_quarantined_whole(db):
-    report = ingest(db, [FIXTURES / "bad_negative_throughput.json"], workers=1)
+def test_a_file_with_one_bad_record_is_quarantined_whole(warehouse):
+    report = ingest(warehouse, [FIXTURES / "bad_negative_throughput.json"], workers=1)
     assert report.count("quarantined") == 1
-    assert scalar(db, FACTS) == 0  # the valid first record is not half-written
-    assert scalar(db, "SELECT count(*) FROM models") == 0
-    assert query(db, "SELECT record_locator, field, reason FROM quarantine") == [
+    assert scalar(warehouse, FACTS) == 0  # the valid first record is not half-written
+    assert scalar(warehouse, "SELECT count(*) FROM models") == 0
+    assert query(warehouse, "SELECT record_locator, field, reason FROM quarantine") == [
         ("$[1]", "throughput", "-5 is out of range: throughput_items_per_second must be > 0")
     ]
-    error = scalar(db, "SELECT error FROM source_files")
+    error = scalar(warehouse, "SELECT error FROM source_files")
     assert error.startswith(str(FIXTURES / "bad_negative_throughput.json"))
     assert "record $[1]: field 'throughput'" in error
 
@@ -106,25 +106,28 @@ def test_bad_input_is_quarantined_with_file_record_and_field(db, name, locator, 
     assert got_reason.startswith(reason)
 
 
-def test_quarantined_content_is_skipped_until_retried(db, tmp_path):
+def test_quarantined_content_is_skipped_until_retried(warehouse, tmp_path):
     path = tmp_path / "bad.json"
     shutil.copy(FIXTURES / "bad_zero_batch.json", path)
-    ingest(db, [path], workers=1)
-    assert ingest(db, [path], workers=1).count("known") == 1
-    retried = ingest(db, [path], workers=1, retry_quarantined=True)
+    ingest(warehouse, [path], workers=1)
+    assert ingest(warehouse, [path], workers=1).count("known") == 1
+    retried = ingest(warehouse, [path], workers=1, retry_quarantined=True)
     assert retried.count("quarantined") == 1
-    assert scalar(db, "SELECT count(*) FROM source_files") == 1
-    assert scalar(db, "SELECT count(*) FROM quarantine") == 1  # replaced, not doubled
+    assert scalar(warehouse, "SELECT count(*) FROM source_files") == 1
+    assert scalar(warehouse, "SELECT count(*) FROM quarantine") == 1  # replaced, not doubled
 
 
-def test_a_fixed_file_replaces_its_quarantined_version(db, tmp_path):
+def test_a_fixed_file_replaces_its_quarantined_version(warehouse, tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(rows("bert", -1.0)))
-    ingest(db, [path], workers=1)
+    ingest(warehouse, [path], workers=1)
     path.write_text(json.dumps(rows("bert", 1.0)))
-    ingest(db, [path], workers=1)
-    assert query(db, "SELECT status FROM source_files ORDER BY file_id") == [("superseded",), ("ingested",)]
-    assert scalar(db, FACTS) == 1
+    ingest(warehouse, [path], workers=1)
+    assert query(warehouse, "SELECT status FROM source_files ORDER BY file_id") == [
+        ("superseded",),
+        ("ingested",),
+    ]
+    assert scalar(warehouse, FACTS) == 1
 
 
 def test_a_batch_is_one_transaction(db):
@@ -184,16 +187,18 @@ def test_dimension_attributes_do_not_depend_on_arrival_order(tmp_path):
     assert families == ["bert", "bert"]
 
 
-def test_latest_result_per_configuration(db, tmp_path):
+def test_latest_result_per_configuration(warehouse, tmp_path):
     """Dated results beat undated ones; undated ones follow insertion order."""
 
     def result(name, throughput, timestamp=None):
         row = {"model": "m", "hardware": "cpu", "batch_size": 1, "throughput": throughput}
         (tmp_path / name).write_text(json.dumps([{**row, "timestamp": timestamp} if timestamp else row]))
-        ingest(db, [tmp_path / name], workers=1)
+        ingest(warehouse, [tmp_path / name], workers=1)
 
     def latest():
-        return query(db, "SELECT throughput_items_per_second, result_count FROM latest_performance_metrics")
+        return query(
+            warehouse, "SELECT throughput_items_per_second, result_count FROM latest_performance_metrics"
+        )
 
     result("a.json", 1.0)
     result("b.json", 2.0)
@@ -208,17 +213,17 @@ def timed(model: str, throughput: float, at: str = "2026-11-20T10:00:00Z") -> li
     return [{**row, "timestamp": at} for row in rows(model, throughput)]
 
 
-def test_the_same_results_reserialised_are_stored_once_and_recorded_as_a_duplicate(db, tmp_path):
+def test_the_same_results_reserialised_are_stored_once_and_recorded_as_a_duplicate(warehouse, tmp_path):
     """Compact and pretty JSON of the same measurements: different bytes, one identity."""
     folder = tmp_path / "in"
     folder.mkdir()
     results = timed("bert", 10.0) + timed("gpt2", 5.0)
     (folder / "a.json").write_text(json.dumps(results, separators=(",", ":")))
     (folder / "b.json").write_text(json.dumps(list(reversed(results)), indent=2, sort_keys=True))
-    report = ingest(db, [folder], workers=1)
-    assert scalar(db, FACTS) == 2
+    report = ingest(warehouse, [folder], workers=1)
+    assert scalar(warehouse, FACTS) == 2
     ledger = query(
-        db,
+        warehouse,
         "SELECT f.path, f.status, o.path FROM source_files f "
         "LEFT JOIN source_files o ON o.file_id = f.duplicate_of ORDER BY f.path",
     )
@@ -230,10 +235,10 @@ def test_the_same_results_reserialised_are_stored_once_and_recorded_as_a_duplica
     assert "1 duplicates of results already stored" in report.summary()
     # a third serialisation in a later ingest points at the first file too
     (folder / "c.json").write_text(json.dumps(results, indent=4))
-    ingest(db, [folder], workers=1)
-    assert scalar(db, FACTS) == 2
-    first = scalar(db, "SELECT file_id FROM source_files WHERE path LIKE '%a.json'")
-    assert query(db, "SELECT duplicate_of FROM source_files WHERE path LIKE '%c.json'") == [(first,)]
+    ingest(warehouse, [folder], workers=1)
+    assert scalar(warehouse, FACTS) == 2
+    first = scalar(warehouse, "SELECT file_id FROM source_files WHERE path LIKE '%a.json'")
+    assert query(warehouse, "SELECT duplicate_of FROM source_files WHERE path LIKE '%c.json'") == [(first,)]
 
 
 def test_results_that_differ_in_time_or_value_or_lack_a_time_are_not_duplicates(db, tmp_path):
@@ -250,17 +255,17 @@ def test_results_that_differ_in_time_or_value_or_lack_a_time_are_not_duplicates(
     assert scalar(db, FACTS) == 5
 
 
-def test_when_the_original_is_superseded_its_duplicate_is_read_again(db, tmp_path):
+def test_when_the_original_is_superseded_its_duplicate_is_read_again(warehouse, tmp_path):
     """The duplicate's results were stored only through the original: they must not vanish
     with it."""
     original, copy = tmp_path / "a.json", tmp_path / "b.json"
     original.write_text(json.dumps(timed("bert", 10.0)))
     copy.write_text(json.dumps(timed("bert", 10.0), indent=2))
-    ingest(db, [tmp_path], workers=1)
+    ingest(warehouse, [tmp_path], workers=1)
     original.write_text(json.dumps(timed("bert", 20.0)))
-    ingest(db, [original], workers=1)  # b.json not in this ingest: released, not yet re-read
-    assert query(db, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("superseded",)]
-    ingest(db, [tmp_path], workers=1)
-    values = query(db, "SELECT throughput_items_per_second FROM performance_results ORDER BY 1")
+    ingest(warehouse, [original], workers=1)  # b.json not in this ingest: released, not yet re-read
+    assert query(warehouse, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("superseded",)]
+    ingest(warehouse, [tmp_path], workers=1)
+    values = query(warehouse, "SELECT throughput_items_per_second FROM performance_results ORDER BY 1")
     assert values == [(10.0,), (20.0,)]
-    assert query(db, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("ingested",)]
+    assert query(warehouse, "SELECT status FROM source_files WHERE path LIKE '%b.json'") == [("ingested",)]
