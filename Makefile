@@ -13,13 +13,14 @@ export BENCHDB_DB ?= data/warehouse/benchmarks.duckdb
 export BENCHDB_REPORTS ?= data/reports
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install install-runner install-lake demo dev test test-fast test-deps harnesses lint samples bench clean
+.PHONY: help install install-runner install-lake demo demo-lake dev test test-fast test-deps harnesses lint samples bench clean
 
 help:
 	@echo "make demo   - create .venv, install, run ingest_job on the bundled samples"
 	@echo "make test   - run the whole test suite (make test-fast: the quick part)"
 	@echo "make install-runner - add PyTorch and transformers for benchdb run (the runner tests need them)"
 	@echo "make install-lake   - add DuckLake and PostgreSQL clients for the lake (the lake tests need them)"
+	@echo "make demo-lake      - the demo on DuckLake and Dagster on a throwaway PostgreSQL (needs PostgreSQL installed)"
 	@echo "make dev    - open the Dagster UI (dagster dev) on this project"
 	@echo "make lint   - ruff (lint and format check) and mypy: the lint gate .ci/run runs"
 	@echo "make bench  - ingestion speed benchmark (10,000 files; see benchmarks/)"
@@ -73,6 +74,11 @@ demo: $(STAMP)
 	@echo "Warehouse:   $(BENCHDB_DB)"
 	@echo "HTML report: $(BENCHDB_REPORTS)/benchmark_report.html  (Markdown: $(BENCHDB_REPORTS)/benchmark_summary.md)"
 	@echo "Open the Dagster UI with: make dev  (then http://127.0.0.1:3000)"
+
+# The same demo on the lake: a throwaway PostgreSQL on loopback holds the lake's catalog and
+# Dagster's runs; everything it made is removed at the end (see the script).
+demo-lake: $(LAKE_STAMP)
+	$(BIN)/python scripts/demo_lake.py
 
 # Ctrl-C or SIGTERM (to make or to the launcher) stops the UI and its children: see the script.
 DEV_PORT ?= 3000

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline.ingest.pipeline import IngestReport, ingest
+from benchdb_pipeline.warehouse import local_postgres
 from benchdb_pipeline.warehouse.store import session
-from benchdb_pipeline_tests import postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Why the runner's tests skip where the runner extra is not installed.
@@ -55,13 +54,6 @@ def write_mixed_results(folder: Path) -> None:
     document("sample_fp16", True, "Sample GPU", "fp16", [1, 2, 4])
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # Every folder benchdb writes by default; the suite points them at its own temporary folder
 # so that no test writes into the project's data/ (where `make demo` keeps its results), and
 # two test processes never share one.
@@ -90,25 +82,24 @@ def _own_default_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.Server]:
+def postgres_server() -> Iterator[local_postgres.Server]:
     """One real PostgreSQL server for the session's lake tests (which need the lake extra:
     without it they skip, saying so)."""
     pytest.importorskip("duckdb_extension_ducklake", reason=LAKE_MISSING)
     pytest.importorskip("psycopg2", reason=LAKE_MISSING)
-    try:
-        server = postgres.start(free_port())
-        yield next(server)
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"no PostgreSQL server for the lake: {getattr(exc, 'stderr', None) or exc}")
-    else:
-        next(server, None)
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(local_postgres.start())
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            pytest.skip(f"no PostgreSQL server for the lake: {getattr(exc, 'stderr', None) or exc}")
+        yield server
 
 
 _LAKES = itertools.count()  # names of the catalog databases of one test process
 
 
 @pytest.fixture
-def lake(postgres_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def lake(postgres_server: local_postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new, initialised lake (its own catalog database and data folder); its address.
     The environment points at it, so subprocesses (the CLI, Dagster) find it too."""
     from benchdb_pipeline.warehouse import lake as lakes

@@ -1,15 +1,17 @@
-"""A real PostgreSQL server for the lake's tests: initdb into a temporary folder, started on a
-free loopback port as a user that is not root (PostgreSQL refuses to run as root), stopped
-at the end of the session. Tests that need it skip, saying why, where it cannot be had."""
+"""A throwaway PostgreSQL server, for the lake's tests and `make demo-lake`: initdb into a
+temporary folder, started on a free loopback port as a user that is not root (PostgreSQL
+refuses to run as root), stopped and removed at the end. Not for data anyone keeps."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +59,18 @@ class Server:
         return self.dsn(name)
 
 
-def start(port: int) -> Iterator[Server]:
-    """Start a throwaway server on ``port``; yields it, then stops it and removes its folder."""
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def start(port: int | None = None) -> Iterator[Server]:
+    """Start a throwaway server on ``port`` (default: a free one); yields it, then stops it
+    and removes its folder."""
+    port = port or free_port()
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed (make test-deps installs it)")
