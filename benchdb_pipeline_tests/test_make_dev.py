@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import REPO, free_port
+from benchdb_pipeline.warehouse.local_postgres import free_port
+from benchdb_pipeline_tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 

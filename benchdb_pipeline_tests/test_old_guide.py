@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from benchdb_pipeline_tests.conftest import DEFAULT_FOLDERS, RUNNER_MISSING, free_port
+from benchdb_pipeline.warehouse.local_postgres import free_port
+from benchdb_pipeline_tests.conftest import DEFAULT_FOLDERS, RUNNER_MISSING
 from benchdb_pipeline_tests.test_cli import benchdb
 
 pytestmark = pytest.mark.slow
