@@ -27,10 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchdb_pipeline.config import lake_address  # noqa: E402
+from benchdb_pipeline.warehouse import local_postgres  # noqa: E402
 from benchdb_pipeline.warehouse.schema import ensure_schema  # noqa: E402
 from benchdb_pipeline.warehouse.store import session  # noqa: E402
-from benchdb_pipeline_tests import postgres  # noqa: E402  (the tests' throwaway server)
-from benchdb_pipeline_tests.conftest import free_port  # noqa: E402
 
 ROWS = 50
 
@@ -127,9 +126,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = postgres.start(free_port())
-        pg = next(server)
-        try:
+        with local_postgres.start() as pg:
             results = {"ducklake": [], "duckdb": []}
             for writers in args.writers:
                 catalog = "postgres:" + pg.create_database(f"bench{writers}")
@@ -145,8 +142,6 @@ def main() -> None:
                 db = str(root / f"file{writers}.duckdb")
                 results["duckdb"].append(measure(db, root / "file", writers, args.files, env))
                 print(json.dumps({k: v[-1] for k, v in results.items()}), flush=True)
-        finally:
-            next(server, None)
     print(
         f"{'backend':9} {'writers':>7} {'s':>7} {'commits/s':>9} {'rows/s':>7} {'read p50 ms':>11} {'read max ms':>11}"
     )

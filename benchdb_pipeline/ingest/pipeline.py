@@ -1,8 +1,9 @@
 """Ingest files end to end: discover, parse in parallel, load batch by batch.
 
 Parsing runs in one process per core (a forkserver pool, safe from threaded parents such
-as a Dagster run); each batch of files is loaded in one transaction. The database is
-opened only to read the ledger's hashes and to load, never held while parsing.
+as a Dagster run); each batch of files is loaded in one transaction. A DuckDB file
+is opened only to read the ledger's hashes and to load, never held while parsing (a lake's
+connection, which blocks nobody, is kept: see ``store.sessions``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from benchdb_pipeline.ingest.discovery import Discovered, discover
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
-from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, session
+from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, sessions
 
 log = logging.getLogger(__name__)
 
@@ -184,52 +185,53 @@ def ingest_files(
         report.outcomes.extend(
             FileOutcome(u.path, "unreadable", None, 0, f"{u.path}: {u.reason}") for u in files.unreadable
         )
-    known: frozenset[str] = frozenset()
-    if not dry_run or Path(db).exists():
-        with session(db, read_only=dry_run, lock_timeout=lock_timeout) as con:
-            if not dry_run:
-                ensure_schema(con)
-            known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
-    for start in range(0, len(files), batch_files):
-        batch_paths = list(files[start : start + batch_files])
-        started = time.perf_counter()
-        chunks = list(
-            parse_files(
-                batch_paths,
-                known,
-                workers=workers,
-                on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
-                categories=frozenset(categories),
-            )
-        )
-        for chunk in chunks:
-            report.outcomes.extend(chunk.outcomes)
-        if dry_run:
-            continue
-        parsed = time.perf_counter()
-        staged = StagedBatch.concat(chunk.batch for chunk in chunks)
-        if annotate:
-            staged = annotate(staged)
-        with session(db, lock_timeout=lock_timeout) as con:
-            loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
-        report.load.merge(loaded)
-        for outcome in report.outcomes if loaded.duplicate_of else ():
-            if outcome.path in loaded.duplicate_of:
-                outcome.status = "duplicate"
-                log.info(
-                    "%s holds the results of %s, already stored",
-                    outcome.path,
-                    loaded.duplicate_of[outcome.path],
+    with sessions(db, read_only=dry_run, lock_timeout=lock_timeout) as opened:
+        known: frozenset[str] = frozenset()
+        if not dry_run or Path(db).exists():
+            with opened() as con:
+                if not dry_run:
+                    ensure_schema(con)
+                known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
+        for start in range(0, len(files), batch_files):
+            batch_paths = list(files[start : start + batch_files])
+            started = time.perf_counter()
+            chunks = list(
+                parse_files(
+                    batch_paths,
+                    known,
+                    workers=workers,
+                    on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
+                    categories=frozenset(categories),
                 )
-        log.info(
-            "batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already known, %d superseded)",
-            len(batch_paths),
-            parsed - started,
-            time.perf_counter() - parsed,
-            loaded.files_loaded,
-            loaded.duplicates,
-            loaded.superseded,
-        )
+            )
+            for chunk in chunks:
+                report.outcomes.extend(chunk.outcomes)
+            if dry_run:
+                continue
+            parsed = time.perf_counter()
+            staged = StagedBatch.concat(chunk.batch for chunk in chunks)
+            if annotate:
+                staged = annotate(staged)
+            with opened() as con:
+                loaded = load_batch(con, staged, retry_quarantined=retry_quarantined)
+            report.load.merge(loaded)
+            for outcome in report.outcomes if loaded.duplicate_of else ():
+                if outcome.path in loaded.duplicate_of:
+                    outcome.status = "duplicate"
+                    log.info(
+                        "%s holds the results of %s, already stored",
+                        outcome.path,
+                        loaded.duplicate_of[outcome.path],
+                    )
+            log.info(
+                "batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already known, %d superseded)",
+                len(batch_paths),
+                parsed - started,
+                time.perf_counter() - parsed,
+                loaded.files_loaded,
+                loaded.duplicates,
+                loaded.superseded,
+            )
     for outcome in report.quarantined:
         log.info("quarantined %s", outcome.error)
     return report

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,21 @@ def session(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def sessions(
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+) -> Iterator[Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]]:
+    """Sessions for work that opens the warehouse several times with work between (read the
+    ledger, parse, load). On a DuckDB file each is a connection of its own, closed when its
+    block ends, since an open read-write connection keeps every other process out; a lake's
+    connection keeps nobody out, so one serves them all (attaching a lake costs ~60 ms)."""
+    if not is_lake(path):
+        yield lambda: session(path, read_only=read_only, lock_timeout=lock_timeout)
+        return
+    with session(path, read_only=read_only, lock_timeout=lock_timeout) as con:
+        yield lambda: nullcontext(con)
 
 
 @contextmanager
@@ -191,20 +206,37 @@ def load_batch(
     now = now or utc_now()
     ensure_schema(con)
     names = [f"s_{name}" for name in STAGING_SCHEMAS]
-    for name, table in batch.tables.items():
-        con.register(f"s_{name}", table)
+    with _memory_default(con):
+        for name, table in batch.tables.items():
+            con.register(f"s_{name}", table)
     try:
         with transaction(con):
             return _load(con, retry_quarantined, now, batch)
     except duckdb.Error as exc:
         raise ConversionError(f"batch of {batch.rows('files')} files was not stored: {exc}") from exc
     finally:
-        for name in names:
-            con.unregister(name)
+        with _memory_default(con):
+            for name in names:
+                con.unregister(name)
         for temp in ("t_files", "t_superseded", "t_file_ids", "t_duplicates", "t_runs", "t_run_ids") + tuple(
             f"t_{table}_ids" for table, *_ in _FACTS
         ):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
+            # qualified in full: a bare name is looked up in the lake's catalog first
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{temp}")
+
+
+@contextmanager
+def _memory_default(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Registering a view looks its name up in the default catalog first: on a lake that is
+    a catalog read (~5 ms a view), in memory nothing."""
+    if not lake_dsn(con):
+        yield
+        return
+    con.execute("USE memory")
+    try:
+        yield
+    finally:
+        con.execute(f"USE {lake.ALIAS}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
@@ -276,57 +308,41 @@ def _load(
         """,
         {"now": now},
     )
-    con.execute(
-        """
-        UPDATE source_files
-        SET path = f.path, format = f.format, category = f.category, status = f.status,
-            record_count = f.record_count, error = f.error,
-            file_modified_at = f.file_modified_at, ingested_at = $now, superseded_at = NULL,
-            results_sha256 = f.results_sha256, duplicate_of = d.duplicate_of
-        FROM t_files f LEFT JOIN t_duplicates d USING (file_key)
-        WHERE source_files.file_id = f.existing_id
-        """,
-        {"now": now},
-    )
-    con.execute(
-        "DELETE FROM quarantine WHERE file_id IN "
-        "(SELECT existing_id FROM t_files WHERE existing_id IS NOT NULL)"
-    )
+    if _count(con, "SELECT count(*) FROM t_file_ids WHERE revived"):
+        _revive(con, now)
     reasons = "SELECT i.file_id, q.* FROM s_quarantine q JOIN t_file_ids i USING (file_key)"
-    report.rows["quarantine"] = _count(
-        con,
-        f"""
-        INSERT INTO quarantine (quarantine_id, file_id, record_locator, field, reason, quarantined_at)
-        SELECT {new_ids(con, "quarantine", reasons)}, file_id, record_locator, field, reason, ?
-        FROM ({reasons})
-        """,
-        [now],
+    report.rows["quarantine"] = (
+        _count(
+            con,
+            f"""
+            INSERT INTO quarantine (quarantine_id, file_id, record_locator, field, reason, quarantined_at)
+            SELECT {new_ids(con, "quarantine", reasons)}, file_id, record_locator, field, reason, ?
+            FROM ({reasons})
+            """,
+            [now],
+        )
+        if batch.rows("quarantine")
+        else 0
     )
     report.files_loaded = _count(con, "SELECT count(*) FROM t_files")
     report.duplicates = report.files_staged - report.files_loaded
     report.by_status = dict(con.execute("SELECT status, count(*) FROM t_files GROUP BY ALL").fetchall())
-    report.duplicate_of = dict(
-        con.execute(
-            "SELECT f.path, o.path FROM t_duplicates d JOIN t_files f USING (file_key) "
-            "JOIN source_files o ON o.file_id = d.duplicate_of"
-        ).fetchall()
-    )
+    if _count(con, "SELECT count(*) FROM t_duplicates"):
+        report.duplicate_of = dict(
+            con.execute(
+                "SELECT f.path, o.path FROM t_duplicates d JOIN t_files f USING (file_key) "
+                "JOIN source_files o ON o.file_id = d.duplicate_of"
+            ).fetchall()
+        )
     # 4. Dimensions: insert new ones; attributes merge so that the smallest non-null value
     #    wins, which makes the result independent of the order files arrive in.
-    _upsert_dimension(
-        con,
-        "models",
-        "model_name",
-        [*MODEL_ATTRIBUTES, "metadata"],
-        now,
-    )
-    _upsert_dimension(
-        con,
-        "hardware_platforms",
-        "platform_key",
-        [*HARDWARE_ATTRIBUTES, "fingerprint", "metadata"],
-        now,
-    )
+    #    A table with nothing staged costs no statement: on a lake each one reaches the catalog.
+    if batch.rows("models"):
+        _upsert_dimension(con, "models", "model_name", [*MODEL_ATTRIBUTES, "metadata"], now)
+    if batch.rows("hardware_platforms"):
+        _upsert_dimension(
+            con, "hardware_platforms", "platform_key", [*HARDWARE_ATTRIBUTES, "fingerprint", "metadata"], now
+        )
     # 5. Runs, by natural key: a revived file finds the run rows it had before.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE t_runs AS "
@@ -352,32 +368,65 @@ def _load(
     )
     # 6. Facts and their owned rows.
     for table, id_col, model_required, hardware_required in _FACTS:
-        report.rows[table] = _insert_fact(con, table, id_col, model_required, hardware_required, now)
-    report.rows["performance_samples"] = _count(
-        con,
-        """
-        INSERT INTO performance_samples (result_id, iteration, latency_ms)
-        SELECT i.id, s.iteration, s.latency_ms
-        FROM s_performance_samples s JOIN t_performance_results_ids i USING (row_key)
-        """,
+        report.rows[table] = (
+            _insert_fact(con, table, id_col, model_required, hardware_required, now)
+            if batch.rows(table)
+            else 0
+        )
+    report.rows["performance_samples"] = (
+        _count(
+            con,
+            """
+            INSERT INTO performance_samples (result_id, iteration, latency_ms)
+            SELECT i.id, s.iteration, s.latency_ms
+            FROM s_performance_samples s JOIN t_performance_results_ids i USING (row_key)
+            """,
+        )
+        if batch.rows("performance_samples")
+        else 0
     )
     assertions = (
         "SELECT i.id AS test_result_id, a.* FROM s_integration_test_assertions a "
         "JOIN t_integration_test_results_ids i USING (row_key)"
     )
-    report.rows["integration_test_assertions"] = _count(
-        con,
-        f"""
-        INSERT INTO integration_test_assertions
-            (assertion_id, test_result_id, assertion_name, passed, expected_value, actual_value,
-             message, created_at)
-        SELECT {new_ids(con, "integration_test_assertions", assertions)}, test_result_id,
-               assertion_name, passed, expected_value, actual_value, message, ?
-        FROM ({assertions})
-        """,
-        [now],
+    report.rows["integration_test_assertions"] = (
+        _count(
+            con,
+            f"""
+            INSERT INTO integration_test_assertions
+                (assertion_id, test_result_id, assertion_name, passed, expected_value, actual_value,
+                 message, created_at)
+            SELECT {new_ids(con, "integration_test_assertions", assertions)}, test_result_id,
+                   assertion_name, passed, expected_value, actual_value, message, ?
+            FROM ({assertions})
+            """,
+            [now],
+        )
+        if batch.rows("integration_test_assertions")
+        else 0
     )
     return report
+
+
+def _revive(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Ledger rows of content that returns (superseded, or quarantined and retried) live again,
+    their old quarantine reasons gone."""
+    con.execute(
+        """
+        UPDATE source_files
+        SET path = f.path, format = f.format, category = f.category, status = f.status,
+            record_count = f.record_count, error = f.error,
+            file_modified_at = f.file_modified_at, ingested_at = $now, superseded_at = NULL,
+            results_sha256 = f.results_sha256, duplicate_of = d.duplicate_of
+        FROM t_files f LEFT JOIN t_duplicates d USING (file_key)
+        WHERE source_files.file_id = f.existing_id
+        """,
+        {"now": now},
+    )
+    con.execute(
+        "DELETE FROM quarantine WHERE file_id IN "
+        "(SELECT existing_id FROM t_files WHERE existing_id IS NOT NULL)"
+    )
 
 
 def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.warehouse.device_names import norm_device_name
 from benchdb_pipeline.warehouse.inspect import quarantine_rows
 from benchdb_pipeline.warehouse.store import session
 from benchdb_pipeline_tests.conftest import query, run_pytest, scalar
@@ -317,7 +318,8 @@ def test_pytest_benchmark_extra_info_params_nan_and_errors(pytest_extra_file, db
     assert json.loads(stored["test_extra.py::test_nan_accuracy"]["metrics"]).get("accuracy") is None
     notes = json.loads(scalar(db, "SELECT metadata FROM test_runs"))["ingest_notes"]
     assert any("NaN" in note and "accuracy" in note for note in notes)
-    cpu = doc["machine_info"]["cpu"]["brand"]
+    # the device in its one spelling ("Intel(R) Xeon(R) Processor" is stored as "Intel Xeon")
+    cpu = norm_device_name(doc["machine_info"]["cpu"]["brand"])
     assert {r["device_name"] for r in stored.values()} == {cpu}
     # A failed measurement is kept but is no latest value.
     assert scalar(db, "SELECT count(*) FROM latest_performance_metrics WHERE test_case LIKE '%errored%'") == 0
