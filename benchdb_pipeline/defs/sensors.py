@@ -1,4 +1,5 @@
-"""A sensor on the incoming folder. It lists files and never opens the database."""
+"""A sensor on the incoming folder. It lists files and never opens the database; its cursor is
+a high-water mark of a few dozen bytes (see ``ingest.incoming``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dagster as dg
 
 from benchdb_pipeline.config import incoming_dir
 from benchdb_pipeline.defs.jobs import AFTER_NEW_FILES, ingest_job
-from benchdb_pipeline.ingest.incoming import decode_cursor, encode_cursor, new_batches, scan
+from benchdb_pipeline.ingest.incoming import Cursor, look, new_batches
 
 MAX_FILES_PER_RUN = 5_000
 
@@ -19,13 +20,11 @@ MAX_FILES_PER_RUN = 5_000
 )
 def incoming_files_sensor(context: dg.SensorEvaluationContext):
     root = incoming_dir()
-    seen = decode_cursor(context.cursor)
-    current = scan(root)
-    batches = new_batches(root, seen, current, MAX_FILES_PER_RUN)
-    if current != seen:
-        context.update_cursor(encode_cursor(current))
+    seen = look(root, Cursor.decode(context.cursor))
+    context.update_cursor(seen.cursor.encode())
+    batches = new_batches(root, seen.changed, MAX_FILES_PER_RUN)
     if not batches:
-        return dg.SkipReason(f"no new files under {root} ({len(current)} seen)")
+        return dg.SkipReason(f"no new or changed files under {root} ({seen.files} files there)")
     return [
         dg.RunRequest(
             run_key=batch.run_key,
