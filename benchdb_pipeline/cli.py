@@ -1261,9 +1261,10 @@ def regression_check_command(db, fmt, output, **options) -> None:
     series' baseline.
 
     Exit status: 0 no regression, 1 regressions found (CI can gate on it), 2 error.
-    A change counts when it passes --threshold and is significant (Mann-Whitney U on raw
-    samples, else a robust z-score >= 3 with at least 5 baseline points; fewer points make a
-    low-confidence finding, reported but not failing). Findings are recorded for triage.
+    A change counts when it passes --threshold and is significant (a robust z-score >= 3 of
+    the run's value against at least 5 baseline runs, raw samples adding the run's own
+    measurement error; fewer points make a low-confidence finding, reported but not
+    failing). Findings are recorded for triage.
     """
     _regression_check(db, fmt, output, **options)
 

@@ -14,8 +14,6 @@ COLUMNS = ["id", "series", "metric", "baseline", "candidate", "change", "verdict
 
 
 def _evidence(f: Finding) -> str:
-    if f.method == "mann-whitney":
-        return f"Mann-Whitney p={f.statistic:.2g}"
     if f.method == "robust-z":
         return f"robust z={f.statistic:+.1f}"
     return f"low confidence ({f.baseline_points} baseline points)"

@@ -13,11 +13,12 @@ asked for), from the warehouse's own tables.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import numpy as np
@@ -59,6 +60,25 @@ def training_frame(
         GROUP BY ALL""",
         [include_simulated],
     ).df()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_thread(function: Callable[P, R]) -> Callable[P, R]:
+    """Gradient boosting without its OpenMP threads: on a few hundred configurations they
+    save nothing, and beside other busy processes (Dagster steps, CI) their spin-waits made
+    an evaluation 4-10x slower (8 s in one thread; 45 s in two beside two busy cores)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def _pipeline(features: Features, loss: str = "squared_error", quantile: float | None = None):
@@ -140,6 +160,7 @@ class Evaluation:
         )
 
 
+@_one_thread
 def evaluate(
     frame: pd.DataFrame,
     metric: str,
@@ -246,6 +267,7 @@ class PerformanceModel:
         return joblib.load(path)
 
 
+@_one_thread
 def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None) -> PerformanceModel:
     if len(frame) < 5:
         raise QueryError(f"{len(frame)} measured configurations are too few to fit a model")

@@ -2,9 +2,10 @@
 
 A series is model × hardware platform × test case × batch size × sequence length × precision.
 A change is reported when it passes the threshold (percent, direction-aware: throughput
-higher is better, latency and memory lower) and is significant: a one-sided Mann-Whitney U
-test on raw samples when both sides have them, else a robust z-score (median and MAD of the
-baseline) when the baseline has enough points; with fewer it is reported as low confidence.
+higher is better, latency and memory lower) and is significant: a robust z-score of the run's
+value against its baseline's runs (median and MAD), when the baseline has enough points; with
+fewer it is reported as low confidence. Raw samples refine the spread with the candidate's own
+measurement error (see ``_run_spread``); they are never pooled across runs.
 Baselines come from the warehouse (the previous N results, or the last D days) or from the
 same series in a reference warehouse. A series triaged as an expected change restarts its
 baseline at that result.
@@ -15,6 +16,7 @@ The heavy part is one SQL statement; Python sees one row per series.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +39,6 @@ TRIAGE_STATUSES = ("untriaged", "acknowledged", "expected", "fixed")
 @dataclass(frozen=True)
 class Settings:
     threshold_percent: float = 10.0
-    p_value: float = 0.01
     z_score: float = 3.0
     min_points: int = 5
     window: int = 10
@@ -317,7 +318,7 @@ def _judge(row: dict, metric: str, settings: Settings, samples: dict) -> Finding
         return None
     higher_is_better = METRICS[metric].higher_is_better
     worse = change < 0 if higher_is_better else change > 0
-    method, statistic = _significance(row, metric, settings, samples, worse, higher_is_better)
+    method, statistic = _significance(row, metric, settings, samples)
     if method is None:
         return None
     return Finding(
@@ -342,24 +343,46 @@ def _judge(row: dict, metric: str, settings: Settings, samples: dict) -> Finding
     )
 
 
-def _significance(row, metric, settings, samples, worse, higher_is_better):
+def _significance(row, metric, settings, samples):
     """(method, statistic) when the change is significant or too thinly based to tell,
     (None, None) when the baseline's own spread explains it."""
-    candidate = samples.get(row["result_id"])
-    baseline = [x for i in row["baseline_ids"] or () if i is not None for x in samples.get(i, [])]
-    if metric == "latency" and candidate and len(candidate) >= 3 and len(baseline) >= 3:
-        from scipy.stats import mannwhitneyu
-
-        # Higher latency is worse: a regression means candidate samples are greater.
-        alternative = "greater" if worse else "less"
-        p_value = float(mannwhitneyu(candidate, baseline, alternative=alternative).pvalue)
-        return ("mann-whitney", p_value) if p_value < settings.p_value else (None, None)
     points, median, mad = row[f"{metric}_n"], row[f"{metric}_median"], row[f"{metric}_mad"]
     if points < settings.min_points:
         return "low-confidence", None
     spread = MAD_TO_SIGMA * mad
+    candidate = samples.get(row["result_id"])
+    if metric == "latency" and candidate and len(candidate) >= 3:
+        spread = _run_spread(spread, candidate, [samples.get(i) for i in row["baseline_ids"] or ()])
     z = (row[metric] - median) / spread if spread else math.copysign(math.inf, row[metric] - median)
     return ("robust-z", z) if abs(z) >= settings.z_score else (None, None)
+
+
+def _run_spread(spread: float, candidate: list[float], baseline: list[list[float] | None]) -> float:
+    """How far one run's latency may stray from the baseline's median by chance, knowing the
+    runs' raw samples. A run's level moves from run to run (another machine, another boot, a
+    noisy neighbour), and its samples only say how precisely the run measured its own level:
+    testing samples against samples pooled across runs takes every between-run move for a
+    change. So run values stay the unit, and ``spread`` (their robust spread: between-run
+    variance plus the baseline runs' typical measurement error) changes in two cases only:
+    it is never below the measurement error the samples show (a MAD of a few points can
+    collapse), and a candidate that measured itself significantly more or less precisely
+    than the baseline runs (an F-test, p < 0.01) brings its own error in place of theirs."""
+    errors = [
+        (statistics.variance(values), len(values)) for values in baseline if values and len(values) >= 3
+    ]
+    own_variance, n = statistics.variance(candidate), len(candidate)
+    own = own_variance / n
+    if not errors:
+        return math.sqrt(spread**2 + own)
+    typical = statistics.fmean(variance / size for variance, size in errors)
+    pooled = statistics.fmean(variance for variance, _size in errors)
+    dof = sum(size - 1 for _variance, size in errors)
+    from scipy.stats import f
+
+    ratio = own_variance / pooled if pooled else math.inf
+    differs = min(f.cdf(ratio, n - 1, dof), f.sf(ratio, n - 1, dof)) < 0.005
+    between = max(spread**2 - typical, 0.0)
+    return math.sqrt(between + (own if differs else typical))
 
 
 # The columns of a finding that performance_regressions stores.

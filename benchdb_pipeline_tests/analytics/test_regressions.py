@@ -120,15 +120,58 @@ def test_few_baseline_points_are_low_confidence(tmp_path):
     assert report.regressions == []  # reported, but does not fail a gate
 
 
-def test_raw_samples_use_mann_whitney(tmp_path):
+def sampled_runs(rng, levels: list[float], spread: float = 0.03, size: int = 20) -> list[list[dict]]:
+    """One result per run whose raw samples scatter by ``spread`` around the run's level."""
+    return [
+        [series_row(0, latencies_ms=[level * rng.gauss(1, spread) for _ in range(size)])] for level in levels
+    ]
+
+
+def test_raw_samples_keep_a_real_step(tmp_path):
     rng = random.Random(3)
-    runs = [[series_row(0, latencies_ms=[50 * rng.gauss(1, 0.03) for _ in range(20)])] for _ in range(6)]
-    runs.append([series_row(0, latencies_ms=[60 * rng.gauss(1, 0.03) for _ in range(20)])])
-    write_runs(tmp_path / "samples", runs)
+    write_runs(tmp_path / "samples", sampled_runs(rng, [50 * rng.gauss(1, 0.02) for _ in range(6)] + [60.0]))
     db = tmp_path / "samples.duckdb"
     ingest(db, [tmp_path / "samples"], workers=1)
     (finding,) = check(db).regressions
-    assert finding.method == "mann-whitney" and finding.statistic < 0.01
+    assert finding.method == "robust-z" and finding.statistic > 3
+
+
+def test_raw_samples_do_not_turn_run_to_run_noise_into_regressions(tmp_path):
+    """Runs whose levels wander by 8 % while each measures itself to 1 %: pooled samples
+    made a Mann-Whitney test flag the high runs; the run values' spread does not."""
+    rng = random.Random(11)
+    levels = [50.0, 46.0, 54.5, 49.0, 51.5, 45.0, 55.0, 48.0, 57.0]
+    write_runs(tmp_path / "wander", sampled_runs(rng, levels, spread=0.01))
+    db = tmp_path / "wander.duckdb"
+    ingest(db, [tmp_path / "wander"], workers=1)
+    report = check(db)
+    assert report.findings == []  # 57 is +14 % on the median, inside the runs' own spread
+
+
+def test_raw_samples_do_not_skip_the_minimum_history(tmp_path):
+    rng = random.Random(5)
+    write_runs(tmp_path / "short", sampled_runs(rng, [50.0, 50.5, 49.5, 65.0]))
+    db = tmp_path / "short.duckdb"
+    ingest(db, [tmp_path / "short"], workers=1)
+    report = check(db)
+    assert [(f.method, f.baseline_points) for f in report.findings] == [("low-confidence", 3)]
+    assert report.regressions == []
+
+
+def test_a_loosely_measured_run_gets_room_for_its_own_error(tmp_path):
+    """Tight baseline runs; a candidate whose five samples scatter by 40 %: its mean is
+    uncertain by ~18 %, so a 15 % difference is no evidence. Without its samples the same
+    value fails the gate."""
+    rng = random.Random(2)
+    runs = sampled_runs(rng, [50 * (1 + 0.01 * (i % 3 - 1)) for i in range(8)], spread=0.01)
+    loose = [57.5 * x for x in (0.62, 1.31, 0.85, 1.39, 0.83)]  # mean 57.5, +15 %
+    write_runs(tmp_path / "loose", [*runs, [series_row(0, latencies_ms=loose)]])
+    db = tmp_path / "loose.duckdb"
+    ingest(db, [tmp_path / "loose"], workers=1)
+    assert check(db).regressions == []
+    with session(db) as con:
+        con.execute("DELETE FROM performance_samples")
+    assert [f.metric for f in check(db).regressions] == ["latency"]
 
 
 def test_an_expected_change_restarts_the_baseline(step_db):
