@@ -1381,7 +1381,7 @@ def analyze_command(
     """Retrospective analyses of each series' history.
 
     \b
-    change-points          where a level moved and stayed moved (PELT), slow drifts included
+    change-points          where a level moved and stayed moved (significant splits on ranks), drifts too
     anomaly-detection      single results far from the trailing window before them (robust z)
     performance-trends     first and last value, change and slope per day of each series
     hardware-comparison    each platform's reach and speed (--model-family to narrow)

@@ -1,6 +1,6 @@
 """Retrospective analyses of each series' history: change points and anomalies.
 
-Change points (PELT, ``ruptures``) find where a series' level moved and stayed moved,
+Change points (``segmentation``) find where a series' level moved and stayed moved,
 including slow drifts that no single run crosses a threshold for. Anomalies are single
 results far from the trailing window before them (the window never includes the point under
 test); they are computed in SQL with windowed median and MAD, so memory stays bounded.
@@ -16,6 +16,7 @@ from datetime import datetime
 import duckdb
 import numpy as np
 
+from benchdb_pipeline.analytics import segmentation
 from benchdb_pipeline.analytics.regressions import MAD_TO_SIGMA
 from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import HISTORY, ResultSet
@@ -92,17 +93,13 @@ def change_points(
     metrics: tuple[str, ...] = ("throughput", "latency"),
     *,
     min_points: int = 10,
-    min_change_percent: float = 5.0,
-    penalty: float = 3.0,
+    min_change_percent: float = 0.0,
+    alpha: float = segmentation.ALPHA,
 ) -> list[ChangePoint]:
-    """Where each series' level shifts, by PELT on the series scaled by its median.
-
-    The penalty is in units of the series' noise (robust, from successive differences):
-    ``penalty × σ² × log n`` per change point. Shifts smaller than ``min_change_percent``
-    are not reported.
-    """
-    import ruptures
-
+    """Where each series' level shifts (``segmentation``: binary segmentation on ranks, each
+    split significant at ``alpha``); consecutive shifts the same way are one drift. Levels
+    are medians, so a wild run does not move them. Shifts smaller than
+    ``min_change_percent`` are not reported (by default every significant one is)."""
     found: list[ChangePoint] = []
     for metric in metrics:
         sql, params = history_sql(metric, filters)
@@ -113,20 +110,10 @@ def change_points(
             if len(rows) < min_points:
                 continue
             values = np.array([r[index["value"]] for r in rows], dtype=float)
-            scale = np.median(values) or 1.0
-            signal = values / scale
-            noise = (
-                MAD_TO_SIGMA * np.median(np.abs(np.diff(signal) - np.median(np.diff(signal)))) / math.sqrt(2)
-            )
-            noise = max(noise, 1e-3)
-            breaks = (
-                ruptures.Pelt(model="l2", min_size=3, jump=1)
-                .fit(signal.reshape(-1, 1))
-                .predict(pen=penalty * noise**2 * math.log(len(signal)))
-            )
-            for first, last, (left, right) in _episodes(values, [0, *breaks]):
-                before = float(np.mean(values[left:first]))
-                after = float(np.mean(values[last:right]))
+            edges = segmentation.breaks(values, alpha=alpha)
+            for first, last, (left, right) in segmentation.episodes(values, edges):
+                before = float(np.median(values[left:first]))
+                after = float(np.median(values[last:right]))
                 if before and abs(after - before) / abs(before) * 100 < min_change_percent:
                     continue
                 row = rows[first]
@@ -147,22 +134,6 @@ def change_points(
                     )
                 )
     return found
-
-
-def _episodes(values: np.ndarray, edges: list[int]):
-    """Consecutive breaks that move the level the same way, merged: a drift is many small
-    steps. Yields (first break, last break, (start of the level before, end of the level
-    after))."""
-    segments = list(zip(edges, edges[1:], strict=False))
-    means = [float(np.mean(values[a:b])) for a, b in segments]
-    i = 0
-    while i < len(segments) - 1:
-        sign = math.copysign(1, means[i + 1] - means[i])
-        j = i + 1
-        while j < len(segments) - 1 and math.copysign(1, means[j + 1] - means[j]) == sign:
-            j += 1
-        yield segments[i][1], segments[j - 1][1], (segments[i][0], segments[j][1])
-        i = j
 
 
 def _grouped(result: duckdb.DuckDBPyConnection, index: dict[str, int], batch: int = 50_000):
