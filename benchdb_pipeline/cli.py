@@ -1480,15 +1480,29 @@ def predict_command(
             f"{missing} has no measured results to describe it; predictions need "
             "its family and size, or the platform's"
         )
+    platform = platforms.iloc[0]
+    # Unless given, the sequence length and test case of this model's results on this device
+    # in this precision (its batch curve), else the usual ones.
+    curve = frame[
+        (frame["model_name"] == model_name)
+        & (frame["device_name"] == platform["device_name"])
+        & (frame["precision"] == precision)
+    ]
+    usual = curve if not curve.empty else frame
     query = pd.DataFrame(
         [
             {
                 **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
-                **platforms.iloc[0][["hardware_type", "device_name", "memory_gb"]].to_dict(),
+                **platform[["hardware_type", "device_name", "memory_gb"]].to_dict(),
                 "batch_size": batch_size,
                 "precision": precision,
-                "test_case": "",
-                "sequence_length": sequence_length or frame["sequence_length"].median(),
+                "test_case": usual["test_case"].mode().iloc[0] if not curve.empty else "",
+                "sequence_length": sequence_length
+                or (
+                    usual["sequence_length"].mode().iloc[0]
+                    if usual["sequence_length"].notna().any()
+                    else None
+                ),
             }
         ]
     )
@@ -1521,11 +1535,16 @@ def predict_command(
             f"{row['predicted']:.4g} {unit} (80 % interval {row['interval_low']:.4g}–"
             f"{row['interval_high']:.4g} {unit}){error}"
         )
-    low, high = frame["batch_size"].min(), frame["batch_size"].max()
-    if not low <= batch_size <= high:
+    if row["kind"] == "extrapolation":
         click.echo(
-            f"note: batch size {batch_size} is outside the measured range ({low:g}–{high:g}); "
-            "the model does not extrapolate, it stays near the edge value"
+            f"note: batch size {batch_size} is outside the measured range of this configuration "
+            f"({curve['batch_size'].min():g}–{curve['batch_size'].max():g}): the prediction follows "
+            "its batch curve, and its interval widens with each doubling past it"
+        )
+    elif row["kind"] in ("new configuration", "unseen pair"):
+        what = "in this precision" if row["kind"] == "new configuration" else "on this device"
+        click.echo(
+            f"note: this model was never measured {what}; the interval is as wide as such predictions' errors"
         )
     click.echo(
         f"trained on {len(frame)} measured configurations; benchdb {fitted.version}; "

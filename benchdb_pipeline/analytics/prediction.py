@@ -1,20 +1,30 @@
 """Performance prediction for configurations nobody has measured.
 
-One scikit-learn pipeline per metric: categorical features one-hot encoded, numeric ones as
-they are (gradient boosting handles missing values), the target on a log scale; a median model
-and two quantile models (10 % and 90 %) give each prediction an 80 % interval. It is judged by
-grouped cross-validation (a configuration is never in both training and test folds) against a
-naive baseline: the same model on the same hardware at the nearest measured batch size, scaled
-by batch size. The report says plainly when the model does not beat that baseline.
+One scikit-learn pipeline per metric: categorical features one-hot encoded, numeric ones on a
+log scale (gradient boosting handles missing values), the target on a log scale. Trees do not
+extrapolate, so past the measured batch sizes of a configuration (same model, device,
+precision, sequence length and test case) the prediction follows that configuration's own
+batch curve: the geometric mean of the trees' flat edge and the power law through that
+configuration's two measured points nearest the edge.
+
+Intervals are conformal: the model is cross-validated on its own training data, grouped by
+configuration and, separately, by model x device pair, and each held-out error is filed
+under the kind of question it answered (``in range``, ``extrapolation``, ``unseen pair``).
+An 80 % interval is the prediction times and divided by the 80th percentile of that kind's
+errors (on the log scale), so it holds its prediction by construction and covers about 80 %
+of truths of its kind. ``evaluate`` measures that coverage on folds the model never saw,
+against two baselines: the same configuration at the nearest measured batch size, and a
+power law through all of that configuration's batch sizes.
 
 Training data: the median of every measured configuration (simulated runs excluded unless
-asked for), from the warehouse's own tables.
+asked for), from the warehouse's own tables, in a fixed order.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +49,12 @@ CONFIGURATION = [
     "precision",
     "test_case",
 ]
-QUANTILES = (0.1, 0.9)
+# A configuration's batch curve: everything that fixes it but the batch size.
+CURVE = ["model_name", "hardware_type", "device_name", "precision", "sequence_length", "test_case"]
+PAIR = ["model_name", "hardware_type", "device_name"]
+KINDS = ("in range", "extrapolation", "new configuration", "unseen pair")
+COVERAGE = 0.8
+CALIBRATION_FOLDS = 3
 
 
 def training_frame(
@@ -57,7 +72,7 @@ def training_frame(
         FROM performance_results p JOIN models m USING (model_id)
         JOIN hardware_platforms h USING (hardware_id) JOIN test_runs r USING (run_id)
         WHERE p.{column} > 0 AND (? OR NOT r.is_simulated)
-        GROUP BY ALL""",
+        GROUP BY ALL ORDER BY ALL""",
         [include_simulated],
     ).df()
 
@@ -67,21 +82,22 @@ R = TypeVar("R")
 
 
 def _one_thread(function: Callable[P, R]) -> Callable[P, R]:
-    """Gradient boosting without its OpenMP threads: on a few hundred configurations they
-    save nothing, and beside other busy processes (Dagster steps, CI) their spin-waits made
-    an evaluation 4-10x slower (8 s in one thread; 45 s in two beside two busy cores)."""
+    """Gradient boosting (OpenMP) and the baselines' fits (BLAS) in one thread: on a few
+    hundred configurations more save nothing, and beside other busy processes (Dagster
+    steps, CI) their spin-waits made an evaluation 4-10x slower (8 s in one thread; 45 s in
+    two beside two busy cores)."""
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with threadpool_limits(limits=1):
             return function(*args, **kwargs)
 
     return wrapper
 
 
-def _pipeline(features: Features, loss: str = "squared_error", quantile: float | None = None):
+def _pipeline(features: Features):
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.pipeline import Pipeline
@@ -97,10 +113,10 @@ def _pipeline(features: Features, loss: str = "squared_error", quantile: float |
             ("numbers", "passthrough", list(features.numeric)),
         ]
     )
-    options = {"loss": loss, "max_iter": 300, "learning_rate": 0.08, "min_samples_leaf": 5, "random_state": 0}
-    if quantile is not None:
-        options["quantile"] = quantile
-    return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**options))])
+    model = HistGradientBoostingRegressor(
+        max_iter=100, learning_rate=0.2, max_leaf_nodes=15, min_samples_leaf=5, random_state=0
+    )
+    return Pipeline([("features", features), ("model", model)])
 
 
 def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
@@ -112,24 +128,161 @@ def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     return columns
 
 
-def naive_baseline(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
-    """Same model and hardware at the nearest measured batch size, scaled by batch size
-    (latency grows with the batch, throughput and memory are carried over); the training
-    median where that model never ran on that hardware."""
-    fallback = float(train["target"].median())
-    known = train.dropna(subset=["batch_size"]).groupby(["model_name", "hardware_type", "device_name"])
-    groups = {key: group for key, group in known}
-    predictions = []
-    row: Any  # a row of the frame, one attribute per column
-    for row in test.itertuples():
-        group = groups.get((row.model_name, row.hardware_type, row.device_name))
-        if group is None or pd.isna(row.batch_size):
-            predictions.append(fallback)
+Curve = tuple[np.ndarray, np.ndarray]  # a configuration's batch sizes (ascending) and targets
+
+
+def _curves(train: pd.DataFrame) -> dict[tuple, Curve]:
+    """Each configuration's measured batch sizes, in order, with their targets."""
+    measured = train.dropna(subset=["batch_size"]).sort_values("batch_size", kind="stable")
+    batches, targets = measured["batch_size"].to_numpy(float), measured["target"].to_numpy(float)
+    rows: dict[tuple, list[int]] = {}
+    for position, key in enumerate(_keys(measured)):
+        rows.setdefault(key, []).append(position)
+    return {key: (batches[r], targets[r]) for key, r in rows.items()}
+
+
+def _queries(train: pd.DataFrame, test: pd.DataFrame) -> list[tuple[Curve | None, float]]:
+    """Each query's configuration curve in ``train`` (None when never measured) and batch size."""
+    curves = _curves(train)
+    return [
+        (None if pd.isna(batch) else curves.get(key), float(batch))
+        for key, batch in zip(_keys(test), test["batch_size"], strict=True)
+    ]
+
+
+def nearest_batch(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
+    """Baseline: the same configuration (same precision) at the nearest measured batch size,
+    scaled by batch size for latency; the training median where it was never measured."""
+    out = np.full(len(test), float(train["target"].median()))
+    for i, (curve, batch) in enumerate(_queries(train, test)):
+        if curve is not None:
+            near = int(np.abs(np.log2(curve[0]) - math.log2(batch)).argmin())
+            out[i] = curve[1][near] * (batch / curve[0][near] if metric == "latency" else 1.0)
+    return out
+
+
+def power_law(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
+    """Baseline: a power law (a line on log-log axes) through all of the configuration's
+    measured batch sizes; the nearest batch where it has fewer than two."""
+    out = nearest_batch(train, test, metric)
+    for i, (curve, batch) in enumerate(_queries(train, test)):
+        if curve is not None and len(curve[0]) >= 2:
+            slope, intercept = np.polyfit(np.log(curve[0]), np.log(curve[1]), 1)
+            out[i] = math.exp(intercept + slope * math.log(batch))
+    return out
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple]:
+    """Each row's configuration, missing values as None (NaN equals nothing, not even NaN)."""
+    return [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in frame[CURVE].itertuples(index=False, name=None)
+    ]
+
+
+def kinds(train: pd.DataFrame, queries: pd.DataFrame) -> np.ndarray:
+    """What each query asks of the training data: a model x device pair never measured, a
+    configuration (precision, sequence length, test case) of a measured pair never measured,
+    a batch size past its configuration's measured ones, or one inside them."""
+    pairs = set(train[PAIR].itertuples(index=False, name=None))
+    out = []
+    for pair, (curve, batch) in zip(
+        queries[PAIR].itertuples(index=False, name=None), _queries(train, queries), strict=True
+    ):
+        if pair not in pairs:
+            out.append("unseen pair")
+        elif curve is None:
+            out.append("new configuration")
+        else:
+            out.append("in range" if curve[0][0] <= batch <= curve[0][-1] else "extrapolation")
+    return np.asarray(out)
+
+
+def _predict(
+    model: Any, features: Features, train: pd.DataFrame, queries: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's predictions, and how many doublings of batch size each lies past its
+    configuration's measured ones (1 inside them). Between two measured batch sizes, and past
+    the edge, the prediction is the geometric mean of the trees' and the configuration's own
+    batch curve: a power law through the two measured points around it, or nearest that edge
+    (trees stay flat past the edge). That beat either alone and a power law through the
+    whole curve (see benchmarks/prediction_bench.py)."""
+    predicted = np.exp(model.predict(_log_features(queries, features)))
+    reach = np.ones(len(queries))
+    for i, (curve, batch) in enumerate(_queries(train, queries)):
+        if curve is None:
             continue
-        nearest = group.iloc[(np.log2(group["batch_size"]) - np.log2(row.batch_size)).abs().argmin()]
-        scale = row.batch_size / nearest["batch_size"] if metric == "latency" else 1.0
-        predictions.append(float(nearest["target"]) * scale)
-    return np.asarray(predictions)
+        sizes, targets = curve
+        if sizes[0] < batch < sizes[-1]:
+            after = int(np.searchsorted(sizes, batch))
+            if sizes[after] == batch:
+                continue
+            pair = slice(after - 1, after + 1)
+        elif batch in (sizes[0], sizes[-1]):
+            continue
+        else:
+            above = batch > sizes[-1]
+            reach[i] = max(1.0, abs(math.log2(batch / sizes[-1 if above else 0])))
+            if len(sizes) < 2:
+                continue
+            pair = slice(-2, None) if above else slice(0, 2)
+        x, y = np.log(sizes[pair]), np.log(targets[pair])
+        curve_value = math.exp(y[0] + (y[1] - y[0]) * (math.log(batch) - x[0]) / (x[1] - x[0]))
+        predicted[i] = math.sqrt(curve_value * predicted[i])
+    return predicted, reach
+
+
+def _calibrate(frame: pd.DataFrame, features: Features) -> dict[str, float]:
+    """The half-width (log scale) of an 80 % interval for each kind of query, from errors on
+    held-out rows. Each hold-out looks like its kind of question and leaves the rest of the
+    data as it is, fold by fold (configurations and pairs in ``CALIBRATION_FOLDS`` groups):
+    a configuration's largest batch size and every fifth of its inner ones (extrapolation:
+    errors per doubling past the edge, so an interval widens with its reach; in range),
+    whole configurations (new configuration), whole model x device pairs (unseen pair). A
+    kind with fewer than 20 errors takes all the others'."""
+    from sklearn.model_selection import GroupKFold
+
+    curve_ids = pd.util.hash_pandas_object(frame[CURVE], index=False).to_numpy()
+    by_curve = frame.groupby(curve_ids)["batch_size"]
+    rank, size = (
+        by_curve.rank(method="first", ascending=False).to_numpy(),
+        by_curve.transform("size").to_numpy(),
+    )
+    inner = (rank > 1) & (rank < size) & (rank % 5 == 0)
+    edge = (rank == 1) & (size >= 3)
+    held_out: list[np.ndarray] = []
+    for ids, parts in (
+        (curve_ids, (edge | inner, np.ones(len(frame), bool))),
+        (None, (np.ones(len(frame), bool),)),
+    ):
+        groups = ids if ids is not None else pd.util.hash_pandas_object(frame[PAIR], index=False).to_numpy()
+        if len(np.unique(groups)) < 2:
+            continue
+        for _train, test in GroupKFold(n_splits=min(CALIBRATION_FOLDS, len(np.unique(groups)))).split(
+            frame, groups=groups
+        ):
+            in_fold = np.isin(np.arange(len(frame)), test)
+            held_out += [in_fold & part for part in parts]
+    errors: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for out in held_out:
+        train, test = frame[~out], frame[out]
+        if test.empty or len(train) < 5:
+            continue
+        model = _pipeline(features).fit(_log_features(train, features), np.log(train["target"]))
+        predicted, reach = _predict(model, features, train, test)
+        residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
+        for kind, error in zip(kinds(train, test), residual, strict=True):
+            errors[str(kind)].append(float(error))
+    pooled = [e for kind in KINDS for e in errors[kind]]
+    return {kind: _conformal(errors[kind] if len(errors[kind]) >= 20 else pooled) for kind in KINDS}
+
+
+def _conformal(errors: list[float]) -> float:
+    """The split-conformal quantile: the ceil((n + 1) x 80 %)-th smallest error."""
+    if not errors:
+        return math.inf
+    ordered = sorted(errors)
+    return ordered[min(len(ordered), math.ceil((len(ordered) + 1) * COVERAGE)) - 1]
 
 
 @dataclass
@@ -139,8 +292,11 @@ class Evaluation:
     folds: int
     mape: float
     r2: float
-    naive_mape: float
-    naive_r2: float
+    coverage: float  # share of held-out truths inside their 80 % interval
+    naive_mape: float  # the better baseline's: nearest batch or power law
+    naive: str
+    # kind -> held-out configurations, MAPE, coverage, nearest-batch MAPE, power-law MAPE
+    by_kind: dict[str, tuple[int, float, float, float, float]] = field(default_factory=dict)
     importance: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -149,14 +305,20 @@ class Evaluation:
 
     def summary(self) -> str:
         verdict = (
-            "beats the naive baseline"
+            "beats both baselines"
             if self.beats_baseline
-            else "does NOT beat the naive baseline: prefer measured neighbours"
+            else f"does NOT beat the {self.naive} baseline: prefer measured neighbours"
+        )
+        kinds = "; ".join(
+            f"{kind} ({n}): MAPE {mape:.1f} %, interval covers {coverage:.0%} "
+            f"(nearest batch {near:.1f} %, power law {law:.1f} %)"
+            for kind, (n, mape, coverage, near, law) in self.by_kind.items()
         )
         return (
             f"{self.metric}: {self.configurations} configurations, {self.folds}-fold grouped "
-            f"cross-validation: MAPE {self.mape:.1f} % (naive {self.naive_mape:.1f} %), "
-            f"R² {self.r2:.3f} (naive {self.naive_r2:.3f}); the model {verdict}."
+            f"cross-validation: MAPE {self.mape:.1f} % ({self.naive} baseline {self.naive_mape:.1f} %), "
+            f"R² {self.r2:.3f}, 80 % intervals cover {self.coverage:.0%} of held-out truths; "
+            f"the model {verdict}. By kind: {kinds}."
         )
 
 
@@ -168,63 +330,93 @@ def evaluate(
     features: Sequence[str] | None = None,
     step: Step = silent,
 ) -> Evaluation:
-    """Grouped cross-validation against the naive baseline, and permutation importance;
-    ``step`` hears of each fold as it starts (long on a big warehouse)."""
+    """Grouped cross-validation (intervals calibrated on each training fold alone) against
+    the two baselines, by kind of question, and permutation importance; ``step`` hears of
+    each fold as it starts (long on a big warehouse)."""
     from sklearn.inspection import permutation_importance
-    from sklearn.metrics import mean_absolute_percentage_error, r2_score
+    from sklearn.metrics import r2_score
     from sklearn.model_selection import GroupKFold
 
     if len(frame) < 2 * folds:
         raise QueryError(f"{len(frame)} measured configurations are too few to evaluate a model")
     groups = pd.util.hash_pandas_object(frame[CONFIGURATION], index=False)
     used = features_of(frame, features)
-    truth, predicted, naive = [], [], []
+    parts = []
     importance = pd.Series(0.0, index=used.columns)
-    splits = GroupKFold(n_splits=folds).split(frame, groups=groups)
-    for fold, (train_index, test_index) in enumerate(splits, start=1):
+    for fold, (train_index, test_index) in enumerate(
+        GroupKFold(n_splits=folds).split(frame, groups=groups), 1
+    ):
         step(f"{metric}: cross-validation fold {fold} of {folds} ({len(frame)} configurations)")
         train, test = frame.iloc[train_index], frame.iloc[test_index]
-        model = _pipeline(used).fit(_log_features(train, used), np.log(train["target"]))
-        truth.append(test["target"].to_numpy())
-        predicted.append(np.exp(model.predict(_log_features(test, used))))
-        naive.append(naive_baseline(train, test, metric))
+        fitted = fit(train, metric, features)
+        answer = fitted.predict(test)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "truth": test["target"].to_numpy(),
+                    "predicted": answer["predicted"].to_numpy(),
+                    "covered": (answer["interval_low"] <= test["target"])
+                    & (test["target"] <= answer["interval_high"]),
+                    "kind": answer["kind"].to_numpy(),
+                    "nearest": nearest_batch(train, test, metric),
+                    "law": power_law(train, test, metric),
+                }
+            )
+        )
         scores = permutation_importance(
-            model, _log_features(test, used), np.log(test["target"]), n_repeats=3, random_state=0
+            fitted.median, _log_features(test, used), np.log(test["target"]), n_repeats=3, random_state=0
         )
         importance += pd.Series(scores.importances_mean, index=used.columns) / folds
-    y, p, n = np.concatenate(truth), np.concatenate(predicted), np.concatenate(naive)
+    held = pd.concat(parts, ignore_index=True)
+
+    def mape(column: str, rows: pd.DataFrame = held) -> float:
+        return float(100 * np.mean(np.abs(rows[column] - rows["truth"]) / rows["truth"]))
+
+    naive = min(("nearest batch", mape("nearest")), ("power law", mape("law")), key=lambda b: b[1])
     return Evaluation(
         metric=metric,
         configurations=len(frame),
         folds=folds,
-        mape=100 * mean_absolute_percentage_error(y, p),
-        r2=r2_score(np.log(y), np.log(p)),
-        naive_mape=100 * mean_absolute_percentage_error(y, n),
-        naive_r2=r2_score(np.log(y), np.log(n)),
+        mape=mape("predicted"),
+        r2=float(r2_score(np.log(held["truth"]), np.log(held["predicted"]))),
+        coverage=float(held["covered"].mean()),
+        naive_mape=naive[1],
+        naive=naive[0],
+        by_kind={
+            kind: (
+                len(rows),
+                mape("predicted", rows),
+                float(rows["covered"].mean()),
+                mape("nearest", rows),
+                mape("law", rows),
+            )
+            for kind in KINDS
+            if len(rows := held[held["kind"] == kind])
+        },
         importance={str(k): v for k, v in importance.sort_values(ascending=False).round(4).items()},
     )
 
 
 @dataclass
 class PerformanceModel:
-    """Fitted models for one metric, with what they were trained on."""
+    """A fitted model for one metric, its interval widths, and what it was trained on."""
 
     metric: str
-    median: Any  # fitted scikit-learn pipelines: the median and the interval's quantiles
-    low: Any
-    high: Any
+    median: Any  # the fitted scikit-learn pipeline
+    widths: dict[str, float]  # kind of query -> half-width of its 80 % interval, log scale
     training: pd.DataFrame
     data_hash: str
     features: Features
     version: str = __version__
 
     def predict(self, queries: pd.DataFrame) -> pd.DataFrame:
-        features = _log_features(queries, self.features)
+        """Each query's prediction, its 80 % interval and its kind (see ``kinds``)."""
         out = queries.copy()
-        out["predicted"] = np.exp(self.median.predict(features))
-        low, high = np.exp(self.low.predict(features)), np.exp(self.high.predict(features))
-        out["interval_low"] = np.minimum(low, out["predicted"])
-        out["interval_high"] = np.maximum(high, out["predicted"])
+        out["predicted"], reach = _predict(self.median, self.features, self.training, queries)
+        out["kind"] = kinds(self.training, queries)
+        width = np.exp(out["kind"].map(self.widths).to_numpy(float) * reach)
+        out["interval_low"] = out["predicted"] / width
+        out["interval_high"] = out["predicted"] * width
         return out
 
     def predict_with_neighbours(self, queries: pd.DataFrame, k: int = 3) -> pd.DataFrame:
@@ -271,15 +463,14 @@ class PerformanceModel:
 def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None) -> PerformanceModel:
     if len(frame) < 5:
         raise QueryError(f"{len(frame)} measured configurations are too few to fit a model")
+    frame = frame.sort_values([*CONFIGURATION, "target"]).reset_index(drop=True)  # any order in, one out
     used = features_of(frame, features)
-    columns, target = _log_features(frame, used), np.log(frame["target"])
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     return PerformanceModel(
         metric=metric,
-        median=_pipeline(used).fit(columns, target),
-        low=_pipeline(used, "quantile", QUANTILES[0]).fit(columns, target),
-        high=_pipeline(used, "quantile", QUANTILES[1]).fit(columns, target),
-        training=frame.reset_index(drop=True),
+        median=_pipeline(used).fit(_log_features(frame, used), np.log(frame["target"])),
+        widths=_calibrate(frame, used),
+        training=frame,
         data_hash=digest,
         features=used,
     )

@@ -145,9 +145,9 @@ def _statistics(metrics: Sequence[str]) -> str:
     parts = []
     for name in metrics:
         parts += [
-            f"count(h.{name}) AS {name}_n",
-            f"median(h.{name}) AS {name}_median",
-            f"mad(h.{name}) AS {name}_mad",
+            f"count(b.{name}) AS {name}_n",
+            f"median(b.{name}) AS {name}_median",
+            f"mad(b.{name}) AS {name}_mad",
         ]
     return ",\n               ".join(parts)
 
@@ -162,24 +162,25 @@ def _same_series(alias: str) -> str:
 
 def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
     """Candidate rows with the statistics of their series' baselines, one row each.
-    ``resets``: some series were triaged as expected changes (their baselines restart)."""
+    ``resets``: some series were triaged as expected changes (their baselines restart).
+    A baseline is found as a list of result ids per candidate: the newest ``window`` by a
+    top-n aggregate (no sort of the whole history), or all of the last days."""
     metrics = settings.metrics
     values = ", ".join(f"p.{METRIC_COLUMNS[m]} AS {m}" for m in metrics)
     key = ORDER_KEY.format(p="p.")
     reset_match = f"r.model_name = c.model_name AND r.platform_key = c.platform_key AND {_same_series('r')}"
     reset_join = f"LEFT JOIN resets r ON {reset_match}" if resets else ""
     reset_clause = f"(r.k IS NULL OR {key} >= r.k)" if resets else "TRUE"
-    recent = (
-        "AND p.measured_at >= c.measured_at - to_days(CAST($last_days AS INTEGER))"
-        if settings.last_days is not None
-        else ""
-    )
-    capped = "" if settings.last_days is not None else "WHERE h.rn <= $window"
+    if settings.last_days is not None:
+        recent = "AND p.measured_at >= c.measured_at - to_days(CAST($last_days AS INTEGER))"
+        ids = "list(p.result_id)"
+    else:
+        recent = ""
+        ids = f"arg_max(p.result_id, {key}, $window)"
     if reference:
         # The same series in another warehouse, matched by name; all of its history counts.
         history = f"""history AS (
-            SELECT c.result_id AS candidate, p.result_id, {values},
-                   row_number() OVER (PARTITION BY c.result_id ORDER BY {key} DESC) AS rn
+            SELECT c.result_id AS candidate, {ids} AS ids
             FROM cand c
             JOIN ref.performance_results p ON {_same_series("p")}
             JOIN ref.models m ON m.model_id = p.model_id AND m.model_name = c.model_name
@@ -187,12 +188,12 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
                  ON h.hardware_id = p.hardware_id AND h.platform_key = c.platform_key
             {reset_join}
             WHERE {reset_clause} {recent}
+            GROUP BY c.result_id
         )"""
     else:
         # The previous results of the same series here, from other runs.
         history = f"""history AS (
-            SELECT c.result_id AS candidate, p.result_id, {values},
-                   row_number() OVER (PARTITION BY c.result_id ORDER BY {key} DESC) AS rn
+            SELECT c.result_id AS candidate, {ids} AS ids
             FROM cand c
             JOIN performance_results p
                  ON p.model_id = c.model_id AND p.hardware_id = c.hardware_id
@@ -200,11 +201,13 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
             {reset_join}
             WHERE {key} < c.k AND p.run_id <> c.run_id AND {MEASURED.format(p="p.")}
               AND {reset_clause} {recent}
+            GROUP BY c.result_id
         )"""
     return f"""
         WITH cand AS (
             SELECT p.result_id, p.run_id, p.model_id, p.hardware_id, p.test_case, p.batch_size,
-                   p.sequence_length, p.precision, p.measured_at, {values},
+                   p.sequence_length, p.precision, p.measured_at,
+                   {", ".join(f"p.{METRIC_COLUMNS[m]} AS {m}" for m in metrics)},
                    {key} AS k, m.model_name, h.platform_key,
                    EXISTS (SELECT 1 FROM performance_samples s WHERE s.result_id = p.result_id)
                        AS has_samples
@@ -219,15 +222,20 @@ def _check_sql(settings: Settings, reference: bool, resets: bool = True) -> str:
                  ON p.result_id = g.candidate_result_id
             WHERE g.status = 'expected' GROUP BY ALL
         ),
-        {history}
+        {history},
+        baseline AS (
+            SELECT h.candidate, p.result_id, {values}
+            FROM (SELECT candidate, unnest(ids) AS result_id FROM history) h
+            JOIN {"ref." if reference else ""}performance_results p USING (result_id)
+        )
         SELECT *, {", ".join(f"({m} - {m}_median) / abs({m}_median) * 100 AS {m}_change" for m in metrics)}
         FROM (
             SELECT c.result_id, c.run_id, c.model_name, c.platform_key, c.test_case, c.batch_size,
                    c.sequence_length, c.precision, c.measured_at, c.has_samples,
                    {", ".join(f"c.{m}" for m in metrics)},
-                   list(h.result_id) FILTER (WHERE c.has_samples) AS baseline_ids,
+                   list(b.result_id) FILTER (WHERE c.has_samples) AS baseline_ids,
                    {_statistics(metrics)}
-            FROM cand c LEFT JOIN (SELECT * FROM history h {capped}) h ON h.candidate = c.result_id
+            FROM cand c LEFT JOIN baseline b ON b.candidate = c.result_id
             GROUP BY ALL
         )
     """

@@ -164,8 +164,10 @@ def performance_model(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         fitted.save(reports_dir() / "models" / f"{metric}.joblib")
         summaries.append(f"- {evaluation.summary()}")
         metadata[f"{metric}_mape_percent"] = round(evaluation.mape, 2)
-        metadata[f"{metric}_naive_mape_percent"] = round(evaluation.naive_mape, 2)
+        metadata[f"{metric}_baseline"] = evaluation.naive
+        metadata[f"{metric}_baseline_mape_percent"] = round(evaluation.naive_mape, 2)
         metadata[f"{metric}_beats_baseline"] = evaluation.beats_baseline
+        metadata[f"{metric}_interval_coverage_percent"] = round(100 * evaluation.coverage, 1)
         metadata[f"{metric}_training_data_sha256"] = fitted.data_hash
     context.log.info("\n".join(summaries))
     return dg.MaterializeResult(
