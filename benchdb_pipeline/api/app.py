@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import asynccontextmanager
@@ -70,6 +71,10 @@ MAX_UPLOAD = 64 * 2**20  # a whole result file, POST /results
 MAX_BODY = 2**20  # any other request
 
 
+WRITE_HEADER, WRITE_COOKIE = "X-Benchdb-Write", "benchdb_write"
+READ_YOUR_WRITES_WAIT = 10.0  # seconds a read waits for the snapshot holding the client's write
+
+
 @dataclass
 class Settings:
     db: Path
@@ -123,9 +128,16 @@ def create_app(settings: Settings) -> FastAPI:
         lake=is_lake(settings.db),
     )
     spool_folder = settings.spool  # resolved once, not per request
-    snapshots = Snapshots(settings.db, settings.snapshots, db_lock, settings.snapshot_interval)
     wake = threading.Event()
     writer = Writer(settings.db, db_lock, on_stored=wake.set)
+    snapshots = Snapshots(
+        settings.db, settings.snapshots, db_lock, settings.snapshot_interval, commits=lambda: writer.commits
+    )
+    # Read your writes: a 201 carries this server's name and the writer's batches committed
+    # so far (a cookie, so a client with a cookie jar needs to do nothing, and a header); a
+    # read that brings it back is answered from a snapshot that holds them. Another server
+    # process (a restart) has another name, and its first snapshot holds every earlier write.
+    instance = uuid.uuid4().hex[:12]
     stopping = threading.Event()
 
     def refresher() -> None:
@@ -182,7 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", WRITE_HEADER],
         )
     bearer = HTTPBearer(auto_error=False)
 
@@ -198,9 +210,20 @@ def create_app(settings: Settings) -> FastAPI:
     def writer_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         _authorised(credentials)
 
-    def reader_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    def reader_auth(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    ) -> None:
         if settings.auth_reads:
             _authorised(credentials)
+        name, _, seen = (
+            request.headers.get(WRITE_HEADER) or request.cookies.get(WRITE_COOKIE) or ""
+        ).partition(":")
+        if name == instance and seen.isdigit() and not snapshots.wait_for(int(seen), READ_YOUR_WRITES_WAIT):
+            raise HTTPException(
+                503,
+                "the snapshot that holds your last write is not published yet",
+                headers={"Retry-After": "1"},
+            )
 
     def page(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
@@ -250,6 +273,10 @@ def create_app(settings: Settings) -> FastAPI:
         if status == QUARANTINED:  # not reachable for a validated record, but never hidden
             raise HTTPException(422, f"the record was refused at ingestion ({submission.path})")
         response.status_code = 201 if status == STORED else 202
+        if status == STORED:
+            token = f"{instance}:{writer.commits}"
+            response.headers[WRITE_HEADER] = token
+            response.set_cookie(WRITE_COOKIE, token, httponly=True, samesite="strict")
         return {"id": submission.request_id, "status": status, "replay": submission.replay}
 
     writes: dict[int | str, dict[str, Any]] = {

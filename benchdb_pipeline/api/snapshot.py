@@ -9,7 +9,8 @@ writes and whenever the live file has changed and is free, at most once per
 ``min_interval`` seconds, and no more often than every four times as long as the last one
 took to publish (so that snapshots never take more than a fifth of the time, however large
 the warehouse); reads are behind the warehouse by about that interval plus the length of
-another process's write.
+another process's write, except that a client reads its own writes: a read that names the
+writer's batches it has seen answered (``wait_for``) gets a snapshot that holds them.
 
 On a lake there is nothing to copy: a snapshot is a read-only connection pinned to the lake's
 newest snapshot version (``SNAPSHOT_VERSION``), published when that version changes; the
@@ -23,7 +24,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,9 +63,14 @@ class Generation:
     the lake's pinned version), and the readers still using it."""
 
     def __init__(
-        self, database: duckdb.DuckDBPyConnection, reference: Path | lake.LakeSnapshot, published_at: float
+        self,
+        database: duckdb.DuckDBPyConnection,
+        reference: Path | lake.LakeSnapshot,
+        published_at: float,
+        commits: int = 0,
     ) -> None:
         self.database, self.reference, self.published_at = database, reference, published_at
+        self.commits = commits  # the API writer's batches this snapshot holds, at least
         self.readers, self.retired = 0, False
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -81,8 +87,16 @@ class Generation:
 class Snapshots:
     """Publishes snapshots of ``db`` under ``folder`` and lends cursors on the newest."""
 
-    def __init__(self, db: Path, folder: Path, db_lock: threading.Lock, min_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Path,
+        folder: Path,
+        db_lock: threading.Lock,
+        min_interval: float = 1.0,
+        commits: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.db, self.folder, self.db_lock, self.min_interval = db, folder, db_lock, min_interval
+        self.commits = commits  # how many batches the API's writer has committed
         self._current: Generation | None = None
         self._guard = threading.Lock()  # the current generation and reader counts
         self._refreshing = threading.Lock()
@@ -105,8 +119,9 @@ class Snapshots:
             if not force and time.monotonic() - self._last < max(self.min_interval, 4 * self._duration):
                 return False
             if self._lake is not None:
+                commits = self.commits()  # counted before the version is read: at most what it holds
                 version = lake.current_snapshot(self._lake)
-                return (force or version != self._signature) and self._publish_version(version)
+                return (force or version != self._signature) and self._publish_version(version, commits)
             signature = _signature(self.db)
             if not force and signature == self._signature:
                 return False
@@ -122,6 +137,7 @@ class Snapshots:
         partial = target.with_name(f".{target.name}.tmp")
         try:
             with self.db_lock:
+                commits = self.commits()  # the writer commits under this lock too: exact
                 live = connect(self.db, read_only=True, lock_timeout=0)
                 try:
                     shutil.copyfile(self.db, partial)
@@ -139,11 +155,11 @@ class Snapshots:
             con.execute("CHECKPOINT")
         partial.replace(target)
         database = duckdb.connect(str(target), read_only=True, config=dict(READ_CONFIG))
-        self._install(Generation(database, target, started), signature, began)
+        self._install(Generation(database, target, started, commits), signature, began)
         log.info("published snapshot %d (%.0f MB)", self._number, target.stat().st_size / 2**20)
         return True
 
-    def _publish_version(self, version: int) -> bool:
+    def _publish_version(self, version: int, commits: int) -> bool:
         began, started = time.monotonic(), time.time()
         settings = self._lake
         assert settings is not None  # a lake's snapshots only
@@ -154,10 +170,26 @@ class Snapshots:
             database.close()
             raise
         self._install(
-            Generation(database, lake.LakeSnapshot(settings.address, version), started), version, began
+            Generation(database, lake.LakeSnapshot(settings.address, version), started, commits),
+            version,
+            began,
         )
         log.info("published lake snapshot version %d", version)
         return True
+
+    def wait_for(self, commits: int, timeout: float) -> bool:
+        """Whether the newest snapshot holds the writer's first ``commits`` batches, publishing
+        one at once (and waiting up to ``timeout`` seconds) when it does not: a client reads
+        its own writes. A snapshot another thread is publishing is waited for, not doubled."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self._current
+            if current is not None and current.commits >= commits:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            if not self.refresh(force=True):
+                time.sleep(0.01)  # another thread is publishing, or the file is busy
 
     def _install(self, generation: Generation, signature: object, began: float) -> None:
         with self._guard:

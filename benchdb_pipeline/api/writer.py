@@ -46,6 +46,9 @@ class Writer:
         self._pending: set[Path] = set()  # spooled, not yet stored
         self._stop = threading.Event()
         self._busy = threading.Event()
+        # batches committed so far: a reader that has seen this many has seen every record
+        # answered 201 before it was read (see ``Snapshots.wait_for``)
+        self.commits = 0
         self._thread = threading.Thread(target=self._loop, name="benchdb-writer", daemon=True)
 
     def start(self) -> None:
@@ -104,6 +107,7 @@ class Writer:
                 report = ingest_files(
                     self.db, [str(p) for p in paths], workers=1, lock_timeout=self.lock_timeout
                 )
+                self.commits += 1  # in the lock, so a snapshot's copy counts exactly what it holds
         except DatabaseConnectionError as exc:
             log.info("database busy, %d records stay spooled: %s", len(paths), exc)
             self._pending.update(paths)

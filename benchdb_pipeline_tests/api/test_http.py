@@ -73,6 +73,27 @@ def test_a_posted_result_is_stored_with_provenance(server):
     assert json.loads(metadata)["source"] == "api" and json.loads(metadata)["request_id"] == stored["id"]
 
 
+def test_a_client_reads_its_own_writes_at_once(tmp_path):
+    """Snapshots are published at most every 30 s here: a read right after a 201 finds the
+    record only because the 201's cookie (or header) asks for a snapshot that holds it."""
+    server = start_server(tmp_path / "w.duckdb", "--snapshot-interval", "30")
+    try:
+        with server.client() as writer, server.client(None) as stranger:
+            answer = writer.post("/performance", json=RESULT)
+            assert answer.status_code == 201, answer.text
+            token = answer.headers["X-Benchdb-Write"]
+            assert writer.cookies["benchdb_write"] == token
+            assert stranger.get("/performance").json()["items"] == []  # no token: the old snapshot
+            assert [r["throughput_items_per_second"] for r in writer.get("/performance").json()["items"]] == [
+                950.5
+            ]
+            assert stranger.get("/performance", headers={"X-Benchdb-Write": token}).json()["count"] == 1
+            elsewhere = "0" * 12 + ":99"  # another server's token: nothing to wait for
+            assert stranger.get("/performance", headers={"X-Benchdb-Write": elsewhere}).status_code == 200
+    finally:
+        server.stop()
+
+
 def test_bad_input_is_422_naming_the_field_and_nothing_is_written(server):
     with server.client() as client:
         negative = client.post("/performance", json={**RESULT, "throughput": -5})
