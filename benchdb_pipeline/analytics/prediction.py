@@ -142,10 +142,11 @@ def _curves(train: pd.DataFrame) -> dict[tuple, Curve]:
 
 
 def _queries(train: pd.DataFrame, test: pd.DataFrame) -> list[tuple[Curve | None, float]]:
-    """Each query's configuration curve in ``train`` (None when never measured) and batch size."""
+    """Each query's configuration curve in ``train`` and batch size; no curve (None) when the
+    configuration was never measured or the query has no batch size (NaN)."""
     curves = _curves(train)
     return [
-        (None if pd.isna(batch) else curves.get(key), float(batch))
+        (None, math.nan) if pd.isna(batch) else (curves.get(key), float(batch))
         for key, batch in zip(_keys(test), test["batch_size"], strict=True)
     ]
 

@@ -12,7 +12,8 @@ below ``alpha``. Magnitude is judged against the series' own noise by the test, 
 fixed percentage, so a 2 % step in a series that varies by 0.5 % is found.
 
 Cumulative sums make one segment's every split O(n); a series of n points with k changes
-costs O(n log n + k n).
+costs O(n log n + k n). scipy is imported where it is used: importing it costs the command
+line half a second, and it inspects (and breaks on) a half-imported PyTorch.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata
-from scipy.stats import t as student_t
 
 ALPHA = 0.001  # the chance that a segment of pure noise is split
 MIN_SIZE = 3  # points on each side of a split: a change must last
@@ -44,6 +43,9 @@ def breaks(values: np.ndarray, *, alpha: float = ALPHA, min_size: int = MIN_SIZE
 def best_split(segment: np.ndarray, min_size: int = MIN_SIZE) -> tuple[int | None, float]:
     """The split of ``segment`` whose two sides differ most in mean rank, and its p-value
     (two-sided, corrected for the number of splits tried)."""
+    from scipy.stats import rankdata
+    from scipy.stats import t as student_t
+
     n = len(segment)
     splits = n - 2 * min_size + 1
     if splits < 1:
@@ -85,6 +87,9 @@ def _revalidated(values: np.ndarray, found: list[int], alpha: float, min_size: i
 
 def _p_value(segment: np.ndarray, split: int) -> float:
     """The two-sided p-value of a given split (no correction: it was not chosen here)."""
+    from scipy.stats import rankdata
+    from scipy.stats import t as student_t
+
     ranks = rankdata(segment)
     a, b = ranks[:split], ranks[split:]
     within = ((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()
@@ -119,6 +124,8 @@ def episodes(values: np.ndarray, found: list[int]) -> Iterator[tuple[int, int, t
 def _moving(level: np.ndarray, sign: float) -> bool:
     """Whether a level between two breaks is part of a slow move (Kendall's tau against
     time, one-sided p < 0.05, in the move's direction), or too short to tell."""
+    from scipy.stats import kendalltau
+
     if len(level) < 2 * MIN_SIZE:
         return True
     tau, p_value = kendalltau(np.arange(len(level)), level, alternative="greater" if sign > 0 else "less")

@@ -104,8 +104,13 @@ class Writer:
             return
         try:
             with self.db_lock:
+                # spool files are new: reading every hash of the ledger first would only grow
                 report = ingest_files(
-                    self.db, [str(p) for p in paths], workers=1, lock_timeout=self.lock_timeout
+                    self.db,
+                    [str(p) for p in paths],
+                    workers=1,
+                    lock_timeout=self.lock_timeout,
+                    read_ledger=False,
                 )
                 self.commits += 1  # in the lock, so a snapshot's copy counts exactly what it holds
         except DatabaseConnectionError as exc:

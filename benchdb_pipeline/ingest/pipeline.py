@@ -169,6 +169,7 @@ def ingest_files(
     lock_timeout: float | None = None,
     annotate: Callable[[StagedBatch], StagedBatch] | None = None,
     categories: Sequence[str] = (),
+    read_ledger: bool = True,
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
@@ -179,6 +180,9 @@ def ingest_files(
     adjusts each staged batch before it is stored (CI integration records ledger paths per
     CI run, and the commit, branch and CI metadata on the runs). With ``categories``, only
     files of those ledger categories are stored; the others stay unrecorded for a later ingest.
+    ``read_ledger`` reads the ledger's content hashes first, to skip parsing files already
+    stored; a caller whose files are new (the API's writer) saves that read, which grows
+    with the ledger: a file stored already is still stored once.
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
     if isinstance(files, Discovered):  # what discovery could not read counts as refused input
@@ -191,7 +195,8 @@ def ingest_files(
             with opened() as con:
                 if not dry_run:
                     ensure_schema(con)
-                known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
+                if read_ledger:
+                    known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
         for start in range(0, len(files), batch_files):
             batch_paths = list(files[start : start + batch_files])
             started = time.perf_counter()

@@ -148,3 +148,15 @@ def test_the_features_learned_from_can_be_chosen():
     assert evaluation.mape > prediction.evaluate(frame, "throughput").mape
     with pytest.raises(QueryError, match="unknown prediction features colour"):
         prediction.fit(frame, "throughput", ("batch_size", "colour"))
+
+
+def test_results_without_a_batch_size_are_learned_from_and_asked_about():
+    """The old system's files often name no batch size (nullable Int64 in the frame)."""
+    frame = known_structure()
+    frame["batch_size"] = frame["batch_size"].astype("Int64")
+    frame.loc[frame["model_name"] == "model-1", "batch_size"] = pd.NA
+    frame = frame.drop_duplicates(prediction.CONFIGURATION)
+    fitted = prediction.fit(frame, "throughput")
+    answer = fitted.predict(frame.drop(columns="target").head(40))
+    assert answer["predicted"].notna().all() and (answer["interval_low"] < answer["predicted"]).all()
+    assert prediction.evaluate(frame, "throughput").configurations == len(frame)
