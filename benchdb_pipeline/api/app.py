@@ -263,7 +263,7 @@ def create_app(settings: Settings) -> FastAPI:
         # Wait for the commit only when the writer is free: under load the record joins the
         # next batch and the answer (202) does not wait for it.
         busy = writer.busy
-        future = writer.submit(submission.path)
+        future = writer.submit(submission.path, submission.parsed)
         try:
             status = SPOOLED if busy else future.result(timeout=settings.write_wait)
         except FutureTimeout:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
 
 from benchdb_pipeline.config import beside, db_path, incoming_dir
 from benchdb_pipeline.errors import DatabaseConnectionError
-from benchdb_pipeline.ingest.formats.base import Source
-from benchdb_pipeline.ingest.formats.canonical import Document
-from benchdb_pipeline.ingest.normalize import Extraction
-from benchdb_pipeline.ingest.parse import parse_bytes
+from benchdb_pipeline.ingest.discovery import shown
+from benchdb_pipeline.ingest.normalize import Problem
+from benchdb_pipeline.ingest.parse import ParsedFile, parse_bytes
 from benchdb_pipeline.ingest.pipeline import ingest_files
 from benchdb_pipeline.warehouse.schema import ensure_schema, utc_now
 from benchdb_pipeline.warehouse.store import session
@@ -72,6 +72,9 @@ class Submission:
     request_id: str
     path: Path
     replay: bool = False  # an earlier request with the same key already wrote it
+    # the spooled file as ingestion reads it, parsed once while validating: the writer
+    # stores it without reading the file back (None for a replay)
+    parsed: ParsedFile | None = None
 
 
 def spool_dir_for(db: str | Path) -> Path:
@@ -182,12 +185,13 @@ def document(
     }
 
 
-def validate(doc: Mapping) -> None:
-    """Apply the ingestion rules now, so a bad record is refused before anything is written."""
-    out = Extraction()
-    Document().extract(doc, out, Source("request.json"))
-    if out.problems:
-        raise InvalidRecord([(p.field, p.reason) for p in out.problems])
+def _parsed(data: bytes, path: Path, describe: Callable[[Problem], tuple[str | None, str]]) -> ParsedFile:
+    """The file ``data`` would be, read as ingestion reads it: a record that breaks the rules
+    is refused before anything is written."""
+    parsed = parse_bytes(data, shown(str(path)))
+    if parsed.problems:
+        raise InvalidRecord([describe(p) for p in parsed.problems])
+    return parsed
 
 
 def spool(folder: Path, kind: str, record: Mapping, **options) -> Submission:
@@ -211,9 +215,9 @@ def spool_records(
     body_hash = _body_hash({"run": run or {}, **sections})
     if path.exists():
         return _replay(path, body_hash, rid)
-    doc = document(sections, run or {}, rid, body_hash, source, client)
-    validate(doc)
-    return _publish(folder, rid, orjson.dumps(doc), body_hash)
+    data = orjson.dumps(document(sections, run or {}, rid, body_hash, source, client))
+    parsed = _parsed(data, path, lambda p: (p.field, p.reason))
+    return _publish(folder, rid, data, body_hash, parsed)
 
 
 def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None) -> Submission:
@@ -223,15 +227,14 @@ def spool_file(folder: Path, data: bytes, *, idempotency_key: str | None = None)
     body_hash = hashlib.sha256(data).hexdigest()
     if path.exists():
         return _replay(path, body_hash, rid)
-    parsed = parse_bytes(data, f"{rid}.json")
-    if parsed.problems:  # a record refused for NaN too: the client can fix and resend
-        raise InvalidRecord(
-            [(p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}") for p in parsed.problems]
-        )
-    return _publish(folder, rid, data, body_hash)
+    # a record refused for NaN too: the client can fix and resend
+    parsed = _parsed(
+        data, path, lambda p: (p.field, p.reason if not p.locator else f"{p.locator}: {p.reason}")
+    )
+    return _publish(folder, rid, data, body_hash, parsed)
 
 
-def _publish(folder: Path, rid: str, data: bytes, body_hash: str) -> Submission:
+def _publish(folder: Path, rid: str, data: bytes, body_hash: str, parsed: ParsedFile) -> Submission:
     """Write under a hidden name, fsync, then link to the id's name (atomic; fails if taken)."""
     path = folder / f"{rid}.json"
     partial = folder / f".{rid}.{uuid.uuid4().hex[:8]}.json.tmp"
@@ -255,7 +258,8 @@ def _publish(folder: Path, rid: str, data: bytes, body_hash: str) -> Submission:
         os.fsync(directory)
     finally:
         os.close(directory)
-    return Submission(rid, path)
+    modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+    return Submission(rid, path, parsed=replace(parsed, modified_at=modified))
 
 
 def _replay(path: Path, body_hash: str, rid: str) -> Submission:

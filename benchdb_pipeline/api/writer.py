@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from benchdb_pipeline.errors import DatabaseConnectionError
+from benchdb_pipeline.ingest.parse import ParsedFile
 from benchdb_pipeline.ingest.pipeline import ingest_files
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Writer:
         self.on_stored = on_stored
         self._queue: queue.Queue[tuple[Path, Future]] = queue.Queue()
         self._pending: set[Path] = set()  # spooled, not yet stored
+        self._parsed: dict[str, ParsedFile] = {}  # handed-over files parsed already, by path
         self._stop = threading.Event()
         self._busy = threading.Event()
         # batches committed so far: a reader that has seen this many has seen every record
@@ -68,9 +70,12 @@ class Writer:
     def pending(self) -> int:
         return len(self._pending) + self._queue.qsize()
 
-    def submit(self, path: Path) -> Future:
-        """Hand over a spooled file; the future resolves to stored, spooled or quarantined."""
+    def submit(self, path: Path, parsed: ParsedFile | None = None) -> Future:
+        """Hand over a spooled file (and what it parses to, when known); the future resolves
+        to stored, spooled or quarantined."""
         future: Future = Future()
+        if parsed is not None:
+            self._parsed[str(path)] = parsed
         self._queue.put((path, future))
         return future
 
@@ -111,6 +116,7 @@ class Writer:
                     workers=1,
                     lock_timeout=self.lock_timeout,
                     read_ledger=False,
+                    preparsed=self._parsed,
                 )
                 self.commits += 1  # in the lock, so a snapshot's copy counts exactly what it holds
         except DatabaseConnectionError as exc:
@@ -123,6 +129,7 @@ class Writer:
             if len(paths) == 1:
                 log.exception("storing %s failed; it stays in the spool for an operator", paths[0])
                 self._pending.discard(paths[0])
+                self._parsed.pop(str(paths[0]), None)
                 for _, future in batch:
                     future.set_exception(exc)
                 return
@@ -134,6 +141,8 @@ class Writer:
             return
         status = {outcome.path: outcome.status for outcome in report.outcomes}
         self._pending.clear()
+        for path in paths:
+            self._parsed.pop(str(path), None)
         for path, future in batch:
             future.set_result(QUARANTINED if status.get(str(path)) == "quarantined" else STORED)
         self.on_stored()

@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,11 +52,16 @@ class ParsedChunk:
 
 _KNOWN: frozenset[str] = frozenset()
 _CATEGORIES: frozenset[str] = frozenset()  # empty: every category
+_PARSED: Mapping[str, ParsedFile] = {}  # files parsed already, by path
 
 
-def _init_worker(known: frozenset[str], categories: frozenset[str] = frozenset()) -> None:
-    global _KNOWN, _CATEGORIES
-    _KNOWN, _CATEGORIES = known, categories
+def _init_worker(
+    known: frozenset[str],
+    categories: frozenset[str] = frozenset(),
+    parsed: Mapping[str, ParsedFile] | None = None,
+) -> None:
+    global _KNOWN, _CATEGORIES, _PARSED
+    _KNOWN, _CATEGORIES, _PARSED = known, categories, parsed or {}
 
 
 def _chosen(parsed: ParsedFile) -> bool:
@@ -67,7 +72,7 @@ def _chosen(parsed: ParsedFile) -> bool:
 
 def _parse_chunk(job: tuple[int, Sequence[str]]) -> ParsedChunk:
     chunk_no, paths = job
-    parsed = [parse_file(path, _KNOWN) for path in paths]
+    parsed = [_PARSED.get(path) or parse_file(path, _KNOWN) for path in paths]
     for file in parsed:
         if not _chosen(file):
             file.status = "skipped"
@@ -82,13 +87,14 @@ def parse_files(
     workers: int | None = None,
     on_chunk: Callable[[ParsedChunk], None] | None = None,
     categories: frozenset[str] = frozenset(),
+    parsed: Mapping[str, ParsedFile] | None = None,
 ) -> Iterator[ParsedChunk]:
     """Parse files into staged chunks, in order, one worker process per core. With
     ``categories``, files of other categories are left out (status ``skipped``), unrecorded."""
     jobs = [(n, paths[i : i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < POOL_THRESHOLD:
-        _init_worker(known, categories)
+        _init_worker(known, categories, parsed)
         results: Iterable[ParsedChunk] = map(_parse_chunk, jobs)
         yield from _notify(results, on_chunk)
         return
@@ -96,7 +102,7 @@ def parse_files(
     # pandas too: pyarrow imports it on first conversion, 0.4 s in every worker otherwise.
     context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline", "pandas"])
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(known, categories)
+        workers, mp_context=context, initializer=_init_worker, initargs=(known, categories, parsed)
     ) as pool:
         yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
 
@@ -170,6 +176,7 @@ def ingest_files(
     annotate: Callable[[StagedBatch], StagedBatch] | None = None,
     categories: Sequence[str] = (),
     read_ledger: bool = True,
+    preparsed: Mapping[str, ParsedFile] | None = None,
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
@@ -182,7 +189,8 @@ def ingest_files(
     files of those ledger categories are stored; the others stay unrecorded for a later ingest.
     ``read_ledger`` reads the ledger's content hashes first, to skip parsing files already
     stored; a caller whose files are new (the API's writer) saves that read, which grows
-    with the ledger: a file stored already is still stored once.
+    with the ledger: a file stored already is still stored once. ``preparsed`` holds files
+    their caller parsed already (the API's, parsed when validated), by path: not read again.
     """
     report = IngestReport(files=len(files), dry_run=dry_run)
     if isinstance(files, Discovered):  # what discovery could not read counts as refused input
@@ -207,6 +215,7 @@ def ingest_files(
                     workers=workers,
                     on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
                     categories=frozenset(categories),
+                    parsed=preparsed,
                 )
             )
             for chunk in chunks:
