@@ -111,7 +111,7 @@ def universe(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-CURVE = ["model_name", "device_name", "precision"]
+CURVE = ["model_name", "device_name", "precision"]  # a batch curve here (the rest is fixed per model)
 
 
 def split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -140,35 +140,6 @@ def split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, dict[str, pd.Da
     }
 
 
-def nearest_batch(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
-    curves = {key: group for key, group in train.groupby(CURVE)}
-    out = []
-    for row in test.itertuples():
-        curve = curves.get((row.model_name, row.device_name, row.precision))
-        if curve is None:
-            out.append(float(train[metric].median()))
-            continue
-        near = curve.iloc[(np.log2(curve["batch_size"]) - math.log2(row.batch_size)).abs().argmin()]
-        out.append(
-            float(near[metric]) * (row.batch_size / near["batch_size"] if metric == "latency" else 1.0)
-        )
-    return np.asarray(out)
-
-
-def log_log(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
-    curves = {key: group for key, group in train.groupby(CURVE)}
-    fallback = nearest_batch(train, test, metric)
-    out = []
-    for i, row in enumerate(test.itertuples()):
-        curve = curves.get((row.model_name, row.device_name, row.precision))
-        if curve is None or curve["batch_size"].nunique() < 2:
-            out.append(fallback[i])
-            continue
-        slope, intercept = np.polyfit(np.log(curve["batch_size"]), np.log(curve[metric]), 1)
-        out.append(float(np.exp(intercept + slope * math.log(row.batch_size))))
-    return np.asarray(out)
-
-
 def mape(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(100 * np.mean(np.abs(predicted - truth) / truth))
 
@@ -185,7 +156,8 @@ def main() -> None:
     print(f"{len(frame)} feasible configurations (synthetic); {len(train)} in training")
     for metric in args.metric or ["throughput", "latency"]:
         started = time.perf_counter()
-        model = prediction.fit(train.assign(target=train[metric]), metric)
+        known = train.assign(target=train[metric])
+        model = prediction.fit(known, metric)
         print(f"\n{metric}: fitted in {time.perf_counter() - started:.1f} s")
         print(
             f"{'held out':14} {'n':>5} {'MAPE':>7} {'80% covers':>11} {'misses own':>11}"
@@ -202,7 +174,8 @@ def main() -> None:
             )
             print(
                 f"{kind:14} {len(test):>5} {mape(truth, predicted):>6.1f}% {covered:>10.0%} {outside:>10.0%}"
-                f" {mape(truth, nearest_batch(train, test, metric)):>13.1f}% {mape(truth, log_log(train, test, metric)):>7.1f}%"
+                f" {mape(truth, prediction.nearest_batch(known, test, metric)):>13.1f}%"
+                f" {mape(truth, prediction.power_law(known, test, metric)):>7.1f}%"
             )
 
 

@@ -107,6 +107,8 @@ class Writer:
         paths = sorted({*self._pending, *(path for path, _ in batch)})
         if not paths:
             return
+        # Parsed files are used once: a batch that fails reads its files again, afresh.
+        preparsed = {str(p): self._parsed.pop(str(p)) for p in paths if str(p) in self._parsed}
         try:
             with self.db_lock:
                 # spool files are new: reading every hash of the ledger first would only grow
@@ -116,7 +118,7 @@ class Writer:
                     workers=1,
                     lock_timeout=self.lock_timeout,
                     read_ledger=False,
-                    preparsed=self._parsed,
+                    preparsed=preparsed,
                 )
                 self.commits += 1  # in the lock, so a snapshot's copy counts exactly what it holds
         except DatabaseConnectionError as exc:
@@ -129,7 +131,6 @@ class Writer:
             if len(paths) == 1:
                 log.exception("storing %s failed; it stays in the spool for an operator", paths[0])
                 self._pending.discard(paths[0])
-                self._parsed.pop(str(paths[0]), None)
                 for _, future in batch:
                     future.set_exception(exc)
                 return
@@ -141,8 +142,6 @@ class Writer:
             return
         status = {outcome.path: outcome.status for outcome in report.outcomes}
         self._pending.clear()
-        for path in paths:
-            self._parsed.pop(str(path), None)
         for path, future in batch:
             future.set_result(QUARANTINED if status.get(str(path)) == "quarantined" else STORED)
         self.on_stored()

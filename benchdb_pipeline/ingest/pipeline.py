@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchdb_pipeline.config import is_lake
 from benchdb_pipeline.ingest.batch import build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
@@ -199,7 +200,7 @@ def ingest_files(
         )
     with sessions(db, read_only=dry_run, lock_timeout=lock_timeout) as opened:
         known: frozenset[str] = frozenset()
-        if not dry_run or Path(db).exists():
+        if not dry_run or is_lake(db) or Path(db).exists():  # a dry run reads an existing ledger
             with opened() as con:
                 if not dry_run:
                     ensure_schema(con)

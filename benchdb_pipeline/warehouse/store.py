@@ -97,12 +97,23 @@ def sessions(
     """Sessions for work that opens the warehouse several times with work between (read the
     ledger, parse, load). On a DuckDB file each is a connection of its own, closed when its
     block ends, since an open read-write connection keeps every other process out; a lake's
-    connection keeps nobody out, so one serves them all (attaching a lake costs ~60 ms)."""
+    connection keeps nobody out, so one serves them all (attaching a lake costs ~60 ms), opened
+    when first needed and closed when the block ends."""
     if not is_lake(path):
         yield lambda: session(path, read_only=read_only, lock_timeout=lock_timeout)
         return
-    with session(path, read_only=read_only, lock_timeout=lock_timeout) as con:
-        yield lambda: nullcontext(con)
+    held: list[duckdb.DuckDBPyConnection] = []
+
+    def opened() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        if not held:
+            held.append(connect(path, read_only=read_only, lock_timeout=lock_timeout))
+        return nullcontext(held[0])
+
+    try:
+        yield opened
+    finally:
+        for con in held:
+            con.close()
 
 
 @contextmanager
