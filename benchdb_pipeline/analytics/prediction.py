@@ -128,6 +128,15 @@ def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     return columns
 
 
+def _fit_median(train: pd.DataFrame, features: Features):
+    """The fitted pipeline. A numeric feature with no value in ``train`` is a constant there
+    (0): it carries nothing, and the boosting's binning rejects a column with no values."""
+    columns = _log_features(train, features)
+    empty = [name for name in features.numeric if columns[name].isna().all()]
+    columns[empty] = 0.0
+    return _pipeline(features).fit(columns, np.log(train["target"]))
+
+
 Curve = tuple[np.ndarray, np.ndarray]  # a configuration's batch sizes (ascending) and targets
 
 
@@ -269,7 +278,7 @@ def _calibrate(frame: pd.DataFrame, features: Features) -> dict[str, float]:
         train, test = frame[~out], frame[out]
         if test.empty or len(train) < 5:
             continue
-        model = _pipeline(features).fit(_log_features(train, features), np.log(train["target"]))
+        model = _fit_median(train, features)
         predicted, reach = _predict(model, features, train, test)
         residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
         for kind, error in zip(kinds(train, test), residual, strict=True):
@@ -469,7 +478,7 @@ def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None)
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     return PerformanceModel(
         metric=metric,
-        median=_pipeline(used).fit(_log_features(frame, used), np.log(frame["target"])),
+        median=_fit_median(frame, used),
         widths=_calibrate(frame, used),
         training=frame,
         data_hash=digest,

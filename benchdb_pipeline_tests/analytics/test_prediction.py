@@ -160,3 +160,13 @@ def test_results_without_a_batch_size_are_learned_from_and_asked_about():
     answer = fitted.predict(frame.drop(columns="target").head(40))
     assert answer["predicted"].notna().all() and (answer["interval_low"] < answer["predicted"]).all()
     assert prediction.evaluate(frame, "throughput").configurations == len(frame)
+
+
+def test_a_number_known_for_one_pair_only_is_learned_from():
+    """Holding that pair out leaves a training fold where the number is never known."""
+    frame = known_structure()
+    frame["memory_gb"] = None
+    frame.loc[(frame["model_name"] == "model-0") & (frame["hardware_type"] == "cuda"), "memory_gb"] = 80.0
+    fitted = prediction.fit(frame, "throughput")
+    assert "memory_gb" in fitted.features.numeric
+    assert fitted.predict(frame.drop(columns="target").head(5))["predicted"].notna().all()
