@@ -35,15 +35,20 @@ def results_identity(rows: dict[str, list[dict]]) -> str | None:
         return None
     options = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     records = sorted(
-        orjson.dumps(
-            {"kind": kind, **{k: v for k, v in row.items() if not k.startswith("_")}},  # not where
-            option=options,
-            default=str,
-        )
+        orjson.dumps(_identified(kind, row), option=options, default=str)
         for kind, kind_rows in rows.items()
         for row in kind_rows
     )
     return hashlib.sha256(b"\n".join(records)).hexdigest()
+
+
+def _identified(kind: str, row: dict) -> dict:
+    """A record as its identity sees it: its kind and values, not where it came from."""
+    record = row.copy()
+    record.pop("_run", None)
+    record.pop("_at", None)
+    record["kind"] = kind
+    return record
 
 
 class _Builder:
@@ -133,16 +138,13 @@ class _Builder:
             self._dimension(
                 self.hardware, "platform_key", platform, HARDWARE_ATTRIBUTES, row, "hardware_metadata"
             )
-            self.hardware[platform]["fingerprint"] = fingerprint(platform)
+            known = self.hardware[platform]
+            if "fingerprint" not in known:
+                known["fingerprint"] = fingerprint(platform)
         if kind == "hardware":  # a machine described on its own: the platform is the record
             return
-        fact = {
-            **row,
-            "run_key_local": run_key,
-            "file_key": file_key,
-            "model_name": model,
-            "platform_key": platform,
-        }
+        fact = row  # the extraction's row, staged as it is: nothing reads it afterwards
+        fact.update(run_key_local=run_key, file_key=file_key, model_name=model, platform_key=platform)
         if kind == "web_platform":
             fact["platform"] = row["hardware_type"]  # the web API (webnn, webgpu) under test
         if kind in ("performance", "integration"):

@@ -427,7 +427,7 @@ class Extraction:
             kind == "performance"
             and not problems
             and row.get("status") != "failed"
-            and not any(row.get(column) is not None for column in MEASUREMENTS)
+            and row.keys().isdisjoint(MEASUREMENTS)  # a row holds no None
         ):
             problems.append(
                 Problem(

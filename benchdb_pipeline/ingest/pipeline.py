@@ -89,10 +89,12 @@ def parse_files(
     on_chunk: Callable[[ParsedChunk], None] | None = None,
     categories: frozenset[str] = frozenset(),
     parsed: Mapping[str, ParsedFile] | None = None,
+    chunk_files: int = CHUNK_FILES,
 ) -> Iterator[ParsedChunk]:
-    """Parse files into staged chunks, in order, one worker process per core. With
-    ``categories``, files of other categories are left out (status ``skipped``), unrecorded."""
-    jobs = [(n, paths[i : i + CHUNK_FILES]) for n, i in enumerate(range(0, len(paths), CHUNK_FILES))]
+    """Parse files into staged chunks of ``chunk_files``, in order, one worker process per
+    core. With ``categories``, files of other categories are left out (status ``skipped``),
+    unrecorded."""
+    jobs = [(n, paths[i : i + chunk_files]) for n, i in enumerate(range(0, len(paths), chunk_files))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < POOL_THRESHOLD:
         _init_worker(known, categories, parsed)
@@ -113,6 +115,20 @@ def _notify(chunks: Iterable[ParsedChunk], on_chunk) -> Iterator[ParsedChunk]:
         if on_chunk:
             on_chunk(chunk)
         yield chunk
+
+
+def _batches(chunks: Iterable[ParsedChunk], batch_files: int) -> Iterator[list[ParsedChunk]]:
+    """Chunks grouped into batches of at least ``batch_files`` files (the last one smaller)."""
+    batch: list[ParsedChunk] = []
+    files = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        files += len(chunk.outcomes)
+        if files >= batch_files:
+            yield batch
+            batch, files = [], 0
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -206,25 +222,23 @@ def ingest_files(
                     ensure_schema(con)
                 if read_ledger:
                     known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
-        for start in range(0, len(files), batch_files):
-            batch_paths = list(files[start : start + batch_files])
+        chunks = parse_files(
+            list(files),
+            known,
+            workers=workers,
+            on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
+            categories=frozenset(categories),
+            parsed=preparsed,
+            chunk_files=min(CHUNK_FILES, batch_files),
+        )
+        # The pool parses ahead while a batch is stored: one pool for every batch.
+        for batch in _batches(chunks, batch_files):
             started = time.perf_counter()
-            chunks = list(
-                parse_files(
-                    batch_paths,
-                    known,
-                    workers=workers,
-                    on_chunk=(lambda c: progress(len(c.outcomes))) if progress else None,
-                    categories=frozenset(categories),
-                    parsed=preparsed,
-                )
-            )
-            for chunk in chunks:
+            for chunk in batch:
                 report.outcomes.extend(chunk.outcomes)
             if dry_run:
                 continue
-            parsed = time.perf_counter()
-            staged = StagedBatch.concat(chunk.batch for chunk in chunks)
+            staged = StagedBatch.concat(chunk.batch for chunk in batch)
             if annotate:
                 staged = annotate(staged)
             with opened() as con:
@@ -239,10 +253,9 @@ def ingest_files(
                         loaded.duplicate_of[outcome.path],
                     )
             log.info(
-                "batch of %d files: parsed in %.1f s, stored in %.1f s (%d new, %d already known, %d superseded)",
-                len(batch_paths),
-                parsed - started,
-                time.perf_counter() - parsed,
+                "batch of %d files stored in %.1f s (%d new, %d already known, %d superseded)",
+                staged.rows("files"),
+                time.perf_counter() - started,
                 loaded.files_loaded,
                 loaded.duplicates,
                 loaded.superseded,

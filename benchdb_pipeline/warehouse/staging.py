@@ -205,9 +205,7 @@ class StagedBatch:
         tables = {}
         for name, table_rows in rows.items():
             schema = STAGING_SCHEMAS[name]
-            table_rows = list(table_rows)
-            columns = {col: [r.get(col) for r in table_rows] for col in schema.names}
-            tables[name] = pa.Table.from_pydict(columns, schema=schema)
+            tables[name] = pa.Table.from_pylist(list(table_rows), schema=schema)
         return cls(tables)
 
     @classmethod

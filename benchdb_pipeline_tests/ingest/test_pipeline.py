@@ -30,7 +30,8 @@ def test_discover_walks_folders_and_skips_partial_and_hidden(tmp_path):
         discover([tmp_path / "nope"])
 
 
-def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
+def test_parallel_serial_and_batched_parsing_store_the_same_rows(tmp_path):
+    """Batches of 100 files: several transactions, stored while the pool parses ahead."""
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(POOL_THRESHOLD + 50):
@@ -48,9 +49,9 @@ def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
         (folder / f"{i:04d}.json").write_text(json.dumps(rows))
     (folder / "broken.json").write_text("{")
     dumps = []
-    for workers in (1, 2):
-        db = tmp_path / f"w{workers}.duckdb"
-        report = ingest(db, [folder], workers=workers)
+    for workers, batch_files in ((1, 20_000), (2, 20_000), (2, 100)):
+        db = tmp_path / f"w{workers}-{batch_files}.duckdb"
+        report = ingest(db, [folder], workers=workers, batch_files=batch_files)
         assert report.count("ingested") == POOL_THRESHOLD + 50 and report.count("quarantined") == 1
         dumps.append(
             query(
@@ -64,7 +65,7 @@ def test_parallel_and_serial_parsing_store_the_same_rows(tmp_path):
             ORDER BY ALL""",
             )
         )
-    assert dumps[0] == dumps[1]
+    assert dumps[0] == dumps[1] == dumps[2]
     assert len(dumps[0]) == 2 * (POOL_THRESHOLD + 50)
 
 
