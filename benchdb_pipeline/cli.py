@@ -1278,7 +1278,7 @@ def regressions() -> None:
 @db_option()
 @click.option(
     "--status",
-    type=click.Choice(("untriaged", "acknowledged", "expected", "fixed")),
+    type=click.Choice(("untriaged", "acknowledged", "expected", "invalid", "fixed")),
     help="Only regressions with this status.",
 )
 @format_option
@@ -1303,10 +1303,11 @@ def regressions_list(db: Path, status: str | None, fmt: str) -> None:
 @click.argument("regression_id", type=int)
 @click.option(
     "--status",
-    type=click.Choice(("acknowledged", "expected", "fixed", "untriaged")),
+    type=click.Choice(("acknowledged", "expected", "invalid", "fixed", "untriaged")),
     default="acknowledged",
     show_default=True,
-    help="expected: the change is intended; the series' baseline restarts there.",
+    help="expected: the change is intended; the series' baseline restarts there. "
+    "invalid: not a real change (noise, a broken run).",
 )
 @click.option("--note", help="Why (kept with the regression).")
 @db_option()

@@ -33,7 +33,7 @@ from benchdb_pipeline.warehouse.store import new_ids, transaction
 
 METRIC_COLUMNS = {name: metric.column for name, metric in METRICS.items()}
 MAD_TO_SIGMA = 1.4826
-TRIAGE_STATUSES = ("untriaged", "acknowledged", "expected", "fixed")
+TRIAGE_STATUSES = ("untriaged", "acknowledged", "expected", "invalid", "fixed")
 
 
 @dataclass(frozen=True)

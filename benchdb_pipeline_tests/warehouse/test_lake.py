@@ -10,7 +10,7 @@ from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse import checks
 from benchdb_pipeline.warehouse.lake import file_schema
-from benchdb_pipeline.warehouse.schema import ALL_TABLES, ensure_schema
+from benchdb_pipeline.warehouse.schema import ALL_TABLES, SCHEMA_VERSION, ensure_schema
 from benchdb_pipeline.warehouse.store import session
 from benchdb_pipeline_tests.conftest import scalar
 
@@ -104,3 +104,15 @@ def test_every_command_finds_the_lake_from_the_environment(lake, tmp_path, monke
         "query", "--report", "performance", "--format", "html", "--output", str(tmp_path / "p.html")
     )
     assert report.returncode == 0 and (tmp_path / "p.html").stat().st_size > 0, report.stderr
+
+
+def test_a_lake_takes_the_migrations_that_change_only_what_it_does_not_declare(lake):
+    """Versions 9 and 10 drop foreign keys and widen a CHECK: a lake records them and keeps
+    checking the current rules."""
+    with session(lake) as con:
+        con.execute("DELETE FROM schema_version WHERE version >= 9")
+        assert ensure_schema(con) == 2
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+        con.execute("DELETE FROM schema_version WHERE version >= 5")
+        with pytest.raises(SchemaError, match="no lake migration to"):
+            ensure_schema(con)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from benchdb_pipeline.analytics.regressions import triage
 from benchdb_pipeline.errors import SchemaError
 from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.warehouse import checks
 from benchdb_pipeline.warehouse.schema import (
     ALL_TABLES,
     SCHEMA_VERSION,
@@ -57,3 +59,33 @@ def test_a_version_1_database_is_migrated_in_place(db):
         assert current_version(con) == SCHEMA_VERSION
         assert con.execute("SELECT count(*) FROM latest_performance_metrics").fetchone()[0] == 3
         assert con.execute("SELECT count(*) FROM performance_regressions").fetchone()[0] == 0
+
+
+def test_version_9_and_10_keep_the_rows_drop_the_fact_keys_and_allow_invalid(db):
+    """A warehouse at version 8 with results: the rows stay, the facts' references are left to
+    the references check, and a regression can be triaged invalid."""
+    with session(db) as con:
+        ensure_schema(con, up_to=8)
+    ingest(db, [FIXTURES / "canonical_rows.json"], workers=1)  # migrates to the current version
+    with session(db) as con:
+        assert current_version(con) == SCHEMA_VERSION
+        assert con.execute("SELECT count(*) FROM performance_results").fetchone()[0] == 3
+        assert con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'performance_results' "
+            "AND constraint_type = 'FOREIGN KEY'"
+        ).fetchone() == (0,)
+        con.execute(
+            "UPDATE performance_results SET model_id = 999999 WHERE result_id = (SELECT min(result_id) FROM performance_results)"
+        )
+        assert "performance_results.model_id" in checks.check_references(con).description
+        con.execute(
+            "INSERT INTO performance_regressions (model_name, platform_key, metric, candidate_result_id, "
+            "candidate_run_id, candidate_value, baseline_median, baseline_points, change_percent, "
+            "direction, severity, method, detected_at) SELECT 'm', 'cpu|', 'latency', 1, min(run_id), "
+            "2, 1, 5, 100, 'regression', 'major', 'robust-z', now() FROM test_runs"
+        )
+        (regression,) = con.execute("SELECT max(regression_id) FROM performance_regressions").fetchone()
+        triage(con, regression, "invalid", "noise")
+        assert con.execute("SELECT status, note FROM performance_regressions").fetchall() == [
+            ("invalid", "noise")
+        ]
