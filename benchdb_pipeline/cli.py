@@ -1455,58 +1455,18 @@ def predict_command(
     """Predict a metric for a configuration nobody has measured, with an 80 % interval and
     the nearest measured configurations. A configuration that was measured is answered with
     its measurement."""
-    import pandas as pd
-
     from benchdb_pipeline.analytics import prediction
-    from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
     from benchdb_pipeline.warehouse.device_names import norm_device_name
 
     with session(db, read_only=True) as con:
         frame = prediction.training_frame(con, metric, include_simulated)
     if frame.empty:
         raise QueryError("no measured results to learn from (try --include-simulated)")
-    model_name, hardware, precision = (
-        norm_model_name(model_name),
-        norm_hardware_type(hardware),
-        norm_precision(precision),
+    query, curve = prediction.question(
+        frame, model_name, hardware, device, batch_size, precision, sequence_length
     )
+    model_name, hardware, precision = query.iloc[0][["model_name", "hardware_type", "precision"]]
     device = norm_device_name(device) if device else None
-    models = frame[frame["model_name"] == model_name]
-    platforms = frame[
-        (frame["hardware_type"] == hardware) & ((frame["device_name"] == device) if device else True)
-    ]
-    if models.empty or platforms.empty:
-        missing = f"model {model_name}" if models.empty else f"hardware {hardware}"
-        raise QueryError(
-            f"{missing} has no measured results to describe it; predictions need "
-            "its family and size, or the platform's"
-        )
-    platform = platforms.iloc[0]
-    # Unless given, the sequence length and test case of this model's results on this device
-    # in this precision (its batch curve), else the usual ones.
-    curve = frame[
-        (frame["model_name"] == model_name)
-        & (frame["device_name"] == platform["device_name"])
-        & (frame["precision"] == precision)
-    ]
-    usual = curve if not curve.empty else frame
-    query = pd.DataFrame(
-        [
-            {
-                **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
-                **platform[["hardware_type", "device_name", "memory_gb"]].to_dict(),
-                "batch_size": batch_size,
-                "precision": precision,
-                "test_case": usual["test_case"].mode().iloc[0] if not curve.empty else "",
-                "sequence_length": sequence_length
-                or (
-                    usual["sequence_length"].mode().iloc[0]
-                    if usual["sequence_length"].notna().any()
-                    else None
-                ),
-            }
-        ]
-    )
     unit, label = METRICS[metric].unit, METRICS[metric].label.lower()
     measured = prediction.measured(frame, query.iloc[0], device=device, sequence_length=sequence_length)
     if not measured.empty:

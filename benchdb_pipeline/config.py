@@ -57,6 +57,13 @@ def reports_dir() -> Path:
     return Path(os.environ.get("BENCHDB_REPORTS") or DEFAULT_REPORTS)
 
 
+def dashboard_url(path: str) -> str | None:
+    """The dashboard page at ``path`` (``/ui/…``) when ``BENCHDB_DASHBOARD_URL`` says where
+    `benchdb serve` runs for its readers (e.g. ``https://bench.example.org``); else None."""
+    base = (os.environ.get("BENCHDB_DASHBOARD_URL") or "").strip().rstrip("/")
+    return f"{base}{path}" if base else None
+
+
 def backups_dir() -> Path:
     """Where scheduled backups go: ``BENCHDB_BACKUPS`` or ``data/backups``."""
     return Path(os.environ.get("BENCHDB_BACKUPS") or DEFAULT_BACKUPS)

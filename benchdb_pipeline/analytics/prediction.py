@@ -150,10 +150,9 @@ def _curves(train: pd.DataFrame) -> dict[tuple, Curve]:
     return {key: (batches[r], targets[r]) for key, r in rows.items()}
 
 
-def _queries(train: pd.DataFrame, test: pd.DataFrame) -> list[tuple[Curve | None, float]]:
-    """Each query's configuration curve in ``train`` and batch size; no curve (None) when the
-    configuration was never measured or the query has no batch size (NaN)."""
-    curves = _curves(train)
+def _queries(curves: dict[tuple, Curve], test: pd.DataFrame) -> list[tuple[Curve | None, float]]:
+    """Each query's configuration curve (of ``_curves(train)``) and batch size; no curve (None)
+    when the configuration was never measured or the query has no batch size (NaN)."""
     return [
         (None, math.nan) if pd.isna(batch) else (curves.get(key), float(batch))
         for key, batch in zip(_keys(test), test["batch_size"], strict=True)
@@ -164,7 +163,7 @@ def nearest_batch(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.nd
     """Baseline: the same configuration (same precision) at the nearest measured batch size,
     scaled by batch size for latency; the training median where it was never measured."""
     out = np.full(len(test), float(train["target"].median()))
-    for i, (curve, batch) in enumerate(_queries(train, test)):
+    for i, (curve, batch) in enumerate(_queries(_curves(train), test)):
         if curve is not None:
             near = int(np.abs(np.log2(curve[0]) - math.log2(batch)).argmin())
             out[i] = curve[1][near] * (batch / curve[0][near] if metric == "latency" else 1.0)
@@ -175,7 +174,7 @@ def power_law(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarra
     """Baseline: a power law (a line on log-log axes) through all of the configuration's
     measured batch sizes; the nearest batch where it has fewer than two."""
     out = nearest_batch(train, test, metric)
-    for i, (curve, batch) in enumerate(_queries(train, test)):
+    for i, (curve, batch) in enumerate(_queries(_curves(train), test)):
         if curve is not None and len(curve[0]) >= 2:
             slope, intercept = np.polyfit(np.log(curve[0]), np.log(curve[1]), 1)
             out[i] = math.exp(intercept + slope * math.log(batch))
@@ -184,21 +183,19 @@ def power_law(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarra
 
 def _keys(frame: pd.DataFrame) -> list[tuple]:
     """Each row's configuration, missing values as None (NaN equals nothing, not even NaN)."""
-    return [
-        tuple(None if pd.isna(v) else v for v in row)
-        for row in frame[CURVE].itertuples(index=False, name=None)
-    ]
+    values = frame[CURVE].astype(object)
+    return list(values.where(values.notna(), None).itertuples(index=False, name=None))
 
 
-def kinds(train: pd.DataFrame, queries: pd.DataFrame) -> np.ndarray:
+def kinds(train: pd.DataFrame, queries: pd.DataFrame, curves: dict[tuple, Curve] | None = None) -> np.ndarray:
     """What each query asks of the training data: a model x device pair never measured, a
     configuration (precision, sequence length, test case) of a measured pair never measured,
-    a batch size past its configuration's measured ones, or one inside them."""
+    a batch size past its configuration's measured ones, or one inside them. ``curves``:
+    ``_curves(train)``, when the caller has it."""
     pairs = set(train[PAIR].itertuples(index=False, name=None))
     out = []
-    for pair, (curve, batch) in zip(
-        queries[PAIR].itertuples(index=False, name=None), _queries(train, queries), strict=True
-    ):
+    asked = _queries(_curves(train) if curves is None else curves, queries)
+    for pair, (curve, batch) in zip(queries[PAIR].itertuples(index=False, name=None), asked, strict=True):
         if pair not in pairs:
             out.append("unseen pair")
         elif curve is None:
@@ -209,7 +206,11 @@ def kinds(train: pd.DataFrame, queries: pd.DataFrame) -> np.ndarray:
 
 
 def _predict(
-    model: Any, features: Features, train: pd.DataFrame, queries: pd.DataFrame
+    model: Any,
+    features: Features,
+    train: pd.DataFrame,
+    queries: pd.DataFrame,
+    curves: dict[tuple, Curve] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The model's predictions, and how many doublings of batch size each lies past its
     configuration's measured ones (1 inside them). Between two measured batch sizes, and past
@@ -219,7 +220,7 @@ def _predict(
     whole curve (see benchmarks/prediction_bench.py)."""
     predicted = np.exp(model.predict(_log_features(queries, features)))
     reach = np.ones(len(queries))
-    for i, (curve, batch) in enumerate(_queries(train, queries)):
+    for i, (curve, batch) in enumerate(_queries(_curves(train) if curves is None else curves, queries)):
         if curve is None:
             continue
         sizes, targets = curve
@@ -279,9 +280,10 @@ def _calibrate(frame: pd.DataFrame, features: Features) -> dict[str, float]:
         if test.empty or len(train) < 5:
             continue
         model = _fit_median(train, features)
-        predicted, reach = _predict(model, features, train, test)
+        curves = _curves(train)
+        predicted, reach = _predict(model, features, train, test, curves)
         residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
-        for kind, error in zip(kinds(train, test), residual, strict=True):
+        for kind, error in zip(kinds(train, test, curves), residual, strict=True):
             errors[str(kind)].append(float(error))
     pooled = [e for kind in KINDS for e in errors[kind]]
     return {kind: _conformal(errors[kind] if len(errors[kind]) >= 20 else pooled) for kind in KINDS}
@@ -419,11 +421,16 @@ class PerformanceModel:
     features: Features
     version: str = __version__
 
+    @functools.cached_property
+    def curves(self) -> dict[tuple, Curve]:
+        """The training data's batch curves, worked out once per model."""
+        return _curves(self.training)
+
     def predict(self, queries: pd.DataFrame) -> pd.DataFrame:
         """Each query's prediction, its 80 % interval and its kind (see ``kinds``)."""
         out = queries.copy()
-        out["predicted"], reach = _predict(self.median, self.features, self.training, queries)
-        out["kind"] = kinds(self.training, queries)
+        out["predicted"], reach = _predict(self.median, self.features, self.training, queries, self.curves)
+        out["kind"] = kinds(self.training, queries, self.curves)
         width = np.exp(out["kind"].map(self.widths).to_numpy(float) * reach)
         out["interval_low"] = out["predicted"] / width
         out["interval_high"] = out["predicted"] * width
@@ -484,6 +491,65 @@ def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None)
         data_hash=digest,
         features=used,
     )
+
+
+def question(
+    frame: pd.DataFrame,
+    model_name: str,
+    hardware: str,
+    device: str | None,
+    batch_size: int,
+    precision: str,
+    sequence_length: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The query row for a configuration (names normalised as ingestion does; the model's
+    and platform's attributes from their measured results) and the configuration's batch
+    curve (its measured results at other batch sizes). Unless given, the sequence length and
+    test case are those of that curve, else the usual ones."""
+    from benchdb_pipeline.ingest.rules import norm_hardware_type, norm_model_name, norm_precision
+    from benchdb_pipeline.warehouse.device_names import norm_device_name
+
+    model_name, hardware, precision = (
+        norm_model_name(model_name),
+        norm_hardware_type(hardware),
+        norm_precision(precision),
+    )
+    device = norm_device_name(device) if device else None
+    models = frame[frame["model_name"] == model_name]
+    platforms = frame[
+        (frame["hardware_type"] == hardware) & ((frame["device_name"] == device) if device else True)
+    ]
+    if models.empty or platforms.empty:
+        missing = f"model {model_name}" if models.empty else f"hardware {hardware}"
+        raise QueryError(
+            f"{missing} has no measured results to describe it; predictions need "
+            "its family and size, or the platform's"
+        )
+    platform = platforms.iloc[0]
+    curve = frame[
+        (frame["model_name"] == model_name)
+        & (frame["device_name"] == platform["device_name"])
+        & (frame["precision"] == precision)
+    ]
+    usual = curve if not curve.empty else frame
+    query = pd.DataFrame(
+        [
+            {
+                **models.iloc[0][["model_name", "model_family", "modality", "parameters_million"]].to_dict(),
+                **platform[["hardware_type", "device_name", "memory_gb"]].to_dict(),
+                "batch_size": batch_size,
+                "precision": precision,
+                "test_case": usual["test_case"].mode().iloc[0] if not curve.empty else "",
+                "sequence_length": sequence_length
+                or (
+                    usual["sequence_length"].mode().iloc[0]
+                    if usual["sequence_length"].notna().any()
+                    else None
+                ),
+            }
+        ]
+    )
+    return query, curve
 
 
 def measured(

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from benchdb_pipeline.errors import QueryError
-from benchdb_pipeline.reports.filters import METRICS
+from benchdb_pipeline.reports.filters import METRICS, series_label
 from benchdb_pipeline.warehouse.schema import MEASURED, ORDER_KEY, sql_string, utc_now
 from benchdb_pipeline.warehouse.sql import fetch_one, fetch_value
 from benchdb_pipeline.warehouse.store import new_ids, transaction
@@ -78,11 +78,14 @@ class Finding:
 
     @property
     def series(self) -> str:
-        parts = [self.model_name, self.platform_key.rstrip("|").replace("|", " · ")]
-        parts += [str(v) for v in (self.test_case, self.precision) if v]
-        parts += [f"batch {self.batch_size}"] if self.batch_size else []
-        parts += [f"seq {self.sequence_length}"] if self.sequence_length else []
-        return " / ".join(parts)
+        return series_label(
+            self.model_name,
+            self.platform_key,
+            self.test_case,
+            self.precision,
+            self.batch_size,
+            self.sequence_length,
+        )
 
 
 @dataclass

@@ -26,12 +26,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route
 
 from benchdb_pipeline import __version__
 from benchdb_pipeline.api import reads, safe_query
+from benchdb_pipeline.api.dashboard import routes as dashboard
 from benchdb_pipeline.api.limits import BodyLimit
 from benchdb_pipeline.api.query_workers import Busy, Limits, QueryWorkers
 from benchdb_pipeline.api.schemas import (
@@ -288,8 +290,34 @@ def create_app(settings: Settings) -> FastAPI:
     }
     idempotency = Header(default=None, alias="Idempotency-Key", max_length=200)
 
+    def dashboard_read(work: Callable[[Any], T]) -> T:
+        with snapshots.cursor() as cursor:
+            return work(cursor)
+
+    def dashboard_write(work: Callable[[Any], object]) -> None:
+        """A write from a dashboard form, then a snapshot that holds it: the page it returns
+        to shows it."""
+        with db_lock, session(settings.db) as con:
+            work(con)
+        snapshots.refresh(force=True, wait=True)
+
+    app.include_router(
+        dashboard.router(
+            dashboard.Context(
+                settings.tokens,
+                settings.auth_reads,
+                dashboard_read,
+                dashboard_write,
+                lambda: snapshots.published,
+            )
+        )
+    )
+
     @app.get("/", tags=["service"])
-    def root() -> dict:
+    def root(request: Request) -> Any:
+        """The service's description; a browser is sent to the dashboard."""
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/ui", 307)
         return {
             "name": "benchdb",
             "version": __version__,

@@ -102,6 +102,7 @@ class Snapshots:
         self._refreshing = threading.Lock()
         self._signature: object = None
         self._number = 0
+        self.published = 0  # snapshots installed so far: what a cache of derived data keys on
         self._last = 0.0
         self._duration = 0.0  # how long the last publish took
         self._lake = lake.LakeSettings.from_env(db) if is_lake(db) else None
@@ -111,9 +112,11 @@ class Snapshots:
         current = self._current
         return None if current is None else time.time() - current.published_at
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Publish a new snapshot if the live file changed (and is free); True if published."""
-        if not self._refreshing.acquire(blocking=False):
+    def refresh(self, *, force: bool = False, wait: bool = False) -> bool:
+        """Publish a new snapshot if the live file changed (and is free); True if published.
+        ``wait``: when another thread is publishing, wait for it and publish after it (a
+        writer whose reader must see its write), instead of leaving it at that."""
+        if not self._refreshing.acquire(blocking=wait):
             return False  # another thread is at it
         try:
             if not force and time.monotonic() - self._last < max(self.min_interval, 4 * self._duration):
@@ -194,6 +197,7 @@ class Snapshots:
     def _install(self, generation: Generation, signature: object, began: float) -> None:
         with self._guard:
             old, self._current = self._current, generation
+            self.published += 1
         self._signature, self._last = signature, time.monotonic()
         self._duration = self._last - began
         if old is not None:

@@ -12,6 +12,7 @@ import dagster as dg
 from benchdb_pipeline.analytics import regressions as regression_check
 from benchdb_pipeline.analytics.output import format_report, headline
 from benchdb_pipeline.config import reports_dir
+from benchdb_pipeline.defs.links import dashboard
 from benchdb_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from benchdb_pipeline.errors import QueryError
 
@@ -44,6 +45,7 @@ def regressions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             "regressions": len(report.regressions),
             "new_regressions": len(new) if added else 0,
             "summary": dg.MetadataValue.md(format_report(report, "markdown")),
+            **dashboard(f"/ui/regressions?status=all#alert-run-{report.run_id}"),
         }
     )
 
@@ -68,7 +70,11 @@ def untriaged_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         description=f"{len(rows)} untriaged regressions; triage with `benchdb regressions ack ID`"
         if rows
         else "no untriaged regressions",
-        metadata={"untriaged": len(rows), "list": dg.MetadataValue.md(listing or "_none_")},
+        metadata={
+            "untriaged": len(rows),
+            "list": dg.MetadataValue.md(listing or "_none_"),
+            **dashboard("/ui/regressions"),
+        },
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from benchdb_pipeline.config import reports_dir
+from benchdb_pipeline.defs.links import dashboard
 from benchdb_pipeline.defs.resources import WarehouseResource
 from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import METRICS, Filters
@@ -58,6 +59,7 @@ def performance_report(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             "size_bytes": html_path.stat().st_size,
             "simulated_data": report.simulated,
             "preview": _preview(summary, first_chart),
+            **dashboard("/ui"),
         }
     )
 

@@ -23,12 +23,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from benchdb_pipeline.reports.filters import Metric  # noqa: E402
+from benchdb_pipeline.reports.filters import LOG_SPAN, Metric  # noqa: E402
 from benchdb_pipeline.reports.queries import ResultSet  # noqa: E402
 
 SIMULATED_NOTE = "includes SIMULATED data (not measurements)"
 FORMATS = (".png", ".svg", ".pdf")
-LOG_SPAN = 100.0
 MAX_SERIES = 16
 
 sns.set_theme(style="whitegrid", context="notebook")

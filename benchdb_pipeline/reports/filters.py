@@ -29,6 +29,9 @@ class Metric:
         return f"{self.label} ({self.unit})"
 
 
+# Values further apart than this factor are drawn on a log scale (a CPU beside a GPU).
+LOG_SPAN = 100.0
+
 METRICS = {
     "throughput": Metric("throughput", "throughput_items_per_second", "Throughput", "items/s", True),
     "latency": Metric("latency", "average_latency_ms", "Average latency", "ms", False),
@@ -121,3 +124,19 @@ class Filters:
 
 
 EVERYTHING = Filters()
+
+
+def series_label(
+    model: str,
+    platform_key: str,
+    test_case: str | None,
+    precision: str | None,
+    batch_size: int | None,
+    sequence_length: int | None,
+) -> str:
+    """``gpt2 / cuda · A100 · mem_gb=80 / fp16 / batch 8 / seq 128``: a series as people read it."""
+    parts = [model, platform_key.rstrip("|").replace("|", " · ")]
+    parts += [str(v) for v in (test_case, precision) if v]
+    parts += [f"batch {batch_size}"] if batch_size else []
+    parts += [f"seq {sequence_length}"] if sequence_length else []
+    return " / ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -35,6 +36,22 @@ def _csv_cell(value: object) -> object:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
+def fmt(value: object) -> str:
+    """A value as a page shows it: missing as a dash, numbers to four significant digits (whole
+    past a thousand), times to the second."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
 def _cell(value: object, max_cell: int | None = MAX_CELL) -> str:
     if value is None:
         return "NULL"
@@ -63,7 +80,7 @@ def render(
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([_csv_cell(c) for c in columns])
-        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        writer.writerows([_csv_cell(v) if type(v) is str else v for v in row] for row in rows)
         return buffer.getvalue().rstrip("\n")
     cells = [[_cell(v, max_cell) for v in row] for row in rows]
     if fmt == "markdown":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 import duckdb
 import jinja2
@@ -18,7 +17,7 @@ from markupsafe import Markup, escape
 from benchdb_pipeline.reports import charts, queries
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
-from benchdb_pipeline.reports.render import markdown_text, printable
+from benchdb_pipeline.reports.render import fmt, markdown_text, printable
 from benchdb_pipeline.reports.selection import caption, choose, narrowed
 from benchdb_pipeline.warehouse.schema import utc_now
 
@@ -31,18 +30,6 @@ _TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )
-
-
-def fmt(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
 
 
 def html_table(

@@ -49,6 +49,7 @@ def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("BENCHDB_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
     monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("BENCHDB_DASHBOARD_URL", "https://bench.example.org/")
     try:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
@@ -61,8 +62,14 @@ def test_regressions_asset_check_and_alert(tmp_path, monkeypatch):
             meta = result.asset_materializations_for_node("regressions")[0].metadata
             assert meta["new_regressions"].value == 1
             assert "regressions found" in meta["summary"].value
+            run = meta["checked_run"].value
+            assert (
+                meta["dashboard"].value
+                == f"https://bench.example.org/ui/regressions?status=all#alert-run-{run}"
+            )
             (evaluation,) = result.get_asset_check_evaluations()
             assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+            assert evaluation.metadata["dashboard"].value == "https://bench.example.org/ui/regressions"
 
             outcome = list(regression_alert_sensor(dg.build_sensor_context(instance=instance)))
             assert "alerted on 1 new regressions" in outcome[0].skip_message

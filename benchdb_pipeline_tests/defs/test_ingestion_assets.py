@@ -89,6 +89,7 @@ def test_missing_configured_path_fails_the_run(db, tmp_path):
 
 def test_report_assets_write_files_with_previews(db, tmp_path, monkeypatch):
     monkeypatch.setenv("BENCHDB_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("BENCHDB_DASHBOARD_URL", "http://bench.internal:8000")
     result = dg.materialize(
         ASSETS + REPORTS,
         resources={"warehouse": WarehouseResource(database=str(db))},
@@ -97,6 +98,7 @@ def test_report_assets_write_files_with_previews(db, tmp_path, monkeypatch):
     assert result.success
     report = result.asset_materializations_for_node("performance_report")[0].metadata
     assert report["path"].value.endswith("benchmark_report.html")
+    assert report["dashboard"].value == "http://bench.internal:8000/ui"
     assert "Benchmark report" in report["preview"].value and "data:image/png" in report["preview"].value
     assert (tmp_path / "reports" / "benchmark_summary.md").exists()
     assert (tmp_path / "reports" / "compatibility_matrix.png").stat().st_size > 1000

@@ -1,0 +1,1 @@
+"""The web dashboard (``/ui``): explore series, compare runs and machines, triage regressions."""
