@@ -111,7 +111,7 @@ test-fast: $(STAMP) harnesses
 # What the tests use from Debian (they skip without it): the harnesses' real tools, a
 # C++ compiler for Google Benchmark's library, Chromium, shellcheck and PostgreSQL (the
 # lake's tests start their own server). Needs root.
-DEBIAN_TEST_PACKAGES := hyperfine libbenchmark-dev g++ chromium shellcheck postgresql
+DEBIAN_TEST_PACKAGES := hyperfine libbenchmark-dev g++ chromium shellcheck postgresql golang-go
 test-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES))

@@ -312,8 +312,21 @@ def ingest_command(
     if not dry_run:
         announce_write(db, "benchdb ingest")
     click.echo(report.summary())
+    formats = report.by_format()
+    if len(formats) > 1:
+        click.echo(
+            "  by format: "
+            + "; ".join(f"{name} {n} files, {rows} records" for name, (n, rows) in formats.items())
+        )
     if files.skipped:
         click.echo(f"  {files.skipped} files skipped: not *.json, hidden, or still being written")
+        if files.skipped_text:
+            from benchdb_pipeline.ingest.formats import TEXT_FORMATS
+
+            click.echo(
+                f"  {files.skipped_text} of them *.txt/*.log/*.out/*.xml files in no known text format "
+                f"({TEXT_FORMATS})"
+            )
     quarantined = report.quarantined
     for outcome in quarantined[:QUARANTINE_SHOWN]:
         click.echo(f"  {'unreadable' if outcome.status == 'unreadable' else 'quarantined'}: {outcome.error}")

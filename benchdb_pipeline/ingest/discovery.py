@@ -20,10 +20,29 @@ from pathlib import Path
 SKIPPED_SUFFIXES = (".tmp", ".part", ".partial", ".swp")
 
 
+TEXT_SUFFIXES = (".txt", ".log", ".out", ".xml")
+
+
 def is_result_file(name: str) -> bool:
     """A *.json file (any case) that is neither hidden nor still being written."""
     lower = name.lower()
     return lower.endswith(".json") and not name.startswith(".") and not lower.endswith(SKIPPED_SUFFIXES)
+
+
+def is_text_candidate(name: str) -> bool:
+    """A *.txt, *.log, *.out or *.xml file (not hidden): read when its start is a known text
+    format (``go test -bench`` output, say), skipped and counted otherwise."""
+    return name.lower().endswith(TEXT_SUFFIXES) and not name.startswith(".")
+
+
+def _text_result(path: str) -> bool:
+    from benchdb_pipeline.ingest.formats import TEXT_HEAD_BYTES, text_format_of
+
+    try:
+        with open(path, "rb") as handle:
+            return text_format_of(handle.read(TEXT_HEAD_BYTES)) is not None
+    except OSError:
+        return False
 
 
 def shown(path: str) -> str:
@@ -42,9 +61,11 @@ class Unreadable:
 
 class Discovered(list):
     """The result files found (real paths, each once, sorted), how many other files the
-    folders held (``skipped``), and what could not be read (``unreadable``)."""
+    folders held (``skipped``; ``skipped_text`` of them text files in no known text format),
+    and what could not be read (``unreadable``)."""
 
     skipped: int = 0
+    skipped_text: int = 0
     unreadable: tuple[Unreadable, ...] = ()
 
 
@@ -68,12 +89,12 @@ def _regular(path: str, within: str | None) -> tuple[str | None, str | None]:
     return real, None
 
 
-def _walk(root: str, found: set[str], refused: list[Unreadable]) -> int:
+def _walk(root: str, found: set[str], refused: list[Unreadable]) -> tuple[int, int]:
     """Add the result files under ``root`` to ``found`` and what cannot be read to
-    ``refused``; returns how many other files were skipped. Entries' types come from the
-    directory listing, so a regular file costs no extra system call; only symlinks are
-    resolved."""
-    skipped = 0
+    ``refused``; returns how many other files were skipped, and how many of those were text
+    files of no known format. Entries' types come from the directory listing, so a regular
+    file costs no extra system call; only symlinks are resolved."""
+    skipped = skipped_text = 0
     folders = [root]
     while folders:
         folder = folders.pop()
@@ -93,8 +114,11 @@ def _walk(root: str, found: set[str], refused: list[Unreadable]) -> int:
                     refused.append(
                         Unreadable(shown(entry.path), f"a symlinked folder leading out of {shown(root)}")
                     )
-            elif not is_result_file(entry.name):
+            elif not is_result_file(entry.name) and not is_text_candidate(entry.name):
                 skipped += 1
+            elif is_text_candidate(entry.name) and entry.is_file() and not _text_result(entry.path):
+                skipped += 1
+                skipped_text += 1
             elif entry.is_file(follow_symlinks=False):
                 found.add(entry.path)
             else:
@@ -103,18 +127,18 @@ def _walk(root: str, found: set[str], refused: list[Unreadable]) -> int:
                     found.add(real)
                 else:
                     refused.append(Unreadable(shown(entry.path), why or ""))
-    return skipped
+    return skipped, skipped_text
 
 
 def discover(paths: Iterable[str | Path]) -> Discovered:
-    """Result files under the given paths: folders recursively (``*.json``, any case), files
-    as given. Hidden files and folders and files still being written (``*.tmp``,
+    """Result files under the given paths: folders recursively (``*.json``, any case, and
+    text files whose start is a known text format), files as given. Hidden files and folders and files still being written (``*.tmp``,
     ``*.part``) are skipped and counted. A path that does not exist is a usage error
     (FileNotFoundError); one that exists but cannot be read is reported in ``unreadable``.
     """
     found: set[str] = set()
     refused: list[Unreadable] = []
-    skipped = 0
+    skipped = skipped_text = 0
     for raw in paths:
         path = str(Path(raw).expanduser())
         if not os.path.lexists(path):
@@ -126,7 +150,8 @@ def discover(paths: Iterable[str | Path]) -> Discovered:
             else:
                 refused.append(Unreadable(shown(os.path.abspath(path)), why or ""))
             continue
-        skipped += _walk(os.path.realpath(path), found, refused)
+        walked = _walk(os.path.realpath(path), found, refused)
+        skipped, skipped_text = skipped + walked[0], skipped_text + walked[1]
     result = Discovered(sorted(found))
-    result.skipped, result.unreadable = skipped, tuple(refused)
+    result.skipped, result.skipped_text, result.unreadable = skipped, skipped_text, tuple(refused)
     return result

@@ -374,6 +374,16 @@ def derive_from_samples(row: dict) -> None:
 KINDS = {name: RecordKind(name) for name in RULES}
 
 
+# Measurements with no column of their own (a file size, an energy, an unmodelled unit): kept
+# under metrics.measures as {name: {"value": v, "unit": u}}; such a record is measured.
+MEASURES = "measures"
+
+
+def _measured_elsewhere(row: Mapping) -> bool:
+    metrics = row.get("metrics")
+    return isinstance(metrics, Mapping) and bool(metrics.get(MEASURES))
+
+
 class Extraction:
     """What one document yields: runs, normalised rows by record kind, and problems."""
 
@@ -428,6 +438,7 @@ class Extraction:
             and not problems
             and row.get("status") != "failed"
             and row.keys().isdisjoint(MEASUREMENTS)  # a row holds no None
+            and not _measured_elsewhere(row)
         ):
             problems.append(
                 Problem(

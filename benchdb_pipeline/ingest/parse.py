@@ -21,7 +21,7 @@ import orjson
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.duplicate_keys import duplicate_keys
-from benchdb_pipeline.ingest.formats import Source, detect
+from benchdb_pipeline.ingest.formats import TEXT_FORMATS, Adapter, Source, detect, detect_text
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 MAX_PROBLEMS = 50
@@ -106,7 +106,6 @@ def parse_bytes(
 
 
 def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
-    path = parsed.path
     non_finite: list[str] = []
     try:
         doc = orjson.loads(data)
@@ -117,7 +116,13 @@ def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
             )
         doc = _with_non_finite(data, non_finite)
         if doc is None:
-            return _quarantine(parsed, Problem(None, None, f"not valid JSON: {exc}"))
+            read = detect_text(data)
+            if read is None:
+                return _quarantine(
+                    parsed,
+                    Problem(None, None, f"not valid JSON ({exc}), nor a known text format ({TEXT_FORMATS})"),
+                )
+            return _extract(parsed, *read, [])
     repeated = duplicate_keys(data, doc)
     if repeated:
         parsed.status, parsed.problems = "quarantined", repeated[:MAX_PROBLEMS]
@@ -127,6 +132,12 @@ def _read(parsed: ParsedFile, data: bytes) -> ParsedFile:
         return _quarantine(
             parsed, Problem(None, None, f"no known result format: {_shape(doc)}. {_resemblance(doc)}")
         )
+    return _extract(parsed, adapter, doc, non_finite)
+
+
+def _extract(parsed: ParsedFile, adapter: Adapter, doc: object, non_finite: list[str]) -> ParsedFile:
+    """The adapter's records of ``doc``, normalised; the file quarantined on any problem."""
+    path = parsed.path
     parsed.format, parsed.category = adapter.name, adapter.category_for(doc)
     out = Extraction()
     try:

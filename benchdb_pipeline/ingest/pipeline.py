@@ -145,6 +145,15 @@ class IngestReport:
         """Files with quarantined input: refused whole, or ingested with records refused."""
         return [o for o in self.outcomes if o.error is not None]
 
+    def by_format(self) -> dict[str, tuple[int, int]]:
+        """Files read and records found per format (files stored or duplicates of stored ones)."""
+        found: dict[str, tuple[int, int]] = {}
+        for outcome in self.outcomes:
+            if outcome.format and outcome.status in ("ingested", "duplicate", "empty"):
+                files, records = found.get(outcome.format, (0, 0))
+                found[outcome.format] = (files + 1, records + outcome.records)
+        return dict(sorted(found.items()))
+
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 

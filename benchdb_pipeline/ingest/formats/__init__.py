@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, TextAdapter
 from benchdb_pipeline.ingest.formats.benchmark_summary import BenchmarkSummary
+from benchdb_pipeline.ingest.formats.benchmarkdotnet import BenchmarkDotNet
+from benchdb_pipeline.ingest.formats.bmf import BencherMetricFormat
 from benchdb_pipeline.ingest.formats.canonical import Document, RowList
 from benchdb_pipeline.ingest.formats.compat_matrix import CompatibilityMatrix
 from benchdb_pipeline.ingest.formats.compat_report import CompatibilityReport
 from benchdb_pipeline.ingest.formats.critical_tests import CriticalModelTests
+from benchdb_pipeline.ingest.formats.custom_json import CustomBenchmarkJSON
 from benchdb_pipeline.ingest.formats.direct_benchmark import DirectBenchmark
+from benchdb_pipeline.ingest.formats.go_bench import GoBench
 from benchdb_pipeline.ingest.formats.google_benchmark import GoogleBenchmark
 from benchdb_pipeline.ingest.formats.hardware_detection import HardwareDetection
 from benchdb_pipeline.ingest.formats.hyperfine import Hyperfine
+from benchdb_pipeline.ingest.formats.jmh import JMH
 from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
+from benchdb_pipeline.ingest.formats.pyperf import Pyperf
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
 from benchdb_pipeline.ingest.formats.skill_test import SkillTest
 from benchdb_pipeline.ingest.formats.web_platform import WebPlatformResult
@@ -22,6 +28,10 @@ ADAPTERS: tuple[Adapter, ...] = (
     PytestBenchmark(),
     GoogleBenchmark(),
     Hyperfine(),
+    Pyperf(),
+    BenchmarkDotNet(),
+    JMH(),
+    CustomBenchmarkJSON(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
@@ -33,11 +43,17 @@ ADAPTERS: tuple[Adapter, ...] = (
     CompatibilityReport(),
     HardwareDetection(),
     RowList(),
+    BencherMetricFormat(),  # any object of objects of {value}: last, as the loosest shape
 )
 
 
+# Formats written as text, tried when a file is not JSON.
+TEXT_ADAPTERS: tuple[TextAdapter, ...] = (GoBench(),)
+TEXT_FORMATS = ", ".join(adapter.name for adapter in TEXT_ADAPTERS)
+TEXT_HEAD_BYTES = 64 * 1024  # what a folder scan reads of a text file to tell its format
+
 # The ledger categories of files: what ``benchdb ingest --categories`` chooses from.
-CATEGORIES: tuple[str, ...] = tuple(sorted({adapter.category for adapter in ADAPTERS}))
+CATEGORIES: tuple[str, ...] = tuple(sorted({adapter.category for adapter in (*ADAPTERS, *TEXT_ADAPTERS)}))
 
 
 def detect(doc: object) -> Adapter | None:
@@ -48,4 +64,40 @@ def detect(doc: object) -> Adapter | None:
     return None
 
 
-__all__ = ["ADAPTERS", "CATEGORIES", "Adapter", "Source", "detect"]
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def detect_text(data: bytes) -> tuple[TextAdapter, object] | None:
+    """The text adapter that reads ``data`` and what it read; None when none does (or the
+    bytes are not UTF-8 text)."""
+    text = _text(data)
+    if text is None:
+        return None
+    for adapter in TEXT_ADAPTERS:
+        doc = adapter.parse_text(text)
+        if doc is not None:
+            return adapter, doc
+    return None
+
+
+def text_format_of(head: bytes) -> str | None:
+    """The text format the start of a file looks like (a cheap test, for folder scans)."""
+    text = head.decode("utf-8", errors="ignore")
+    return next((adapter.name for adapter in TEXT_ADAPTERS if adapter.recognises(text)), None)
+
+
+__all__ = [
+    "ADAPTERS",
+    "CATEGORIES",
+    "TEXT_ADAPTERS",
+    "TEXT_FORMATS",
+    "Adapter",
+    "Source",
+    "detect",
+    "detect_text",
+    "text_format_of",
+]

@@ -47,6 +47,22 @@ class Adapter:
         return self.category
 
 
+class TextAdapter(Adapter):
+    """A producer that writes text, not JSON: ``parse_text`` reads its output into a structure
+    that ``extract`` takes, and ``recognises`` tells from the start of a file, cheaply, whether
+    it is worth reading (a folder scan asks it of every ``*.txt``/``*.log``)."""
+
+    def matches(self, doc: Any) -> bool:
+        return False  # never a JSON document
+
+    def recognises(self, head: str) -> bool:
+        raise NotImplementedError
+
+    def parse_text(self, text: str) -> object | None:
+        """The structure ``extract`` reads; None when the text holds none of this format."""
+        raise NotImplementedError
+
+
 def is_simulated(doc: Mapping) -> bool | None:
     """The document's own simulation flag, when it has one."""
     for key in SIMULATION_FLAGS:

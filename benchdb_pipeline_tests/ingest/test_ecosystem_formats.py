@@ -1,0 +1,232 @@
+"""Other tools' result files, as those tools write them: made here with the real tool where it
+installs (pyperf, `go test -bench`), else as their authors published them (see
+fixtures/ecosystem/SOURCES.md). Each lands in the right columns, units and samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchdb_pipeline.ingest.discovery import discover
+from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline_tests.conftest import FIXTURES, debian_tool, query
+
+ECOSYSTEM = FIXTURES / "ecosystem"
+RESULTS = """
+    SELECT m.display_name, p.test_case, h.hardware_type, h.device_name, p.average_latency_ms,
+           p.throughput_items_per_second, p.metrics, p.measured_at,
+           (SELECT list(latency_ms ORDER BY iteration) FROM performance_samples s WHERE s.result_id = p.result_id)
+    FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
+    ORDER BY p.result_id"""
+
+
+def stored(tmp_path: Path, *files: Path) -> tuple[list[dict], list[str]]:
+    """Each result of the files as a dict, and the formats the ledger recorded."""
+    db = tmp_path / "w.duckdb"
+    report = ingest(db, list(files), workers=1)
+    assert not report.quarantined, [o.error for o in report.quarantined]
+    columns = [
+        "model",
+        "test_case",
+        "hardware",
+        "device",
+        "latency_ms",
+        "throughput",
+        "metrics",
+        "measured_at",
+        "samples",
+    ]
+    rows = [dict(zip(columns, row, strict=True)) for row in query(db, RESULTS)]
+    for row in rows:
+        row["metrics"] = json.loads(row["metrics"]) if row["metrics"] else {}
+    return rows, [f for (f,) in query(db, "SELECT format FROM source_files ORDER BY file_id")]
+
+
+def test_bencher_metric_format(tmp_path):
+    rows, formats = stored(tmp_path, ECOSYSTEM / "bmf.json")
+    assert formats == ["bencher_metric_format"]
+    named = {row["test_case"]: row for row in rows}
+    bench = named["benchmark_name"]
+    assert bench["latency_ms"] == pytest.approx(88.0e-6)  # latency is in nanoseconds
+    assert bench["throughput"] == pytest.approx(5.55)  # operations per second
+    assert bench["metrics"]["bounds"]["latency"] == {"lower_value": 87.42, "upper_value": 88.88, "unit": "ns"}
+    build = named["/bin/sh -c ./my_build_script.sh"]
+    assert build["latency_ms"] is None and build["metrics"]["measures"]["build-time"] == {
+        "value": 87.0,
+        "unit": "s",
+    }
+    assert named["my_binary"]["metrics"]["measures"]["file-size"] == {"value": 42.0, "unit": "B"}
+    assert {row["hardware"] for row in rows} == {"cpu"}
+
+
+def test_github_action_benchmark_custom_json(tmp_path):
+    rows, formats = stored(
+        tmp_path,
+        ECOSYSTEM / "customSmallerIsBetter_output2.json",
+        ECOSYSTEM / "customBiggerIsBetter_output.json",
+    )
+    assert formats == ["github_action_benchmark_custom"] * 2
+    named = {row["test_case"]: row for row in rows}
+    assert named["No instrumentation"]["latency_ms"] == pytest.approx(90.9439e-6)
+    assert named["No instrumentation"]["metrics"]["details"] == {"ns": {"range": 0.519165}}
+    assert named["Binary file"]["latency_ms"] == pytest.approx(3886.75e-6)
+    assert named["My Custom Bigger Is Better Benchmark - Throughput"]["throughput"] == 70.0
+    memory = named["My Custom Bigger Is Better Benchmark - Free Memory"]
+    # a unit benchdb does not model is kept with its value, not refused and not guessed at
+    assert memory["metrics"]["measures"] == {
+        "My Custom Bigger Is Better Benchmark - Free Memory": {"value": 150.0, "unit": "Megabytes"}
+    }
+    assert memory["latency_ms"] is None and memory["throughput"] is None
+
+
+def test_jmh_json(tmp_path):
+    (row,), formats = stored(tmp_path, ECOSYSTEM / "jmh_output.json")
+    assert formats == ["jmh"]
+    assert row["model"] == "org.openjdk.jmh.samples.JMHSample_01_HelloWorld.wellHelloThere"
+    assert row["throughput"] == pytest.approx(3.3762388731228185e9)  # thrpt, ops/s
+    assert row["metrics"]["mode"] == "thrpt" and row["metrics"]["score_error"] == pytest.approx(
+        1.4287985743935993e7
+    )
+    assert row["metrics"]["raw_scores"] == [3.376842765688582e9, 3.37651988895058e9, 3.375353964729294e9]
+
+
+def test_jmh_average_time_with_parameters(tmp_path):
+    """avgt in us/op: the latency and its raw samples; a parameter named like a column fills it,
+    the others keep series of different parameters apart."""
+    doc = json.loads((ECOSYSTEM / "jmh_output.json").read_text())
+    entry = doc[0]
+    entry.update(mode="avgt", params={"batch_size": "8", "size": "1024"})
+    entry["primaryMetric"].update(score=12.5, scoreUnit="us/op", rawData=[[12.0, 13.0], [12.4, 12.6]])
+    path = tmp_path / "jmh_avgt.json"
+    path.write_text(json.dumps(doc))
+    (row,), _ = stored(tmp_path, path)
+    assert row["latency_ms"] == pytest.approx(0.0125) and row["samples"] == pytest.approx(
+        [0.012, 0.013, 0.0124, 0.0126]
+    )
+    assert row["test_case"].endswith("wellHelloThere[size=1024]")
+    assert query(tmp_path / "w.duckdb", "SELECT batch_size FROM performance_results") == [(8,)]
+
+
+def test_benchmarkdotnet_json(tmp_path):
+    (row,), formats = stored(tmp_path, ECOSYSTEM / "benchmarkdotnet.json")
+    assert formats == ["benchmarkdotnet"]
+    assert row["model"] == "Fantomas.Benchmarks.Runners+CodePrinterTest.Format"
+    assert row["latency_ms"] == pytest.approx(47470178082.2e-6)  # nanoseconds per operation
+    assert row["samples"] == pytest.approx(
+        [v * 1e-6 for v in (48016226159, 46011386499, 46951833349, 46910122331, 49461322073)]
+    )
+    assert row["device"] == "Intel Core i7-7820HQ CPU 2.90GHz (Kaby Lake)"
+    assert str(row["measured_at"]) == "2020-05-29 12:58:17"  # from the title's time stamp
+    assert row["metrics"]["measures"]["BytesAllocatedPerOperation"] == {"value": 23405419512, "unit": "B/op"}
+    (platform,) = query(tmp_path / "w.duckdb", "SELECT platform_key, platform FROM hardware_platforms")
+    assert "cores=8" in platform[0] and platform[1].startswith("macOS Catalina")
+
+
+def test_pyperf_made_here(tmp_path):
+    out = tmp_path / "timeit.json"
+    subprocess.run(
+        [sys.executable, "-m", "pyperf", "timeit", "--quiet", "-p", "2", "-n", "3", "-w", "1", "-l", "100",
+         "-o", str(out), "sorted(range(50))"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    written = json.loads(out.read_text())
+    values = [v for run in written["benchmarks"][0]["runs"] for v in run.get("values", [])]
+    (row,), formats = stored(tmp_path, out)
+    assert formats == ["pyperf"] and len(values) == 6
+    assert row["samples"] == pytest.approx([v * 1000 for v in values])  # seconds, per loop
+    assert row["latency_ms"] == pytest.approx(sum(values) / len(values) * 1000)
+    assert row["measured_at"] is not None
+    (host,) = query(tmp_path / "w.duckdb", "SELECT host_name, compute_units FROM hardware_platforms")
+    assert host == (written["metadata"]["hostname"], written["metadata"]["cpu_count"])
+
+
+GO_BENCHMARKS = """package benchdemo
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func BenchmarkSprintf(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		_ = fmt.Sprintf("%d", i)
+	}
+}
+
+func BenchmarkJoin(b *testing.B) {
+	parts := []string{"a", "b", "c", "d"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = strings.Join(parts, ",")
+	}
+	b.ReportMetric(4, "parts/op")
+}
+"""
+
+
+def go_bench_output(folder: Path) -> Path:
+    """`go test -bench` output of a small module (stdlib only: no network), -count 2."""
+    go = debian_tool("go", "golang-go")
+    module = folder / "gomod"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/benchdemo\n\ngo 1.19\n")
+    (module / "bench_test.go").write_text(GO_BENCHMARKS)
+    env = {
+        **os.environ,
+        "GOCACHE": str(folder / "gocache"),
+        "GOPATH": str(folder / "gopath"),
+        "GOFLAGS": "-mod=mod",
+    }
+    done = subprocess.run(
+        [go, "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "2", "-benchtime", "500x"],
+        cwd=module, env=env, capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    out = folder / "go_bench.txt"
+    out.write_text(done.stdout)
+    shutil.rmtree(module)
+    return out
+
+
+def test_go_test_bench_made_here(tmp_path):
+    out = go_bench_output(tmp_path)
+    lines = [line.split() for line in out.read_text().splitlines() if line.startswith("Benchmark")]
+    rows, formats = stored(tmp_path, out)
+    assert formats == ["go_test_bench"] and len(rows) == 2
+    join = next(row for row in rows if row["model"] == "BenchmarkJoin")
+    nanoseconds = [float(line[2]) for line in lines if line[0].startswith("BenchmarkJoin")]
+    assert join["samples"] == pytest.approx([v * 1e-6 for v in nanoseconds])  # each -count line, ns/op
+    assert join["metrics"]["parts/op"] == 4.0 and "B/op" in join["metrics"] and "allocs/op" in join["metrics"]
+    assert join["test_case"] == "example.com/benchdemo" and join["hardware"] == "cpu"
+
+
+def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(ECOSYSTEM, folder)
+    (folder / "notes.txt").write_text("release notes, not results\n")
+    (folder / "run.log").write_text("goos: linux\nBenchmarkX-2  100  5.0 ns/op\nPASS\n")
+    found = discover([folder])
+    assert found.skipped_text == 1 and str(folder / "run.log") in found  # read by its content
+    report = ingest(tmp_path / "w.duckdb", found, workers=1)
+    assert not report.quarantined
+    assert report.by_format() == {
+        "benchmarkdotnet": (1, 1),
+        "bencher_metric_format": (1, 3),
+        "github_action_benchmark_custom": (2, 6),
+        "go_test_bench": (1, 1),
+        "jmh": (1, 1),
+    }
+
+
+def test_text_that_is_no_known_format_is_refused_saying_so(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text("BenchmarkLike output but not quite\n")
+    report = ingest(tmp_path / "w.duckdb", [path], workers=1)
+    (refused,) = report.quarantined
+    assert "not valid JSON" in refused.error and "nor a known text format (go_test_bench" in refused.error
