@@ -1283,6 +1283,91 @@ def regression_check_command(db, fmt, output, **options) -> None:
 
 
 @main.group()
+def formats() -> None:
+    """The result formats benchdb reads: built in, and declared in YAML (`formats add`)."""
+
+
+@formats.command("list")
+@format_option
+@reports_errors
+def formats_list(fmt: str) -> None:
+    """Every format, built in or declared, with what its files look like."""
+    from benchdb_pipeline.config import formats_dir
+    from benchdb_pipeline.ingest.formats import ADAPTERS, TEXT_ADAPTERS
+    from benchdb_pipeline.ingest.formats.declared import declared_adapters
+
+    rows = [
+        [a.declared.name, "declared", a.category, f"{a.declared.description} ({a.declared.source})".strip()]
+        for a in declared_adapters(formats_dir())
+    ]
+    rows += [[a.name, "text", a.category, a.shape] for a in TEXT_ADAPTERS]
+    rows += [[a.name, "json", a.category, a.shape] for a in ADAPTERS]
+    click.echo(render(["format", "kind", "category", "looks like"], rows, fmt, max_cell=None))
+
+
+@formats.command("add")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace the declared format of the same name.")
+@reports_errors
+def formats_add(mapping: Path, replace: bool) -> None:
+    """Declare a format: check MAPPING (YAML, see README) and keep it in BENCHDB_FORMATS
+    (default data/formats), where every ingest finds it."""
+    import shutil
+
+    from benchdb_pipeline.config import formats_dir
+    from benchdb_pipeline.ingest.formats import ADAPTERS, TEXT_ADAPTERS
+    from benchdb_pipeline.ingest.formats.declared import MappingError, load
+
+    declared = load(mapping)
+    if declared.name in {a.name for a in (*ADAPTERS, *TEXT_ADAPTERS)}:
+        raise MappingError(f"{mapping}: {declared.name} is a built-in format; choose another name")
+    target = formats_dir() / f"{declared.name}.yaml"
+    if target.exists() and not replace:
+        raise MappingError(f"{declared.name} is declared already ({target}); --replace replaces it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(mapping, target)
+    click.echo(f"declared format {declared.name}: {target}")
+
+
+@formats.command("check")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@reports_errors
+def formats_check(mapping: Path, files: tuple[Path, ...]) -> None:
+    """Try MAPPING on result FILES without storing anything: whether it matches each, and the
+    records and problems it gives. Exit status 1 when a file does not match or has problems."""
+    import orjson
+
+    from benchdb_pipeline.ingest.formats.base import Source
+    from benchdb_pipeline.ingest.formats.declared import DeclaredAdapter, load
+    from benchdb_pipeline.ingest.normalize import Extraction
+
+    adapter = DeclaredAdapter(load(mapping))
+    failed = False
+    for path in files:
+        doc = orjson.loads(path.read_bytes())
+        if not adapter.matches(doc):
+            click.echo(
+                f"{path}: does not match ({', '.join(p.text for p in adapter.declared.match)} and {adapter.declared.records.text})"
+            )
+            failed = True
+            continue
+        out = Extraction()
+        adapter.extract(doc, out, Source(str(path)))
+        rows = out.rows["performance"]
+        click.echo(f"{path}: {len(rows)} records, {len(out.problems)} problems")
+        for problem in out.problems[:20]:
+            click.echo(f"  {problem.describe(str(path))}")
+        columns = sorted({c for row in rows for c in row if not c.startswith("_")})
+        if rows:
+            click.echo(render(columns, [[row.get(c) for c in columns] for row in rows[:10]], "table"))
+        failed |= bool(out.problems)
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
 def regressions() -> None:
     """List and triage recorded regressions."""
 

@@ -13,6 +13,7 @@ DEFAULT_REPORTS = Path("data/reports")
 DEFAULT_BACKUPS = Path("data/backups")
 DEFAULT_ARCHIVE = Path("data/archive")
 DEFAULT_ARTIFACTS = Path("data/artifacts")
+DEFAULT_FORMATS = Path("data/formats")
 
 
 def on_lake() -> bool:
@@ -55,6 +56,12 @@ def incoming_dir() -> Path:
 def reports_dir() -> Path:
     """Where report assets are written: ``BENCHDB_REPORTS`` or ``data/reports``."""
     return Path(os.environ.get("BENCHDB_REPORTS") or DEFAULT_REPORTS)
+
+
+def formats_dir() -> Path:
+    """Where declared format mappings (``benchdb formats add``) are kept: ``BENCHDB_FORMATS``
+    or ``data/formats``."""
+    return Path(os.environ.get("BENCHDB_FORMATS") or DEFAULT_FORMATS)
 
 
 def dashboard_url(path: str) -> str | None:

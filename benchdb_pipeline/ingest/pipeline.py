@@ -17,9 +17,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchdb_pipeline.config import is_lake
+from benchdb_pipeline.config import formats_dir, is_lake
 from benchdb_pipeline.ingest.batch import build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
+from benchdb_pipeline.ingest.formats.declared import declared_adapters
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
@@ -218,6 +219,7 @@ def ingest_files(
     with the ledger: a file stored already is still stored once. ``preparsed`` holds files
     their caller parsed already (the API's, parsed when validated), by path: not read again.
     """
+    declared_adapters(formats_dir())  # a declared mapping that cannot be used stops here, named
     report = IngestReport(files=len(files), dry_run=dry_run)
     if isinstance(files, Discovered):  # what discovery could not read counts as refused input
         report.outcomes.extend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchdb_pipeline.config import formats_dir
+from benchdb_pipeline.ingest.formats import declared
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, TextAdapter
 from benchdb_pipeline.ingest.formats.benchmark_summary import BenchmarkSummary
 from benchdb_pipeline.ingest.formats.benchmarkdotnet import BenchmarkDotNet
@@ -57,8 +59,9 @@ CATEGORIES: tuple[str, ...] = tuple(sorted({adapter.category for adapter in (*AD
 
 
 def detect(doc: object) -> Adapter | None:
-    """The adapter for a parsed document, judged by its structure alone."""
-    for adapter in ADAPTERS:
+    """The adapter for a parsed document, judged by its structure alone: the declared
+    mappings first (``benchdb formats add``), then the built-in formats."""
+    for adapter in (*declared.current(formats_dir()), *ADAPTERS):
         if adapter.matches(doc):
             return adapter
     return None

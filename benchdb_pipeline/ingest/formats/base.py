@@ -33,6 +33,7 @@ class Adapter:
 
     name: str = ""
     category: str = ""  # performance | compatibility | integration | web_platform | summary
+    shape: str = ""  # what a file of this format looks like, for `benchdb formats list`
 
     # ``doc`` is parsed JSON: ``matches`` takes anything, ``extract`` and ``category_for`` a
     # document ``matches`` accepted (each adapter annotates the type it then relies on).

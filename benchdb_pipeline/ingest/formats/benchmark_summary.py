@@ -15,6 +15,7 @@ from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 class BenchmarkSummary(Adapter):
     name = "benchmark_summary"
+    shape = '{"model_families": {family: {"hardware_results": {hw: {metric: [...]}}}}}'
     category = "summary"
 
     def matches(self, doc: object) -> bool:

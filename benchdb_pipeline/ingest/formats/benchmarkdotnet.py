@@ -34,6 +34,7 @@ def _parameters(text: object) -> dict:
 
 class BenchmarkDotNet(Adapter):
     name = "benchmarkdotnet"
+    shape = '{"HostEnvironmentInfo": {...}, "Benchmarks": [{"FullName", "Statistics": {"Mean", ...}}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -30,6 +30,7 @@ def _is_measure(value: object) -> bool:
 
 class BencherMetricFormat(Adapter):
     name = "bencher_metric_format"
+    shape = '{"bench": {"latency": {"value": 88.0, "lower_value": 87.4}}}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

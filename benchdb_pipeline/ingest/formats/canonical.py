@@ -30,6 +30,7 @@ _MODEL_KEYS = {key for key, (rule, *_) in KINDS["performance"].lookup.items() if
 
 class RowList(Adapter):
     name = "performance_rows"
+    shape = '[{"model_name": "gpt2", "hardware_type": "cuda", "latency_ms": 12.5}]'
     category = "performance"
 
     def matches(self, doc: object) -> bool:
@@ -64,6 +65,7 @@ def _parent_fields(doc: Mapping, kind: str) -> dict:
 
 class Document(Adapter):
     name = "benchdb_document"
+    shape = '{"test_run": {...}, "performance_results": [{...}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -15,6 +15,7 @@ from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
 class CompatibilityMatrix(Adapter):
     name = "hardware_compatibility_matrix"
+    shape = '{"model_families": {family: {"hardware_compatibility": {hw: {...}}}}}'
     category = "compatibility"
 
     def matches(self, doc: object) -> bool:

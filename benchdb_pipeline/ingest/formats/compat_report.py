@@ -36,6 +36,7 @@ def _flags(doc: Mapping) -> list[str]:
 
 class CompatibilityReport(Adapter):
     name = "compatibility_report"
+    shape = '{"tests": [{"compatibility": {...}}]}, or a model with per-hardware verdicts'
     category = "compatibility"
 
     def matches(self, doc: object) -> bool:

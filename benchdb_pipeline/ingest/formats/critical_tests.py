@@ -18,6 +18,7 @@ def _last_line(text: str | None) -> str | None:
 
 class CriticalModelTests(Adapter):
     name = "critical_model_tests"
+    shape = '{"model_results": {model: {...}}, "summary": {...}}'
     category = "integration"
 
     def matches(self, doc: object) -> bool:

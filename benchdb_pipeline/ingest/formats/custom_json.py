@@ -21,6 +21,7 @@ _FIELDS = {"name", "unit", "value", "range", "extra"}
 
 class CustomBenchmarkJSON(Adapter):
     name = "github_action_benchmark_custom"
+    shape = '[{"name": "parse", "unit": "ns", "value": 90.9, "range": 0.5}]'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

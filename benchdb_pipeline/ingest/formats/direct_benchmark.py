@@ -13,6 +13,7 @@ _ENTRY_FLAGS = ("success", "error")
 
 class DirectBenchmark(Adapter):
     name = "direct_benchmark"
+    shape = '{"model", "batch_results": {batch: {"latency_ms", ...}}}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -26,6 +26,7 @@ _HEADERS = ("goos", "goarch", "pkg", "cpu")
 
 class GoBench(TextAdapter):
     name = "go_test_bench"
+    shape = "BenchmarkParse-8   1000000   1052 ns/op   336 B/op   3 allocs/op"
     category = "performance"
 
     def recognises(self, head: str) -> bool:

@@ -112,6 +112,7 @@ _TEXT_FIELDS = ("run_name", "run_type", "aggregate_name", "time_unit", "label", 
 
 class GoogleBenchmark(Adapter):
     name = "google_benchmark"
+    shape = '{"context": {...}, "benchmarks": [{"name", "real_time", "time_unit"}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

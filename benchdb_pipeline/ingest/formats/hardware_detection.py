@@ -42,6 +42,7 @@ def _cpu_name(info: object) -> object:
 
 class HardwareDetection(Adapter):
     name = "hardware_detection"
+    shape = '{"cuda": true, "cuda_devices": [{"name", "total_memory"}], "system": {...}}'
     category = "hardware"
 
     def matches(self, doc: object) -> bool:

@@ -22,6 +22,7 @@ _SECONDS = {"time": "s"}
 
 class Hyperfine(Adapter):
     name = "hyperfine"
+    shape = '{"results": [{"command", "times": [...], "mean"}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -39,6 +39,7 @@ def split_parameters(name: str, params: Mapping) -> tuple[dict, str]:
 
 class JMH(Adapter):
     name = "jmh"
+    shape = '[{"benchmark", "mode": "thrpt", "primaryMetric": {"score", "scoreUnit": "ops/s"}}]'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

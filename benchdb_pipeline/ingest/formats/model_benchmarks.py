@@ -19,6 +19,7 @@ _DONE = ("completed", "success", "ok")
 
 class ModelBenchmarks(Adapter):
     name = "run_model_benchmarks"
+    shape = '{"benchmarks": {family: {model: {hw: {"benchmark_results": {...}}}}}}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -32,6 +32,7 @@ _RUN_METADATA = (
 
 class Pyperf(Adapter):
     name = "pyperf"
+    shape = '{"version", "metadata": {...}, "benchmarks": [{"runs": [{"values": [...]}]}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

@@ -57,6 +57,7 @@ def _column(key: str) -> str | None:
 
 class PytestBenchmark(Adapter):
     name = "pytest_benchmark"
+    shape = '{"machine_info", "commit_info", "benchmarks": [{"name", "stats": {...}}]}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

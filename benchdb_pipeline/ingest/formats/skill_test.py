@@ -35,6 +35,7 @@ def _timing(result: Mapping) -> tuple[str, float] | None:
 
 class SkillTest(Adapter):
     name = "skill_test_results"
+    shape = '{"metadata": {"model"}, "hardware": {...}, "results": {device: {...}}}'
     category = "performance"
 
     def matches(self, doc: object) -> bool:

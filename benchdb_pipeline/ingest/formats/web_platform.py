@@ -12,6 +12,7 @@ _DESCRIPTIVE = ("model_key", "headless", "browser_opened", "platform_support", "
 
 class WebPlatformResult(Adapter):
     name = "web_platform_result"
+    shape = '{"platform": "webgpu", "browser", "metrics": {...}}'
     category = "web_platform"
 
     def matches(self, doc: object) -> bool:
