@@ -263,35 +263,40 @@ def _quarantine(parsed: ParsedFile, problem: Problem) -> ParsedFile:
     return parsed
 
 
-# The keys that mark each harness's document, to say which one a refused file resembles.
+# The keys that mark each format's document, to say which one a refused file resembles.
 _SIGNATURES = {
-    "pytest-benchmark (--benchmark-json)": {
-        "machine_info",
-        "commit_info",
-        "benchmarks",
-        "datetime",
-        "version",
-    },
-    "Google Benchmark (--benchmark_out_format=json)": {"context", "benchmarks"},
-    "hyperfine (--export-json)": {"results"},
-    "this project's performance document": {"performance_results", "model_name", "hardware_type"},
+    "pytest_benchmark": {"machine_info", "commit_info", "benchmarks", "datetime", "version"},
+    "google_benchmark": {"context", "benchmarks"},
+    "hyperfine": {"results"},
+    "pyperf": {"version", "metadata", "benchmarks"},
+    "benchmarkdotnet": {"Title", "HostEnvironmentInfo", "Benchmarks"},
+    "benchdb_document": {"performance_results", "model_name", "hardware_type"},
 }
-SUPPORTED = (
-    "pytest-benchmark, Google Benchmark, hyperfine, and the old system's files "
-    "(performance rows or documents, direct benchmarks, run_model_benchmarks output, "
-    "web-platform results, skill tests, compatibility matrices, critical model tests, "
-    "benchmark summaries)"
-)
+# ... and the keys of each record of the formats that are lists of records.
+_ROW_SIGNATURES = {
+    "jmh": {"benchmark", "mode", "primaryMetric"},
+    "github_action_benchmark_custom": {"name", "unit", "value"},
+    "performance_rows": {"model_name", "hardware_type"},
+}
+
+
+def supported() -> str:
+    """Every format this benchdb reads (`benchdb formats list` describes them)."""
+    from benchdb_pipeline.ingest.formats import ADAPTERS, TEXT_ADAPTERS
+
+    return ", ".join(a.name for a in (*ADAPTERS, *TEXT_ADAPTERS)) + " (see `benchdb formats list`)"
 
 
 def _resemblance(doc: object) -> str:
     """Which supported format a refused document is closest to, and what it lacks."""
     if isinstance(doc, list):
         rows = [r for r in doc if isinstance(r, dict)]
-        if rows and not any({"model_name", "model", "model_id"} & set(r) for r in rows):
+        keys = set().union(*rows) if rows else set()
+        name, signature = max(_ROW_SIGNATURES.items(), key=lambda item: len(item[1] & keys))
+        if signature & keys:
             return (
-                "A list of objects, but none has model_name (or model): probably not this "
-                f"project's row format. Supported: {SUPPORTED}."
+                f"Its records resemble {name} but lack {sorted(signature - keys)} or their expected types. "
+                f"Supported: {supported()}."
             )
     if isinstance(doc, dict):
         keys = set(doc)
@@ -299,9 +304,9 @@ def _resemblance(doc: object) -> str:
         if signature & keys:
             return (
                 f"It resembles {name} but lacks {sorted(signature - keys)} or their "
-                f"expected types. Supported: {SUPPORTED}."
+                f"expected types. Supported: {supported()}."
             )
-    return f"Supported: {SUPPORTED}."
+    return f"Supported: {supported()}."
 
 
 def _shape(doc: object) -> str:

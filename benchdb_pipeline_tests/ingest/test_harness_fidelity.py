@@ -384,9 +384,13 @@ def test_a_device_field_naming_a_gpu_is_a_device_name(tmp_path, db):
 @pytest.mark.parametrize(
     "doc, says",
     [
-        ([{"name": "a", "value": 1}, {"name": "b", "value": 2}], "none has model_name"),
-        ({"context": {"num_cpus": 2}, "benchmarks": {"not": "a list"}}, "resembles Google Benchmark"),
-        ({"hello": "world"}, "Supported: pytest-benchmark"),
+        (
+            [{"name": "a", "value": 1}, {"name": "b", "value": 2}],
+            "Its records resemble github_action_benchmark_custom but lack ['unit']",
+        ),
+        ([{"benchmark": "a.b", "mode": "avgt"}], "resemble jmh but lack ['primaryMetric']"),
+        ({"context": {"num_cpus": 2}, "benchmarks": {"not": "a list"}}, "resembles google_benchmark"),
+        ({"hello": "world"}, "Supported: pytest_benchmark, google_benchmark, hyperfine, pyperf"),
     ],
 )
 def test_an_unknown_format_says_what_is_supported_and_what_it_resembles(doc, says, tmp_path, db):

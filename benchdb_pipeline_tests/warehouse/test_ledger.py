@@ -83,7 +83,7 @@ def test_a_file_with_one_bad_record_is_quarantined_whole(warehouse):
             "bad_unknown_format.json",
             None,
             None,
-            "no known result format: an object with keys ['hello', 'answer']. Supported: pytest-benchmark",
+            "no known result format: an object with keys ['hello', 'answer']. Supported: pytest_benchmark",
         ),
         ("bad_zero_batch.json", "$[0]", "batch_size", "0 is out of range: batch_size must be ≥ 1"),
         ("bad_non_numeric_throughput.json", "$[0]", "throughput", "'fast' is not a number"),
