@@ -221,6 +221,8 @@ def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path)
         "github_action_benchmark_custom": (2, 6),
         "go_test_bench": (1, 1),
         "jmh": (1, 1),
+        "mlperf_loadgen_summary": (1, 1),
+        "mlperf_system_description": (1, 1),
     }
 
 
@@ -230,3 +232,103 @@ def test_text_that_is_no_known_format_is_refused_saying_so(tmp_path):
     report = ingest(tmp_path / "w.duckdb", [path], workers=1)
     (refused,) = report.quarantined
     assert "not valid JSON" in refused.error and "nor a known text format (go_test_bench" in refused.error
+
+
+MLPERF = ECOSYSTEM / "mlperf_submission"
+LOADGEN_RUN = """
+import array, sys
+import mlperf_loadgen as lg
+
+def issue(samples):
+    buffers, responses = [], []
+    for sample in samples:
+        sum(range(2000))  # the work of one sample
+        data = array.array("B", [0])
+        buffers.append(data)
+        responses.append(lg.QuerySampleResponse(sample.id, data.buffer_info()[0], 1))
+    lg.QuerySamplesComplete(responses)
+
+settings = lg.TestSettings()
+settings.scenario = lg.TestScenario.SingleStream
+settings.mode = lg.TestMode.PerformanceOnly
+settings.min_duration_ms = 500
+settings.min_query_count = 100
+out = lg.LogOutputSettings()
+out.outdir = sys.argv[1]
+log = lg.LogSettings()
+log.log_output = out
+sut = lg.ConstructSUT(issue, lambda: None)
+qsl = lg.ConstructQSL(256, 64, lambda s: None, lambda s: None)
+lg.StartTestWithLogSettings(sut, qsl, settings, log)
+lg.DestroyQSL(qsl)
+lg.DestroySUT(sut)
+"""
+
+
+def test_mlperf_summary_of_a_published_submission(tmp_path):
+    rows, formats = stored(tmp_path, MLPERF)
+    assert sorted(formats) == ["mlperf_loadgen_summary", "mlperf_system_description"]
+    (row,) = rows
+    assert (row["model"], row["test_case"], row["hardware"], row["device"]) == (
+        "gptj-99", "Offline", "cuda", "NVIDIA GeForce RTX 4090"
+    )  # fmt: skip
+    assert row["throughput"] == pytest.approx(0.709659) and row["latency_ms"] == pytest.approx(1409.128381)
+    assert row["metrics"]["result"] == "VALID"
+    assert row["metrics"]["measures"]["Tokens per second (inferred)"] == {"value": 48.9664, "unit": "1/s"}
+    assert row["metrics"]["parameters"]["performance_sample_count"] == "13368"
+    (platform,) = query(
+        tmp_path / "w.duckdb", "SELECT platform_key, accelerator_count, host_name FROM hardware_platforms"
+    )
+    assert platform == ("cuda|NVIDIA GeForce RTX 4090|mem_gb=24|accelerators=1", 1, "gh_action")
+
+
+def test_mlperf_loadgen_run_here(tmp_path):
+    pytest.importorskip("mlperf_loadgen", reason="mlcommons-loadgen is not installed: pip install -e .[dev]")
+    root = tmp_path / "submission"
+    run = root / "results" / "this-host" / "sum-of-range" / "SingleStream" / "performance" / "run_1"
+    run.mkdir(parents=True)
+    (root / "systems").mkdir()
+    (root / "systems" / "this-host.json").write_text(
+        json.dumps({"system_name": "this-host", "accelerator_model_name": "N/A", "accelerators_per_node": 0,
+                    "host_processor_model_name": "AMD EPYC 7B13", "host_processor_core_count": "2",
+                    "operating_system": "Linux", "framework": "python"})
+    )  # fmt: skip
+    script = tmp_path / "run_loadgen.py"
+    script.write_text(LOADGEN_RUN)
+    subprocess.run([sys.executable, str(script), str(run)], check=True, capture_output=True, timeout=120)
+    summary = (run / "mlperf_log_summary.txt").read_text()
+    p90 = next(
+        float(line.split(":")[1])
+        for line in summary.splitlines()
+        if line.startswith("90.00 percentile latency")
+    )
+    (run / "mlperf_log_accuracy.json").write_text(
+        '[{"seq_id": 0, "qsl_idx": 3, "data": "00"}]'
+    )  # as accuracy mode writes
+    db = tmp_path / "w.duckdb"
+    report = ingest(db, [root], workers=1)  # the summary, the system, loadgen's logs: nothing refused
+    assert not report.quarantined, [o.error for o in report.quarantined]
+    assert report.count("empty") == 2  # the trace and the accuracy log hold no result
+    (result,) = query(
+        db,
+        "SELECT m.model_name, p.test_case, h.hardware_type, h.device_name, p.latency_p90_ms, p.status, "
+        "p.metrics->>'result' FROM performance_results p JOIN models m USING (model_id) "
+        "JOIN hardware_platforms h USING (hardware_id)",
+    )
+    assert result[:4] == ("sum-of-range", "SingleStream", "cpu", "AMD EPYC 7B13")
+    assert result[4] == pytest.approx(p90 * 1e-6)
+    valid = "Result is : VALID" in summary
+    assert result[5:] == (("ok", "VALID") if valid else ("failed", "INVALID"))
+
+
+def test_an_mlperf_summary_without_its_system_is_refused_saying_why(tmp_path):
+    lone = tmp_path / "mlperf_log_summary.txt"
+    shutil.copy(next(MLPERF.rglob("mlperf_log_summary.txt")), lone)
+    (refused,) = ingest(tmp_path / "w.duckdb", [lone], workers=1).quarantined
+    assert "names no benchmark and no hardware" in refused.error
+    copied = tmp_path / "copy"
+    shutil.copytree(MLPERF, copied)
+    for system in copied.rglob("systems/*.json"):
+        system.unlink()
+    (refused,) = ingest(tmp_path / "w2.duckdb", [copied], workers=1).quarantined
+    assert "no description of system" in refused.error and "never guessed" in refused.error

@@ -19,6 +19,7 @@ from benchdb_pipeline.ingest.formats.google_benchmark import GoogleBenchmark
 from benchdb_pipeline.ingest.formats.hardware_detection import HardwareDetection
 from benchdb_pipeline.ingest.formats.hyperfine import Hyperfine
 from benchdb_pipeline.ingest.formats.jmh import JMH
+from benchdb_pipeline.ingest.formats.mlperf import MLPerfLog, MLPerfSummary, MLPerfSystem, MLPerfTrace
 from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
 from benchdb_pipeline.ingest.formats.pyperf import Pyperf
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
@@ -34,6 +35,8 @@ ADAPTERS: tuple[Adapter, ...] = (
     BenchmarkDotNet(),
     JMH(),
     CustomBenchmarkJSON(),
+    MLPerfSystem(),
+    MLPerfLog(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
@@ -50,7 +53,7 @@ ADAPTERS: tuple[Adapter, ...] = (
 
 
 # Formats written as text, tried when a file is not JSON.
-TEXT_ADAPTERS: tuple[TextAdapter, ...] = (GoBench(),)
+TEXT_ADAPTERS: tuple[TextAdapter, ...] = (GoBench(), MLPerfSummary(), MLPerfTrace())
 TEXT_FORMATS = ", ".join(adapter.name for adapter in TEXT_ADAPTERS)
 TEXT_HEAD_BYTES = 64 * 1024  # what a folder scan reads of a text file to tell its format
 
