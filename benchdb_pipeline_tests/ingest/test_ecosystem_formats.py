@@ -332,3 +332,95 @@ def test_an_mlperf_summary_without_its_system_is_refused_saying_why(tmp_path):
         system.unlink()
     (refused,) = ingest(tmp_path / "w2.duckdb", [copied], workers=1).quarantined
     assert "no description of system" in refused.error and "never guessed" in refused.error
+
+
+ASV_BENCHMARKS = """
+class Inference:
+    params = ([1, 8], ["fp32", "int8"])
+    param_names = ["batch_size", "kernel"]
+
+    def setup(self, batch_size, kernel):
+        self.data = list(range(100 * batch_size))
+
+    def time_run(self, batch_size, kernel):
+        if kernel == "int8" and batch_size == 8:
+            raise RuntimeError("no int8 kernel for batch 8")  # asv records null: failed
+        sorted(self.data)
+
+    def peakmem_run(self, batch_size, kernel):
+        [0] * (1000 * batch_size)
+
+
+def track_tokens():
+    return 42
+
+
+track_tokens.unit = "tokens"
+"""
+
+
+def test_asv_results_made_here(tmp_path):
+    asv = Path(sys.executable).parent / "asv"
+    if not asv.exists():
+        pytest.skip("asv is not installed: pip install -e .[dev]")
+    project = tmp_path / "project"
+    (project / "benchmarks").mkdir(parents=True)
+    (project / "benchmarks" / "__init__.py").write_text("")
+    (project / "benchmarks" / "bench.py").write_text(ASV_BENCHMARKS)
+    (project / "asv.conf.json").write_text(json.dumps(
+        {"version": 1, "project": "demo", "project_url": "http://example.com", "repo": ".", "branches": ["main"],
+         "environment_type": "existing", "benchmark_dir": "benchmarks", "results_dir": "results",
+         "html_dir": "html", "build_command": [], "install_command": [], "uninstall_command": []}
+    ))  # fmt: skip
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}  # fmt: skip
+    (tmp_path / "home").mkdir()
+
+    def run(*command: str, fails: bool = False) -> str:
+        done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == (2 if fails else 0), done.stdout + done.stderr
+        return done.stdout
+
+    run("git", "init", "-q", "-b", "main", ".")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "benchmarks")
+    commit = run("git", "rev-parse", "HEAD").strip()
+    run(str(asv), "machine", "--yes")
+    run(
+        str(asv),
+        "run",
+        "-E",
+        f"existing:{sys.executable}",
+        "--set-commit-hash",
+        commit,
+        "--quick",
+        "--record-samples",
+        fails=True,  # exit status 2: a benchmark failed, as planted
+    )
+    machine = json.loads((tmp_path / "home" / ".asv-machine.json").read_text())
+    ((name, described),) = ((k, v) for k, v in machine.items() if k != "version")
+
+    db = tmp_path / "w.duckdb"
+    report = ingest(db, [project / "results"], workers=1)
+    assert not report.quarantined and report.by_format()["asv"] == (1, 9)  # 4 + 4 parametrised, 1 track
+    assert report.by_format()["asv_support"] == (2, 0)  # benchmarks.json and machine.json
+    rows = {
+        test_case: rest
+        for test_case, *rest in query(
+            db,
+            "SELECT p.test_case, p.batch_size, p.status, p.average_latency_ms, p.memory_peak_mb, "
+            "p.metrics->'measures', h.device_name, h.host_name, r.git_commit, "
+            "(SELECT count(*) FROM performance_samples s WHERE s.result_id = p.result_id) "
+            "FROM performance_results p JOIN hardware_platforms h USING (hardware_id) JOIN test_runs r USING (run_id)",
+        )
+    }
+    ok = rows["bench.Inference.time_run[kernel='fp32']"]
+    assert ok[0] in (1, 8) and ok[1] == "ok" and ok[2] > 0 and ok[8] >= 1  # samples recorded
+    failed = [
+        r for case, r in rows.items() if case == "bench.Inference.time_run[kernel='int8']" and r[0] == 8
+    ]
+    assert failed and failed[0][1] == "failed" and failed[0][2] is None
+    assert rows["bench.Inference.peakmem_run[kernel='int8']"][3] > 0  # peak memory, bytes to MB
+    assert json.loads(rows["bench.track_tokens"][4]) == {"track_tokens": {"value": 42, "unit": "tokens"}}
+    assert ok[6] == name and ok[7] == commit and ok[5]  # the machine asv names, the commit
+    assert described["cpu"] and ok[5]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from benchdb_pipeline.config import formats_dir
 from benchdb_pipeline.ingest.formats import declared
+from benchdb_pipeline.ingest.formats.asv import ASVResults, ASVSupport
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, TextAdapter
 from benchdb_pipeline.ingest.formats.benchmark_summary import BenchmarkSummary
 from benchdb_pipeline.ingest.formats.benchmarkdotnet import BenchmarkDotNet
@@ -37,6 +38,8 @@ ADAPTERS: tuple[Adapter, ...] = (
     CustomBenchmarkJSON(),
     MLPerfSystem(),
     MLPerfLog(),
+    ASVResults(),
+    ASVSupport(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
