@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, mapping_at, run_record
 from benchdb_pipeline.ingest.formats.jmh import split_parameters
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
 
@@ -70,7 +70,7 @@ class ASVResults(Adapter):
         )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
-        params = doc.get("params") if isinstance(doc.get("params"), Mapping) else {}
+        params = mapping_at(doc, "params")
         machine = {
             "hardware_type": "cpu",
             "device_name": params.get("cpu"),
@@ -91,7 +91,7 @@ class ASVResults(Adapter):
                 out.problems.append(Problem(locator, None, "expected a list of the result columns"))
                 continue
             entry = dict(zip(columns, row, strict=False))
-            spec = described.get(name) if isinstance(described.get(name), Mapping) else {}
+            spec = mapping_at(described, name)
             kind = _TYPES.get(str(spec.get("type")), _kind(name))
             unit = spec.get("unit") if kind == "track" else _KINDS.get(kind)
             values = entry.get("result") or []
