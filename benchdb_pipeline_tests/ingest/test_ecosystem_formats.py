@@ -424,3 +424,59 @@ def test_asv_results_made_here(tmp_path):
     assert json.loads(rows["bench.track_tokens"][4]) == {"track_tokens": {"value": 42, "unit": "tokens"}}
     assert ok[6] == name and ok[7] == commit and ok[5]  # the machine asv names, the commit
     assert described["cpu"] and ok[5]
+
+
+OPTIMUM = ECOSYSTEM / "optimum_benchmark" / "benchmark.json"
+
+
+def test_optimum_benchmark_json(tmp_path):
+    rows, formats = stored(tmp_path, OPTIMUM)
+    assert formats == ["optimum_benchmark"]
+    named = {row["test_case"]: row for row in rows}
+    forward = named["inference:forward"]
+    assert forward["model"] == "BAAI/bge-base-en-v1.5" and forward["hardware"] == "cpu"
+    assert forward["device"] == "Intel Xeon Platinum 8259CL"
+    assert forward["latency_ms"] == pytest.approx(11329.571039485746) and len(forward["samples"]) == 10
+    assert forward["throughput"] == pytest.approx(5.648934083819028)  # samples/s
+    assert named["inference:load"]["latency_ms"] == pytest.approx(15598.86232309509)
+    assert query(
+        tmp_path / "w.duckdb", "SELECT DISTINCT batch_size, sequence_length FROM performance_results"
+    ) == [(64, 128)]
+
+
+def test_optimum_benchmark_on_a_gpu_generating_tokens(tmp_path):
+    """A text-generation run on the GPU: the device's name and its VRAM, tokens per second kept
+    apart from the throughput column; a bare report reads its configuration from beside it."""
+    doc = json.loads(OPTIMUM.read_text())
+    doc["config"]["backend"].update(device="cuda", device_ids="0", dtype="float16", model="gpt2")
+    per_token = {
+        "unit": "s",
+        "values": [0.02, 0.021],
+        "count": 2,
+        "mean": 0.0205,
+        "p50": 0.0205,
+        "p90": 0.021,
+        "p95": 0.021,
+        "p99": 0.021,
+    }
+    doc["report"] = {
+        "decode": {"memory": {"unit": "MB", "max_ram": 900.0, "max_global_vram": 3000.0, "max_process_vram": 2500.0},
+                   "latency": per_token, "throughput": {"unit": "tokens/s", "value": 48.8},
+                   "energy": {"unit": "kWh", "cpu": 1e-6, "gpu": 3e-6, "total": 4e-6}, "efficiency": None},
+        "load": {"memory": None, "latency": None, "throughput": None, "energy": None, "efficiency": None},
+    }  # fmt: skip
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "benchmark_config.json").write_text(json.dumps(doc["config"]))
+    (folder / "benchmark_report.json").write_text(json.dumps(doc["report"]))
+    (row,), formats = stored(tmp_path, folder / "benchmark_report.json")
+    assert formats == ["optimum_benchmark"]
+    assert (row["hardware"], row["device"], row["throughput"]) == ("cuda", "NVIDIA T4", None)  # one spelling
+    assert row["metrics"]["measures"]["throughput"] == {"value": 48.8, "unit": "tokens/s"}
+    assert row["metrics"]["measures"]["energy_total"] == {"value": 4e-6, "unit": "kWh"}
+    assert query(tmp_path / "w.duckdb", "SELECT memory_peak_mb, precision FROM performance_results") == [
+        (2500.0, "fp16")
+    ]
+    (folder / "benchmark_config.json").unlink()
+    lone = ingest(tmp_path / "w2.duckdb", [folder / "benchmark_report.json"], workers=1)
+    assert "without its configuration names no model and no hardware" in lone.quarantined[0].error

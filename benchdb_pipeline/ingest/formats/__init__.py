@@ -22,6 +22,7 @@ from benchdb_pipeline.ingest.formats.hyperfine import Hyperfine
 from benchdb_pipeline.ingest.formats.jmh import JMH
 from benchdb_pipeline.ingest.formats.mlperf import MLPerfLog, MLPerfSummary, MLPerfSystem, MLPerfTrace
 from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
+from benchdb_pipeline.ingest.formats.optimum_benchmark import OptimumBenchmark
 from benchdb_pipeline.ingest.formats.pyperf import Pyperf
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
 from benchdb_pipeline.ingest.formats.skill_test import SkillTest
@@ -40,6 +41,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     MLPerfLog(),
     ASVResults(),
     ASVSupport(),
+    OptimumBenchmark(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
