@@ -56,7 +56,11 @@ class OptimumBenchmark(Adapter):
             and _is_report(doc.get("report"))
         ):
             return "backend" in doc["config"]
-        return _is_report(doc) and any("latency" in target for target in doc.values())  # type: ignore[union-attr]
+        return (
+            isinstance(doc, Mapping)
+            and _is_report(doc)
+            and any("latency" in target for target in doc.values())
+        )
 
     def extract(self, doc: Mapping, out: Extraction, source: Source) -> None:
         config, report = (doc["config"], doc["report"]) if "report" in doc else (_beside(source.path), doc)
@@ -97,7 +101,8 @@ class OptimumBenchmark(Adapter):
 
 def _machine(backend: Mapping, environment: Mapping) -> dict[str, Any]:
     device = str(backend.get("device") or "cpu")
-    gpus = environment.get("gpu") if isinstance(environment.get("gpu"), list) else []
+    listed = environment.get("gpu")
+    gpus: list = listed if isinstance(listed, list) else []
     kept = {
         k: environment[k]
         for k in ("cpu", "cpu_count", "cpu_ram_mb", "gpu_count", "gpu_vram_mb")
