@@ -27,7 +27,7 @@ import orjson
 import pyarrow as pa
 
 from benchdb_pipeline.errors import BenchdbError
-from benchdb_pipeline.ingest.discovery import is_result_file
+from benchdb_pipeline.ingest.discovery import is_result_file, is_text_candidate, is_text_result
 from benchdb_pipeline.ingest.pipeline import IngestReport, ingest_files
 from benchdb_pipeline.ingest.warehouses import StagedWarehouse, stage_warehouse
 from benchdb_pipeline.warehouse.export import EXPORT_MANIFEST, is_export, read_exported
@@ -155,8 +155,10 @@ def find_artifacts(root: Path) -> Artifacts:
                 continue
             if name.endswith(".duckdb"):
                 found.warehouses.append(path)
-            elif is_result_file(name):
+            elif is_result_file(name) or (is_text_candidate(name) and is_text_result(str(path))):
                 found.result_files.append(path)
+            elif is_text_candidate(name):
+                found.ignored[str(path)] = "a text file in no known text format"
             elif name.endswith(".parquet"):
                 found.ignored[str(path)] = f"Parquet outside a benchdb export (no {EXPORT_MANIFEST})"
             elif not name.endswith(".duckdb.wal"):

@@ -35,7 +35,8 @@ def is_text_candidate(name: str) -> bool:
     return name.lower().endswith(TEXT_SUFFIXES) and not name.startswith(".")
 
 
-def _text_result(path: str) -> bool:
+def is_text_result(path: str) -> bool:
+    """Whether a text candidate's start is a known text format (reads its first 64 KB)."""
     from benchdb_pipeline.ingest.formats import TEXT_HEAD_BYTES, text_format_of
 
     try:
@@ -116,7 +117,7 @@ def _walk(root: str, found: set[str], refused: list[Unreadable]) -> tuple[int, i
                     )
             elif not is_result_file(entry.name) and not is_text_candidate(entry.name):
                 skipped += 1
-            elif is_text_candidate(entry.name) and entry.is_file() and not _text_result(entry.path):
+            elif is_text_candidate(entry.name) and entry.is_file() and not is_text_result(entry.path):
                 skipped += 1
                 skipped_text += 1
             elif entry.is_file(follow_symlinks=False):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import orjson
 
-from benchdb_pipeline.ingest.discovery import is_result_file
+from benchdb_pipeline.ingest.discovery import is_result_file, is_text_candidate, is_text_result
 
 Signature = tuple[int, int]  # (size in bytes, ctime in ns): one state of a file
 SECOND_NS = 1_000_000_000
@@ -64,7 +64,7 @@ class Look:
 
     changed: dict[str, Signature]  # relative path -> signature
     cursor: Cursor
-    files: int  # result files under the folder, settled or not
+    files: int  # result files (and text files that may be) under the folder, settled or not
 
 
 def look(root: Path, cursor: Cursor, *, settle_seconds: float = 0.2, now_ns: int | None = None) -> Look:
@@ -85,6 +85,8 @@ def look(root: Path, cursor: Cursor, *, settle_seconds: float = 0.2, now_ns: int
             relative = os.path.relpath(entry.path, root)
             if cursor.listing and cursor.listing.get(relative) == (stat.st_size, stat.st_mtime_ns):
                 continue
+            if is_text_candidate(entry.name) and not is_text_result(entry.path):
+                continue  # a text file of no known format (read once it is new, not every tick)
             changed[relative] = (stat.st_size, stat.st_ctime_ns)
     return Look(changed, Cursor(max(settled_ns, cursor.mark_ns)), files)
 
@@ -101,7 +103,7 @@ def _result_files(folder: str) -> Iterator[os.DirEntry[str]]:
             continue
         if entry.is_dir(follow_symlinks=False):
             yield from _result_files(entry.path)
-        elif is_result_file(entry.name):
+        elif is_result_file(entry.name) or is_text_candidate(entry.name):
             yield entry
 
 

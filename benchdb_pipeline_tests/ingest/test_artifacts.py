@@ -178,8 +178,13 @@ def test_what_cannot_be_integrated_is_named(tmp_path, db):
     artifacts = tmp_path / "artifacts"
     (artifacts / "job").mkdir(parents=True)
     duckdb.connect().execute(f"COPY (SELECT 1 AS x) TO '{artifacts / 'job' / 'loose.parquet'}'")
-    ignored = integrate(db, find_artifacts(artifacts), CIContext()).ignored
+    (artifacts / "job" / "build.log").write_text("compiling...\n")
+    (artifacts / "job" / "bench.txt").write_text("pkg: x\nBenchmarkParse-2  1000  52.5 ns/op\n")
+    found = find_artifacts(artifacts)
+    assert artifacts / "job" / "bench.txt" in found.result_files  # go test -bench output, read by content
+    ignored = integrate(db, found, CIContext()).ignored
     assert ignored[str(artifacts / "job" / "loose.parquet")].startswith("Parquet outside a benchdb export")
+    assert ignored[str(artifacts / "job" / "build.log")] == "a text file in no known text format"
     duckdb.connect(str(artifacts / "job" / "other.duckdb")).close()
     result = benchdb("ci-integrate", "--artifacts-dir", str(artifacts), "--db", str(db))
     assert result.returncode == 2

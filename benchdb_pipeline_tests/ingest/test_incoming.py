@@ -34,11 +34,13 @@ def settled_look(root: Path, cursor: Cursor, **options) -> Look:
 def test_each_new_file_is_found_once_and_the_cursor_stays_small(tmp_path):
     for i in range(300):
         write(tmp_path, f"run-{i % 3}/r{i}.json")
-    write(tmp_path, "notes.txt")
+    write(tmp_path, "notes.txt")  # text of no known format: counted, never a new result
+    write(tmp_path, "go/bench.txt", "goos: linux\nBenchmarkParse-2  1000  52.5 ns/op\nPASS\n")
     write(tmp_path, ".hidden/x.json")
     first = settled_look(tmp_path, Cursor())
-    assert len(first.changed) == 300 == first.files
-    assert "run-0/r0.json" in first.changed and ".hidden/x.json" not in first.changed
+    assert len(first.changed) == 301 and first.files == 302
+    assert "run-0/r0.json" in first.changed and "go/bench.txt" in first.changed
+    assert ".hidden/x.json" not in first.changed and "notes.txt" not in first.changed
     assert len(first.cursor.encode()) < 80  # a mark, not a listing
     again = settled_look(tmp_path, first.cursor)
     assert again.changed == {}
