@@ -223,6 +223,9 @@ def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path)
         "jmh": (1, 1),
         "mlperf_loadgen_summary": (1, 1),
         "mlperf_system_description": (1, 1),
+        "cargo_bench_libtest": (2, 7),
+        "cargo_criterion": (1, 1),
+        "optimum_benchmark": (1, 2),
     }
 
 
@@ -480,3 +483,35 @@ def test_optimum_benchmark_on_a_gpu_generating_tokens(tmp_path):
     (folder / "benchmark_config.json").unlink()
     lone = ingest(tmp_path / "w2.duckdb", [folder / "benchmark_report.json"], workers=1)
     assert "without its configuration names no model and no hardware" in lone.quarantined[0].error
+
+
+def test_cargo_bench_libtest_output(tmp_path):
+    rows, formats = stored(tmp_path, ECOSYSTEM / "cargo_output.txt", ECOSYSTEM / "cargo_output_units.txt")
+    assert formats == ["cargo_bench_libtest"] * 2
+    named = {row["test_case"]: row for row in rows}
+    assert named["bench_fib_20"]["latency_ms"] == pytest.approx(18149e-6)  # "18,149 ns/iter"
+    assert named["bench_fib_20"]["metrics"]["deviation"] == {"value": 755.0, "unit": "ns/iter"}
+    assert named["cmov"]["metrics"]["measures"] == {"cmov": {"value": 2835.0, "unit": "cycles/iter"}}
+    assert (
+        named["upload"]["metrics"]["measures"]["upload"]["unit"] == "MS/s"
+        and named["upload"]["throughput"] is None
+    )
+
+
+def test_cargo_criterion_messages(tmp_path):
+    (row,), formats = stored(tmp_path, ECOSYSTEM / "criterion_output.json")
+    assert formats == ["cargo_criterion"]
+    assert row["test_case"] == "Queries/[LIGHT] Bam query all"
+    assert row["latency_ms"] == pytest.approx(12384.362708639734e-6) and len(row["samples"]) == 50
+    assert row["samples"][0] == pytest.approx(23353750.0 / 1906 * 1e-6)  # each sample's time per iteration
+    assert row["metrics"]["slope"]["estimate"] == pytest.approx(12481.003131880992)
+    # cargo-criterion prints one message per line for several benchmarks: the same, as text
+    message = json.loads((ECOSYSTEM / "criterion_output.json").read_text())
+    lines = tmp_path / "criterion.out"
+    lines.write_text("\n".join(json.dumps({**message, "id": f"group/{i}"}) for i in range(3)) + "\n")
+    rows, formats = stored(tmp_path / "lines", lines)
+    assert formats == ["cargo_criterion_lines"] and [r["test_case"] for r in rows] == [
+        "group/0",
+        "group/1",
+        "group/2",
+    ]

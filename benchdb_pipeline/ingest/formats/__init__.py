@@ -25,6 +25,7 @@ from benchdb_pipeline.ingest.formats.model_benchmarks import ModelBenchmarks
 from benchdb_pipeline.ingest.formats.optimum_benchmark import OptimumBenchmark
 from benchdb_pipeline.ingest.formats.pyperf import Pyperf
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
+from benchdb_pipeline.ingest.formats.rust_bench import CargoCriterion, CargoCriterionLines, LibtestBench
 from benchdb_pipeline.ingest.formats.skill_test import SkillTest
 from benchdb_pipeline.ingest.formats.web_platform import WebPlatformResult
 
@@ -42,6 +43,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     ASVResults(),
     ASVSupport(),
     OptimumBenchmark(),
+    CargoCriterion(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
@@ -58,7 +60,13 @@ ADAPTERS: tuple[Adapter, ...] = (
 
 
 # Formats written as text, tried when a file is not JSON.
-TEXT_ADAPTERS: tuple[TextAdapter, ...] = (GoBench(), MLPerfSummary(), MLPerfTrace())
+TEXT_ADAPTERS: tuple[TextAdapter, ...] = (
+    GoBench(),
+    LibtestBench(),
+    CargoCriterionLines(),
+    MLPerfSummary(),
+    MLPerfTrace(),
+)
 TEXT_FORMATS = ", ".join(adapter.name for adapter in TEXT_ADAPTERS)
 TEXT_HEAD_BYTES = 64 * 1024  # what a folder scan reads of a text file to tell its format
 
