@@ -226,6 +226,7 @@ def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path)
         "cargo_bench_libtest": (2, 7),
         "cargo_criterion": (1, 1),
         "optimum_benchmark": (1, 2),
+        "catch2_xml": (1, 3),
     }
 
 
@@ -515,3 +516,15 @@ def test_cargo_criterion_messages(tmp_path):
         "group/1",
         "group/2",
     ]
+
+
+def test_catch2_xml_reporter(tmp_path):
+    rows, formats = stored(tmp_path, ECOSYSTEM / "catch2_benchmarks.xml")
+    assert formats == ["catch2_xml"]
+    named = {(row["test_case"], row["model"]): row for row in rows}
+    fib = named[("Fibonacci", "fib-20")]  # model names as model names are kept: no spaces
+    assert fib["latency_ms"] == pytest.approx(11241.1e-6)  # nanoseconds
+    assert fib["metrics"]["standard_deviation_ns"] == pytest.approx(312.246)
+    assert fib["metrics"]["mean"]["lowerBound"] == pytest.approx(11132.4)
+    assert named[("Vectors", "sum-1000")]["latency_ms"] == pytest.approx(302.568e-6)
+    assert query(tmp_path / "w.duckdb", "SELECT sum(iterations) FROM performance_results") == [(109,)]

@@ -10,6 +10,7 @@ from benchdb_pipeline.ingest.formats.benchmark_summary import BenchmarkSummary
 from benchdb_pipeline.ingest.formats.benchmarkdotnet import BenchmarkDotNet
 from benchdb_pipeline.ingest.formats.bmf import BencherMetricFormat
 from benchdb_pipeline.ingest.formats.canonical import Document, RowList
+from benchdb_pipeline.ingest.formats.catch2 import Catch2XML
 from benchdb_pipeline.ingest.formats.compat_matrix import CompatibilityMatrix
 from benchdb_pipeline.ingest.formats.compat_report import CompatibilityReport
 from benchdb_pipeline.ingest.formats.critical_tests import CriticalModelTests
@@ -64,6 +65,7 @@ TEXT_ADAPTERS: tuple[TextAdapter, ...] = (
     GoBench(),
     LibtestBench(),
     CargoCriterionLines(),
+    Catch2XML(),
     MLPerfSummary(),
     MLPerfTrace(),
 )
