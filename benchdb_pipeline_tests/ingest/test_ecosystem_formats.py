@@ -227,6 +227,7 @@ def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path)
         "cargo_criterion": (1, 1),
         "optimum_benchmark": (1, 2),
         "catch2_xml": (1, 3),
+        "vitest_bench": (1, 2),
     }
 
 
@@ -528,3 +529,19 @@ def test_catch2_xml_reporter(tmp_path):
     assert fib["metrics"]["mean"]["lowerBound"] == pytest.approx(11132.4)
     assert named[("Vectors", "sum-1000")]["latency_ms"] == pytest.approx(302.568e-6)
     assert query(tmp_path / "w.duckdb", "SELECT sum(iterations) FROM performance_results") == [(109,)]
+
+
+def test_vitest_bench_json(tmp_path):
+    rows, formats = stored(tmp_path, ECOSYSTEM / "vitest_bench.json")
+    assert formats == ["vitest_bench"]
+    named = {row["model"]: row for row in rows}
+    sort = named["Array.sort-1000"]
+    assert sort["test_case"] == "sort.bench.js > sorting"
+    assert sort["latency_ms"] == pytest.approx(0.12819101435529495)  # milliseconds
+    assert sort["throughput"] == pytest.approx(7800.858781165381)  # hz: operations per second
+    assert sort["metrics"]["sampleCount"] == 3901 and sort["metrics"]["rme"] == pytest.approx(
+        13.835069829549134
+    )
+    assert query(tmp_path / "w.duckdb", "SELECT max(latency_p99_ms) FROM performance_results") == [
+        (pytest.approx(4.088619999999992),)
+    ]

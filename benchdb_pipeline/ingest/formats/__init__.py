@@ -28,6 +28,7 @@ from benchdb_pipeline.ingest.formats.pyperf import Pyperf
 from benchdb_pipeline.ingest.formats.pytest_benchmark import PytestBenchmark
 from benchdb_pipeline.ingest.formats.rust_bench import CargoCriterion, CargoCriterionLines, LibtestBench
 from benchdb_pipeline.ingest.formats.skill_test import SkillTest
+from benchdb_pipeline.ingest.formats.vitest import VitestBench
 from benchdb_pipeline.ingest.formats.web_platform import WebPlatformResult
 
 # Most specific structures first; the canonical forms last.
@@ -45,6 +46,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     ASVSupport(),
     OptimumBenchmark(),
     CargoCriterion(),
+    VitestBench(),
     CriticalModelTests(),
     CompatibilityMatrix(),
     BenchmarkSummary(),
