@@ -19,6 +19,8 @@ from benchdb_pipeline.warehouse import local_postgres
 from benchdb_pipeline.warehouse.store import session
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Other tools' files (SOURCES.md says where each comes from), apart: tests ingest FIXTURES whole.
+FORMAT_FIXTURES = Path(__file__).parent / "format_fixtures"
 # Why the runner's tests skip where the runner extra is not installed.
 RUNNER_MISSING = "PyTorch and transformers are not installed: the runner extra (make install-runner)"
 LAKE_MISSING = "DuckLake and psycopg2 are not installed: the lake extra (make install-lake)"

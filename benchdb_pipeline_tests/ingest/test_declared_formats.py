@@ -9,10 +9,10 @@ import shutil
 import pytest
 
 from benchdb_pipeline.ingest.formats.declared import MappingError, load
-from benchdb_pipeline_tests.conftest import FIXTURES, query
+from benchdb_pipeline_tests.conftest import FIXTURES, FORMAT_FIXTURES, query
 from benchdb_pipeline_tests.test_cli import benchdb
 
-DECLARED = FIXTURES / "declared"
+DECLARED = FORMAT_FIXTURES / "declared"
 
 
 def test_a_declared_format_is_added_listed_checked_and_ingested(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """Other tools' result files, as those tools write them: made here with the real tool where it
 installs (pyperf, `go test -bench`), else as their authors published them (see
-fixtures/ecosystem/SOURCES.md). Each lands in the right columns, units and samples."""
+format_fixtures/SOURCES.md). Each lands in the right columns, units and samples."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 
 from benchdb_pipeline.ingest.discovery import discover
 from benchdb_pipeline.ingest.pipeline import ingest
-from benchdb_pipeline_tests.conftest import FIXTURES, debian_tool, query
+from benchdb_pipeline_tests.conftest import FORMAT_FIXTURES, debian_tool, query
 
-ECOSYSTEM = FIXTURES / "ecosystem"
+ECOSYSTEM = FORMAT_FIXTURES
 RESULTS = """
     SELECT m.display_name, p.test_case, h.hardware_type, h.device_name, p.average_latency_ms,
            p.throughput_items_per_second, p.metrics, p.measured_at,
@@ -208,7 +208,7 @@ def test_go_test_bench_made_here(tmp_path):
 
 def test_a_folder_mixing_formats_is_read_whole_and_reported_per_format(tmp_path):
     folder = tmp_path / "mixed"
-    shutil.copytree(ECOSYSTEM, folder)
+    shutil.copytree(ECOSYSTEM, folder, ignore=shutil.ignore_patterns("declared"))  # a format of its own
     (folder / "notes.txt").write_text("release notes, not results\n")
     (folder / "run.log").write_text("goos: linux\nBenchmarkX-2  100  5.0 ns/op\nPASS\n")
     found = discover([folder])
