@@ -87,9 +87,10 @@ dev: $(STAMP)
 	exec $(BIN)/python scripts/dagster_dev.py --port $(DEV_PORT)
 
 # Tests run in one process per core (TEST_WORKERS=0: in this one), a test file to a process:
-# a file's tests share fixtures and some run in order (the old guide's lines).
+# a file's tests share fixtures and some run in order (the old guide's lines). The slowest
+# tests are listed at the end, to keep an eye on CI's time.
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 test: $(STAMP) harnesses
 	$(PYTEST)
 
