@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 
-from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.duplicate_keys import duplicate_keys
+from benchdb_pipeline.ingest.files import UnreadableFile, read_result_file
 from benchdb_pipeline.ingest.formats import TEXT_FORMATS, Adapter, Source, detect, detect_text
 from benchdb_pipeline.ingest.normalize import Extraction, Problem
 
@@ -53,28 +51,6 @@ class ParsedFile:
         first = self.problems[0].describe(self.path)
         more = len(self.problems) - 1
         return first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})"
-
-
-class UnreadableFile(OSError):
-    """A file that is not read at all: not a regular file, or over the size cap."""
-
-
-def read_result_file(path: str, limit: int | None = None) -> tuple[bytes, datetime]:
-    """A regular file's bytes (at most ``limit``, default ``BENCHDB_MAX_FILE_MB``) and its
-    modification time. Opened without blocking, so a FIFO put in place of a file is refused,
-    not waited on."""
-    limit = max_file_bytes() if limit is None else limit
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableFile("not a regular file (a FIFO, device or socket is never read)")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UnreadableFile(
-            f"larger than the {limit / 2**20:g} MB a result file may be (BENCHDB_MAX_FILE_MB); not read"
-        )
-    return data, datetime.fromtimestamp(info.st_mtime, timezone.utc).replace(tzinfo=None)
 
 
 def parse_file(path: str, known: frozenset[str] | set[str] = frozenset()) -> ParsedFile:

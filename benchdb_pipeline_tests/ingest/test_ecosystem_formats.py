@@ -339,6 +339,17 @@ def test_an_mlperf_summary_without_its_system_is_refused_saying_why(tmp_path):
     assert "no description of system" in refused.error and "never guessed" in refused.error
 
 
+def test_a_file_read_beside_a_result_is_capped_as_result_files_are(tmp_path, monkeypatch):
+    """A system description over BENCHDB_MAX_FILE_MB is not read: its summary says so."""
+    copied = tmp_path / "copy"
+    shutil.copytree(MLPERF, copied)
+    (system,) = copied.rglob("systems/*.json")
+    system.write_text(system.read_text() + " " * 50_000)
+    monkeypatch.setenv("BENCHDB_MAX_FILE_MB", "0.01")  # 10 KB: the summary is 1.6 KB
+    report = ingest(tmp_path / "w.duckdb", [next(copied.rglob("mlperf_log_summary.txt"))], workers=1)
+    assert "no description of system" in report.quarantined[0].error
+
+
 ASV_BENCHMARKS = """
 class Inference:
     params = ([1, 8], ["fp32", "int8"])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 
+from benchdb_pipeline.ingest.files import read_beside
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, mapping_at, run_record
 from benchdb_pipeline.ingest.formats.jmh import split_parameters
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
@@ -42,9 +43,10 @@ def _kind(name: str) -> str:
 
 def _benchmarks(path: str) -> Mapping:
     """``results/benchmarks.json`` for a result file in ``results/<machine>/``, if any."""
+    data = read_beside(Path(path).parent.parent / "benchmarks.json")
     try:
-        found = orjson.loads((Path(path).parent.parent / "benchmarks.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        found = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
         return {}
     return found if isinstance(found, Mapping) else {}
 

@@ -24,6 +24,7 @@ from pathlib import Path, PurePath
 
 import orjson
 
+from benchdb_pipeline.ingest.files import read_beside
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, TextAdapter, run_record
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
 from benchdb_pipeline.ingest.rules import accelerator_type
@@ -90,10 +91,11 @@ class MLPerfSummary(TextAdapter):
             )  # fmt: skip
             return
         system_file, system, benchmark = layout
+        data = read_beside(system_file)
         try:
-            described = orjson.loads(system_file.read_bytes()) if system_file.exists() else None
-        except (OSError, orjson.JSONDecodeError) as exc:
-            out.problems.append(Problem(None, None, f"{system_file} cannot be read: {exc}"))
+            described = orjson.loads(data) if data is not None else None
+        except orjson.JSONDecodeError as exc:
+            out.problems.append(Problem(None, None, f"{system_file} is not JSON: {exc}"))
             return
         if not isinstance(described, Mapping):
             out.problems.append(

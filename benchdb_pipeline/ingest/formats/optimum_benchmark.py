@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from benchdb_pipeline.ingest.files import read_beside
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, mapping_at, run_record
 from benchdb_pipeline.ingest.formats.units import place
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
@@ -37,9 +38,10 @@ def _is_report(doc: object) -> bool:
 
 
 def _beside(path: str) -> Mapping | None:
+    data = read_beside(Path(path).parent / "benchmark_config.json")
     try:
-        config = orjson.loads((Path(path).parent / "benchmark_config.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        config = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
         return None
     return config if isinstance(config, Mapping) else None
 
