@@ -1554,7 +1554,6 @@ def predict_command(
     the nearest measured configurations. A configuration that was measured is answered with
     its measurement."""
     from benchdb_pipeline.analytics import prediction
-    from benchdb_pipeline.warehouse.device_names import norm_device_name
 
     with session(db, read_only=True) as con:
         frame = prediction.training_frame(con, metric, include_simulated)
@@ -1564,7 +1563,6 @@ def predict_command(
         frame, model_name, hardware, device, batch_size, precision, sequence_length
     )
     model_name, hardware, precision = query.iloc[0][["model_name", "hardware_type", "precision"]]
-    device = norm_device_name(device) if device else None
     unit, label = METRICS[metric].unit, METRICS[metric].label.lower()
     measured = prediction.measured(frame, query.iloc[0], device=device, sequence_length=sequence_length)
     if not measured.empty:

@@ -555,7 +555,8 @@ def question(
 def measured(
     frame: pd.DataFrame, query: pd.Series, *, device: str | None = None, sequence_length: int | None = None
 ) -> pd.DataFrame:
-    """The measured configurations a query names (its device and sequence length when given),
+    """The measured configurations a query names (its device, as a user spells it, and
+    sequence length when given),
     each with the median of its results: a measurement answers better than a prediction."""
     same = (
         (frame["model_name"] == query["model_name"])
@@ -564,7 +565,9 @@ def measured(
         & (frame["precision"] == query["precision"])
     )
     if device:
-        same &= frame["device_name"] == device
+        from benchdb_pipeline.warehouse.device_names import norm_device_name
+
+        same &= frame["device_name"] == norm_device_name(device)
     if sequence_length:
         same &= frame["sequence_length"] == sequence_length
     columns = [*CONFIGURATION, "results", "target"]

@@ -54,9 +54,16 @@ class SeriesKey:
 
 @dataclass
 class Table:
-    columns: list[str]
     rows: list[dict[str, Any]]
     total: int | None = None  # rows matching, when the page shows fewer
+
+
+@dataclass
+class Matrix:
+    """Models down, platforms across: each cell a model's best value on that platform."""
+
+    platforms: list[str]
+    rows: list[dict[str, Any]]
 
 
 def _rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence | dict = ()) -> list[dict[str, Any]]:
@@ -133,8 +140,7 @@ def overview(cursor: duckdb.DuckDBPyConnection, q: OverviewQuery) -> Table:
             (row["value"] - before) / abs(before) * 100 if before and row["value"] is not None else None
         )
         row["open_regressions"] = open_regressions.get(_configuration(row), 0)
-    columns = ["model", "platform", "test_case", "batch_size", "sequence_length", "precision", "value"]
-    return Table(columns, rows, total[0] if total else 0)
+    return Table(rows, total[0] if total else 0)
 
 
 def _configuration(row: dict) -> tuple:
@@ -209,7 +215,7 @@ class Series:
         return any(p["p90"] is not None for p in self.points)
 
 
-SERIES_COLUMNS = (
+CSV_COLUMNS = (  # a series as its CSV download has it
     "result_id",
     "measured_at",
     "value",
@@ -399,9 +405,7 @@ def compare(cursor: duckdb.DuckDBPyConnection, a: Side, b: Side, metric_name: st
         )
         row["verdict"] = verdict(m, row["change_percent"], row["p_value"])
     rows.sort(key=lambda row: ("worse", "better", "same").index(row["verdict"]))  # stable: largest first
-    return Table(
-        ["configuration", "a", "b", "change", "p", "verdict"], rows, rows[0]["compared"] if rows else 0
-    )
+    return Table(rows, rows[0]["compared"] if rows else 0)
 
 
 def verdict(m: Metric, change_percent: float | None, p_value: float | None) -> str:
@@ -443,7 +447,7 @@ def sides(cursor: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     }
 
 
-def matrix(cursor: duckdb.DuckDBPyConnection, metric_name: str, precision: str | None) -> Table:
+def matrix(cursor: duckdb.DuckDBPyConnection, metric_name: str, precision: str | None) -> Matrix:
     """Model × hardware: each model's best latest value on each platform (any batch size)."""
     m = metric(metric_name)
     best = "max" if m.higher_is_better else "min"
@@ -458,7 +462,7 @@ def matrix(cursor: duckdb.DuckDBPyConnection, metric_name: str, precision: str |
     by_model: dict[str, dict[str, Any]] = {}
     for r in rows:
         by_model.setdefault(r["model_name"], {"model_name": r["model_name"]})[r["platform_key"]] = r["value"]
-    return Table(["model_name", *platforms], list(by_model.values()))
+    return Matrix(platforms, list(by_model.values()))
 
 
 def scaling(cursor: duckdb.DuckDBPyConnection, model: str, metric_name: str) -> list[dict[str, Any]]:
@@ -537,7 +541,7 @@ def runs(cursor: duckdb.DuckDBPyConnection, offset: int = 0, test_type: str | No
     total = cursor.execute(
         "SELECT count(*) FROM test_runs WHERE ? IS NULL OR test_type = ?", [test_type, test_type]
     ).fetchone()
-    return Table(list(rows[0]) if rows else [], rows, total[0] if total else 0)
+    return Table(rows, total[0] if total else 0)
 
 
 def run(cursor: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any]:

@@ -237,7 +237,7 @@ def router(ctx: Context) -> APIRouter:
             return Response("sign in first", 401, headers=HEADERS)
         except (QueryError, ValueError) as exc:
             return Response(str(exc), 400, media_type="text/plain", headers=HEADERS)
-        columns = list(data.SERIES_COLUMNS)
+        columns = list(data.CSV_COLUMNS)
         body = render(columns, [[point[c] for c in columns] for point in points], "csv")
         name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key.label())[:120]
         return Response(

@@ -25,8 +25,14 @@ from pathlib import Path
 import orjson
 
 from benchdb_pipeline.ingest.files import read_beside
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, mapping_at, run_record
-from benchdb_pipeline.ingest.formats.jmh import split_parameters
+from benchdb_pipeline.ingest.formats.base import (
+    Adapter,
+    Source,
+    is_number,
+    mapping_at,
+    run_record,
+    split_parameters,
+)
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
 
 _KINDS = {"time": "s", "peakmem": "B", "mem": "B", "track": None}

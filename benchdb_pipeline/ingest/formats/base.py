@@ -105,6 +105,15 @@ def object_entries(
             out.problems.append(Problem(locator, None, f"expected {what}, found {type(value).__name__}"))
 
 
+def split_parameters(name: str, params: Mapping) -> tuple[dict, str]:
+    """Parameters that name a column (``batch_size``, ``model``…) as fields, and the test
+    case: ``name`` with the other parameters (``name[size=10,mode=fast]``), so that results
+    of different parameters are different series."""
+    fields = {k: v for k, v in params.items() if k in KINDS["performance"].lookup}
+    rest = ",".join(f"{k}={v}" for k, v in params.items() if k not in KINDS["performance"].lookup)
+    return fields, f"{name}[{rest}]" if rest else name
+
+
 def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

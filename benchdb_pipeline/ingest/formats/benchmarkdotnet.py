@@ -16,8 +16,14 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, mapping_at, run_record
-from benchdb_pipeline.ingest.formats.jmh import split_parameters
+from benchdb_pipeline.ingest.formats.base import (
+    Adapter,
+    Source,
+    is_number,
+    mapping_at,
+    run_record,
+    split_parameters,
+)
 from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
 
 _STAMP = re.compile(r"-(\d{8}-\d{6})$")

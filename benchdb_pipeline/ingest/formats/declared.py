@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ import yaml
 from benchdb_pipeline.errors import BenchdbError
 from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, run_record
 from benchdb_pipeline.ingest.normalize import KINDS, MEASURES, Extraction, Problem
-from benchdb_pipeline.ingest.rules import CANONICAL_UNIT, convert, unit_factor
+from benchdb_pipeline.ingest.rules import CANONICAL_UNIT, UNITS, convert, unit_factor
 
 _STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[\*\]|\[(\d+)\]|\['([^']+)'\]")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -148,16 +148,10 @@ def _measurement(spec: object, column: str | None, where: str) -> Measurement:
         if unit is None or unit_factor(rule.dimension, unit) is None:
             raise MappingError(
                 f"{where}: unit {unit!r} is not a {rule.dimension} unit "
-                f"(known: {', '.join(sorted(_known_units(rule.dimension)))})"
+                f"(known: {', '.join(sorted(UNITS[rule.dimension]))})"
             )
         factor = convert(1.0, rule.dimension, unit, rule.unit or CANONICAL_UNIT[rule.dimension])
     return Measurement(compile_path(spec["path"], f"{where}.path"), unit, factor)
-
-
-def _known_units(dimension: str) -> set[str]:
-    from benchdb_pipeline.ingest.rules import UNITS
-
-    return set(UNITS[dimension])
 
 
 def load(path: str | Path) -> DeclaredFormat:
@@ -270,7 +264,7 @@ def _scaled(value: object, factor: float) -> object:
     return value * factor if is_number(value) else value
 
 
-@cache
+@lru_cache(maxsize=8)  # a folder's mappings as of its last few changes
 def _loaded(folder: str, stamp: tuple) -> tuple[DeclaredAdapter, ...]:
     return tuple(DeclaredAdapter(load(path)) for path in sorted(Path(folder).glob("*.y*ml")))
 

@@ -15,26 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, run_record
+from benchdb_pipeline.ingest.formats.base import Adapter, Source, is_number, run_record, split_parameters
 from benchdb_pipeline.ingest.formats.units import latency_factor, place
-from benchdb_pipeline.ingest.normalize import KINDS, MEASURES, Extraction, Problem
+from benchdb_pipeline.ingest.normalize import MEASURES, Extraction, Problem
 
-_COLUMNS = KINDS["performance"].lookup
 _PERCENTILES = {
     "50.0": "latency_p50_ms",
     "90.0": "latency_p90_ms",
     "95.0": "latency_p95_ms",
     "99.0": "latency_p99_ms",
 }
-
-
-def split_parameters(name: str, params: Mapping) -> tuple[dict, str]:
-    """Parameters that name a column (``batch_size``, ``model``…) as fields, and the test
-    case: ``name`` with the other parameters (``name[size=10,mode=fast]``), so that results
-    of different parameters are different series."""
-    fields = {k: v for k, v in params.items() if k in _COLUMNS}
-    rest = ",".join(f"{k}={v}" for k, v in params.items() if k not in _COLUMNS)
-    return fields, f"{name}[{rest}]" if rest else name
 
 
 class JMH(Adapter):

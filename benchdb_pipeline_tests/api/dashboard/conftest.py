@@ -49,10 +49,13 @@ def demo_server(demo_db: Path, tmp_path: Path) -> Iterator[Server]:
 def browser() -> Iterator[object]:
     """Chromium driven by Playwright: Debian's, never a download (`make test-deps` installs it)."""
     playwright = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: pip install -e .[dev]"
+        "playwright.sync_api",
+        reason="playwright is not installed: it comes with the dev extra (make test installs it)",
     )
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `make test-deps` (apt-get install chromium)")
+        pytest.skip(
+            f"{CHROMIUM} is missing: Debian package chromium, which `make test-deps` (run by .ci/run) installs"
+        )
     with playwright.sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
