@@ -73,9 +73,10 @@ def serve(db: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _phase(url: str, clients: int, total: int, request) -> tuple[float, list[float], dict]:
-    """Run ``total`` requests over ``clients`` threads; returns wall time, latencies, statuses."""
+    """Run ``total`` requests over ``clients`` threads; returns wall time, latencies, and the
+    latencies of each status."""
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int, list[float]] = {}
     lock = threading.Lock()
 
     def client(number: int) -> None:
@@ -86,7 +87,7 @@ def _phase(url: str, clients: int, total: int, request) -> tuple[float, list[flo
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed * 1000)
-                    statuses[status] = statuses.get(status, 0) + 1
+                    statuses.setdefault(status, []).append(elapsed * 1000)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
@@ -107,9 +108,14 @@ def _report(name: str, wall: float, latencies: list[float], statuses: dict, cpu:
     ordered = sorted(latencies)
     print(
         f"{name:<28} {len(latencies) / wall:6.0f} req/s  p50 {percentile(ordered, 0.5):6.1f} ms  "
-        f"p99 {percentile(ordered, 0.99):6.1f} ms  server CPU {cpu / len(latencies) * 1000:5.2f} ms/req  "
-        f"{statuses}"
+        f"p99 {percentile(ordered, 0.99):6.1f} ms  server CPU {cpu / len(latencies) * 1000:5.2f} ms/req"
     )
+    for status, times in sorted(statuses.items()):
+        times.sort()
+        print(
+            f"{'':<28} {status}: {len(times):5d}  p50 {percentile(times, 0.5):6.1f} ms  "
+            f"p99 {percentile(times, 0.99):6.1f} ms  max {times[-1]:6.1f} ms"
+        )
 
 
 def main() -> None:
