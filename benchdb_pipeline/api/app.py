@@ -209,10 +209,14 @@ def create_app(settings: Settings) -> FastAPI:
                 401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
 
-    def writer_auth(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    # Dependencies that never block are coroutines: FastAPI runs a plain function in a worker
+    # thread, a hand-over that costs more than the check itself.
+    async def writer_auth(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
         _authorised(credentials)
 
-    def reader_auth(
+    async def reader_auth(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> None:
         if settings.auth_reads:
@@ -220,14 +224,18 @@ def create_app(settings: Settings) -> FastAPI:
         name, _, seen = (
             request.headers.get(WRITE_HEADER) or request.cookies.get(WRITE_COOKIE) or ""
         ).partition(":")
-        if name == instance and seen.isdigit() and not snapshots.wait_for(int(seen), READ_YOUR_WRITES_WAIT):
+        if (
+            name == instance
+            and seen.isdigit()
+            and not await run_in_threadpool(snapshots.wait_for, int(seen), READ_YOUR_WRITES_WAIT)
+        ):
             raise HTTPException(
                 503,
                 "the snapshot that holds your last write is not published yet",
                 headers={"Retry-After": "1"},
             )
 
-    def page(
+    async def page(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
         offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     ) -> dict:
