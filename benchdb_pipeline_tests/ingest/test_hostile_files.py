@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,10 @@ def test_a_file_over_the_size_cap_is_not_read(tmp_path, monkeypatch, db):
 def _ingest_as_nobody(folder: Path, db: Path) -> list[tuple[str, str, str | None]]:
     """Run the ingest with an unprivileged user's rights (root reads everything): in a
     forked child that drops to nobody, so no interpreter needs to be found on disk."""
+    # What the ingest imports on first use is imported now, as root: the interpreter's own
+    # files may be closed to nobody (installed under a home folder of mode 700).
+    import pandas  # noqa: F401 — pyarrow imports it on its first conversion
+
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover — the child reports through the pipe
@@ -112,15 +117,21 @@ def _ingest_as_nobody(folder: Path, db: Path) -> list[tuple[str, str, str | None
             os.setgid(NOBODY)
             os.setuid(NOBODY)
             report = ingest(db, [folder], workers=1)
-            outcomes = [(Path(o.path).name, o.status, o.error) for o in report.outcomes]
-            os.write(write, pickle.dumps(outcomes))
+            answer: object = [(Path(o.path).name, o.status, o.error) for o in report.outcomes]
+        except BaseException:  # said to the parent, not lost with the child
+            answer = traceback.format_exc()
+        try:
+            os.write(write, pickle.dumps(answer))
         finally:
             os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
         data = pipe.read()
     os.waitpid(child, 0)
-    return pickle.loads(data)
+    answer = pickle.loads(data)
+    if isinstance(answer, str):
+        pytest.fail(f"the ingest as nobody failed:\n{answer}")
+    return answer
 
 
 def test_unreadable_files_and_folders_are_reported_to_an_unprivileged_user():
