@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from benchdb_pipeline.ingest.parse import ParsedFile
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
-from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, platform_key
-from benchdb_pipeline.warehouse.staging import StagedBatch
+from benchdb_pipeline.warehouse.identity import IDENTITY_FIELDS, fingerprint, identity_fields, platform_key
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, arrow_table
 
 _KEY_SPACE = 1 << 32
 _FACT_TABLES = {
@@ -51,14 +54,27 @@ def _identified(kind: str, row: dict) -> dict:
     return record
 
 
+@dataclass
+class _Facts:
+    """One kind's rows of a chunk, as the extraction normalised them (never modified), with
+    the keys of their files and runs."""
+
+    rows: list[dict] = field(default_factory=list)
+    file_keys: list[int] = field(default_factory=list)
+    run_keys: list[int] = field(default_factory=list)
+
+
 class _Builder:
+    """Per file, the ledger's rows and the runs; per chunk, the facts and dimensions, built
+    column by column: the per-row work is looking values up, not building dicts."""
+
     def __init__(self, chunk_no: int) -> None:
         self.next_key = chunk_no * _KEY_SPACE
         self.tables: dict[str, list[dict]] = {}
-        self.models: dict[str, dict] = {}
-        self.hardware: dict[str, dict] = {}
-        self.last_seen: dict[tuple[str, str], tuple] = {}
+        self.facts: dict[str, _Facts] = {}
         self.identity = identity_fields()
+        self.platforms: dict[tuple, str] = {}  # identity values -> platform key
+        self.lowered: dict[str, str] = {}  # model name as the file spells it -> its key
 
     def key(self) -> int:
         self.next_key += 1
@@ -104,9 +120,14 @@ class _Builder:
         run_keys = [self.key() for _ in extraction.runs]
         run_rows: dict[int, list[dict]] = {i: [] for i in range(len(run_keys))}
         for kind, rows in extraction.rows.items():
+            if not rows:
+                continue
+            facts = self.facts.setdefault(kind, _Facts())
+            facts.rows += rows
+            facts.file_keys += [file_key] * len(rows)
             for row in rows:
                 run_rows[row["_run"]].append(row)
-                self.add_fact(kind, row, file_key, run_keys[row["_run"]])
+                facts.run_keys.append(run_keys[row["_run"]])
         for index, run in enumerate(extraction.runs):
             rows = run_rows[index]
             if not rows:
@@ -127,72 +148,143 @@ class _Builder:
                 },
             )
 
-    def add_fact(self, kind: str, row: dict, file_key: int, run_key: int) -> None:
-        model = row.get("model_name")  # as the file spells it; the key is its lower case
-        if model:
-            row["display_name"], model = model, model.lower()
-            self._dimension(self.models, "model_name", model, MODEL_ATTRIBUTES, row, "model_metadata")
-        platform = None
-        if row.get("hardware_type"):
-            platform = platform_key(row, self.identity)
-            self._dimension(
-                self.hardware, "platform_key", platform, HARDWARE_ATTRIBUTES, row, "hardware_metadata"
-            )
-            known = self.hardware[platform]
-            if "fingerprint" not in known:
-                known["fingerprint"] = fingerprint(platform)
-        if kind == "hardware":  # a machine described on its own: the platform is the record
-            return
-        fact = row  # the extraction's row, staged as it is: nothing reads it afterwards
-        fact.update(run_key_local=run_key, file_key=file_key, model_name=model, platform_key=platform)
-        if kind == "web_platform":
-            fact["platform"] = row["hardware_type"]  # the web API (webnn, webgpu) under test
-        if kind in ("performance", "integration"):
-            fact["row_key"] = self.key()
-        self.emit(_FACT_TABLES[kind], fact)
-        for iteration, latency in enumerate(row.get("samples") or ()):
-            self.emit(
-                "performance_samples",
-                {
-                    "row_key": fact["row_key"],
-                    "iteration": iteration,
-                    "latency_ms": latency,
-                },
-            )
-        for assertion in row.get("assertions") or ():
-            self.emit("integration_test_assertions", {**assertion, "row_key": fact["row_key"]})
+    def _model_key(self, display: str | None) -> str | None:
+        """A model's key: its name in lower case (the row keeps the file's spelling)."""
+        if not display:
+            return None
+        key = self.lowered.get(display)
+        if key is None:
+            key = self.lowered[display] = display.lower()
+        return key
 
-    def _dimension(
-        self,
-        store: dict[str, dict],
-        key_column: str,
-        key: str,
-        attributes: tuple[str, ...],
-        row: dict,
-        metadata: str,
-    ) -> None:
-        """Collect a dimension row; attributes merge as the store does (smallest non-null)."""
-        values = (*map(row.get, attributes), row.get(metadata))
-        if self.last_seen.get((key_column, key)) == values:
-            return
-        self.last_seen[(key_column, key)] = values
-        attrs = {
-            key_column: key,
-            **dict(zip(attributes, values[:-1], strict=True)),
-            "metadata": values[-1],
-        }
-        known = store.get(key)
-        if known is None:
-            store[key] = attrs
-            return
-        for name, value in attrs.items():
-            if value is not None and (known[name] is None or value < known[name]):
-                known[name] = value
+    def _platform_key(self, row: dict) -> str | None:
+        if not row.get("hardware_type"):
+            return None
+        values = tuple(map(row.get, _PLATFORM_FIELDS))
+        key = self.platforms.get(values)
+        if key is None:
+            key = self.platforms[values] = platform_key(row, self.identity)
+        return key
 
     def finish(self) -> StagedBatch:
-        self.tables["models"] = list(self.models.values())
-        self.tables["hardware_platforms"] = list(self.hardware.values())
-        return StagedBatch.from_rows(self.tables)
+        tables = {name: arrow_table(rows, STAGING_SCHEMAS[name]) for name, rows in self.tables.items()}
+        models: list[pa.Table] = []
+        platforms: list[pa.Table] = []
+        samples: list[dict] = []
+        assertions: list[dict] = []
+        for kind, facts in self.facts.items():
+            rows, present = facts.rows, _present(facts.rows)
+            displays = [row.get("model_name") for row in rows]
+            keys = {
+                "model_name": [self._model_key(d) for d in displays],
+                "platform_key": [self._platform_key(row) for row in rows]
+                if "hardware_type" in present
+                else [None] * len(rows),
+                "run_key_local": facts.run_keys,
+                "file_key": facts.file_keys,
+            }
+            models.append(
+                _dimension(
+                    rows,
+                    present,
+                    "model_name",
+                    keys["model_name"],
+                    MODEL_ATTRIBUTES,
+                    "model_metadata",
+                    display_name=displays,
+                )
+            )
+            platforms.append(
+                _dimension(
+                    rows,
+                    present,
+                    "platform_key",
+                    keys["platform_key"],
+                    HARDWARE_ATTRIBUTES,
+                    "hardware_metadata",
+                )
+            )
+            if kind == "hardware":  # a machine described on its own: the platform is the record
+                continue
+            table = _FACT_TABLES[kind]
+            if "row_key" in STAGING_SCHEMAS[table].names:
+                keys["row_key"] = list(range(self.next_key + 1, self.next_key + 1 + len(rows)))
+                self.next_key += len(rows)
+                for row_key, row in zip(keys["row_key"], rows, strict=True):
+                    for iteration, latency in enumerate(row.get("samples") or ()):
+                        samples.append({"row_key": row_key, "iteration": iteration, "latency_ms": latency})
+                    for assertion in row.get("assertions") or ():
+                        assertions.append({**assertion, "row_key": row_key})
+            if kind == "web_platform":  # the web API (webnn, webgpu) under test
+                keys["platform"] = [row.get("hardware_type") for row in rows]
+            tables[table] = arrow_table(rows, STAGING_SCHEMAS[table], present, keys)
+        tables["performance_samples"] = arrow_table(samples, STAGING_SCHEMAS["performance_samples"])
+        tables["integration_test_assertions"] = arrow_table(
+            assertions, STAGING_SCHEMAS["integration_test_assertions"]
+        )
+        tables["models"] = _merged(models, "models", "model_name")
+        tables["hardware_platforms"] = _merged(platforms, "hardware_platforms", "platform_key")
+        fingerprints = [fingerprint(k) for k in tables["hardware_platforms"]["platform_key"].to_pylist()]
+        tables["hardware_platforms"] = tables["hardware_platforms"].set_column(
+            STAGING_SCHEMAS["hardware_platforms"].get_field_index("fingerprint"),
+            "fingerprint",
+            pa.array(fingerprints, pa.string()),
+        )
+        return StagedBatch(tables)
+
+
+# What makes two rows one platform (``platform_key`` reads nothing else of a row).
+_PLATFORM_FIELDS = ("hardware_type", *IDENTITY_FIELDS)
+
+
+def _present(rows: list[dict]) -> set[str]:
+    present: set[str] = set()
+    for row in rows:
+        present.update(row.keys())
+    return present
+
+
+def _dimension(
+    rows: list[dict],
+    present: set[str],
+    key_column: str,
+    keys: list,
+    attributes: tuple[str, ...],
+    metadata: str,
+    **given: list,
+) -> pa.Table:
+    """A dimension's rows as the facts give them (one per fact row with a key), unmerged."""
+    columns: dict[str, list] = {key_column: keys}
+    for name in attributes:
+        if name in given:
+            columns[name] = given[name]
+        elif name in present:
+            columns[name] = [row.get(name) for row in rows]
+    if metadata in present:
+        columns["metadata"] = [row.get(metadata) for row in rows]
+    table = pa.table(columns)
+    return table.filter(pc.is_valid(table[key_column]))
+
+
+def _merged(parts: list[pa.Table], name: str, key: str) -> pa.Table:
+    """One row per key whose attributes are the smallest non-null value any row gave: what
+    the store does when a dimension row exists already, so the order files come in does not
+    matter."""
+    schema = STAGING_SCHEMAS[name]
+    parts = [part for part in parts if part.num_rows]
+    if not parts:
+        return schema.empty_table()
+    table = pa.concat_tables(parts, promote_options="default")
+    attributes = [c for c in table.column_names if c != key]
+    merged = table.group_by(key, use_threads=False).aggregate([(c, "min") for c in attributes])
+    columns = {key: merged[key], **{c: merged[f"{c}_min"] for c in attributes}}
+    return pa.table(
+        [
+            columns[f.name].cast(f.type) if f.name in columns else pa.nulls(merged.num_rows, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
 
 
 def build_batch(parsed_files: Iterable[ParsedFile], chunk_no: int = 0) -> StagedBatch:

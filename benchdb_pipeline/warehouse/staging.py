@@ -186,16 +186,26 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def _table(rows: list[Mapping], schema: pa.Schema) -> pa.Table:
-    """``pa.Table.from_pylist`` column by column, reading only the columns some row gives:
-    a fact row fills a few of its table's columns, and looking up every column of every
-    row cost three times the whole conversion."""
-    present: set = set()
-    for row in rows:
-        present.update(row.keys())
+def arrow_table(
+    rows: list[Mapping],
+    schema: pa.Schema,
+    present: set[str] | None = None,
+    given: Mapping[str, list] | None = None,
+) -> pa.Table:
+    """``pa.Table.from_pylist`` column by column, reading only the columns some row gives
+    (``present``, worked out when not given): a fact row fills a few of its table's columns,
+    and looking up every column of every row cost three times the whole conversion.
+    ``given`` holds whole columns worked out apart from the rows (keys)."""
+    if present is None:
+        present = set()
+        for row in rows:
+            present.update(row.keys())
+    given = given or {}
     return pa.Table.from_arrays(
         [
-            pa.array([row.get(column.name) for row in rows], type=column.type)
+            pa.array(given[column.name], type=column.type)
+            if column.name in given
+            else pa.array([row.get(column.name) for row in rows], type=column.type)
             if column.name in present
             else pa.nulls(len(rows), column.type)
             for column in schema
@@ -221,7 +231,7 @@ class StagedBatch:
     def from_rows(cls, rows: Mapping[str, Iterable[Mapping]]) -> StagedBatch:
         """Build a batch from row dicts keyed by staging-table name (missing keys are NULL)."""
         return cls(
-            {name: _table(list(table_rows), STAGING_SCHEMAS[name]) for name, table_rows in rows.items()}
+            {name: arrow_table(list(table_rows), STAGING_SCHEMAS[name]) for name, table_rows in rows.items()}
         )
 
     @classmethod
