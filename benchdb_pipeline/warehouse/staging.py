@@ -8,7 +8,7 @@ later the API and the runner) fill these tables and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -187,7 +187,7 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
 
 
 def arrow_table(
-    rows: list[Mapping],
+    rows: Sequence[Mapping],
     schema: pa.Schema,
     present: set[str] | None = None,
     given: Mapping[str, list] | None = None,
