@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from benchdb_pipeline.ingest.parse import ParsedFile
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import IDENTITY_FIELDS, fingerprint, identity_fields, platform_key
-from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, arrow_table
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, arrow_table, present_columns
 
 _KEY_SPACE = 1 << 32
 _FACT_TABLES = {
@@ -173,7 +173,7 @@ class _Builder:
         samples: list[dict] = []
         assertions: list[dict] = []
         for kind, facts in self.facts.items():
-            rows, present = facts.rows, _present(facts.rows)
+            rows, present = facts.rows, present_columns(facts.rows)
             displays = [row.get("model_name") for row in rows]
             keys = {
                 "model_name": [self._model_key(d) for d in displays],
@@ -235,13 +235,6 @@ class _Builder:
 
 # What makes two rows one platform (``platform_key`` reads nothing else of a row).
 _PLATFORM_FIELDS = ("hardware_type", *IDENTITY_FIELDS)
-
-
-def _present(rows: list[dict]) -> set[str]:
-    present: set[str] = set()
-    for row in rows:
-        present.update(row.keys())
-    return present
 
 
 def _dimension(

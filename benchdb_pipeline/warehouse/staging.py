@@ -186,6 +186,14 @@ STAGING_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+def present_columns(rows: Sequence[Mapping]) -> set[str]:
+    """The keys some row gives."""
+    present: set[str] = set()
+    for row in rows:
+        present.update(row.keys())
+    return present
+
+
 def arrow_table(
     rows: Sequence[Mapping],
     schema: pa.Schema,
@@ -196,10 +204,7 @@ def arrow_table(
     (``present``, worked out when not given): a fact row fills a few of its table's columns,
     and looking up every column of every row cost three times the whole conversion.
     ``given`` holds whole columns worked out apart from the rows (keys)."""
-    if present is None:
-        present = set()
-        for row in rows:
-            present.update(row.keys())
+    present = present_columns(rows) if present is None else present
     given = given or {}
     return pa.Table.from_arrays(
         [
