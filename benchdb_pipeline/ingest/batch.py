@@ -167,11 +167,9 @@ class _Builder:
         return key
 
     def finish(self) -> StagedBatch:
-        tables = {name: arrow_table(rows, STAGING_SCHEMAS[name]) for name, rows in self.tables.items()}
+        tables: dict[str, pa.Table] = {}
         models: list[pa.Table] = []
         platforms: list[pa.Table] = []
-        samples: list[dict] = []
-        assertions: list[dict] = []
         for kind, facts in self.facts.items():
             rows, present = facts.rows, present_columns(facts.rows)
             displays = [row.get("model_name") for row in rows]
@@ -212,16 +210,15 @@ class _Builder:
                 self.next_key += len(rows)
                 for row_key, row in zip(keys["row_key"], rows, strict=True):
                     for iteration, latency in enumerate(row.get("samples") or ()):
-                        samples.append({"row_key": row_key, "iteration": iteration, "latency_ms": latency})
+                        self.emit(
+                            "performance_samples",
+                            {"row_key": row_key, "iteration": iteration, "latency_ms": latency},
+                        )
                     for assertion in row.get("assertions") or ():
-                        assertions.append({**assertion, "row_key": row_key})
+                        self.emit("integration_test_assertions", {**assertion, "row_key": row_key})
             if kind == "web_platform":  # the web API (webnn, webgpu) under test
                 keys["platform"] = [row.get("hardware_type") for row in rows]
             tables[table] = arrow_table(rows, STAGING_SCHEMAS[table], present, keys)
-        tables["performance_samples"] = arrow_table(samples, STAGING_SCHEMAS["performance_samples"])
-        tables["integration_test_assertions"] = arrow_table(
-            assertions, STAGING_SCHEMAS["integration_test_assertions"]
-        )
         tables["models"] = _merged(models, "models", "model_name")
         tables["hardware_platforms"] = _merged(platforms, "hardware_platforms", "platform_key")
         fingerprints = [fingerprint(k) for k in tables["hardware_platforms"]["platform_key"].to_pylist()]
@@ -230,7 +227,9 @@ class _Builder:
             "fingerprint",
             pa.array(fingerprints, pa.string()),
         )
-        return StagedBatch(tables)
+        batch = StagedBatch.from_rows(self.tables)  # the ledger's rows, runs, samples, assertions
+        batch.tables.update(tables)
+        return batch
 
 
 # What makes two rows one platform (``platform_key`` reads nothing else of a row).
