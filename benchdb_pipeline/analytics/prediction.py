@@ -1,7 +1,8 @@
 """Performance prediction for configurations nobody has measured.
 
 One scikit-learn pipeline per metric: categorical features one-hot encoded, numeric ones on a
-log scale (gradient boosting handles missing values), the target on a log scale. Trees do not
+log scale (gradient boosting handles missing values), the target on a log scale and per
+item of the batch (latency over the batch size, which levels off as throughput does). Trees do not
 extrapolate, so past the measured batch sizes of a configuration (same model, device,
 precision, sequence length and test case) the prediction follows that configuration's own
 batch curve: the geometric mean of the trees' flat edge and the power law through that
@@ -54,7 +55,9 @@ CURVE = ["model_name", "hardware_type", "device_name", "precision", "sequence_le
 PAIR = ["model_name", "hardware_type", "device_name"]
 KINDS = ("in range", "extrapolation", "new configuration", "unseen pair")
 COVERAGE = 0.8
-CALIBRATION_FOLDS = 3
+# Calibration: in how many groups configurations are trimmed (batch sizes left out), left
+# out whole, and model x device pairs left out whole.
+BATCH_FOLDS, CONFIGURATION_FOLDS, PAIR_FOLDS = 5, 3, 7
 
 
 def training_frame(
@@ -128,13 +131,27 @@ def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     return columns
 
 
-def _fit_median(train: pd.DataFrame, features: Features):
+def _per_item(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    """What the trees learn is the metric per item of the batch: latency over the batch size
+    (no batch size: 1). Latency grows with the batch where throughput levels off, and trees
+    stay flat past the largest batch they saw; per item, both metrics level off."""
+    if metric != "latency":
+        return np.ones(len(frame))
+    return frame["batch_size"].astype(float).fillna(1.0).to_numpy()
+
+
+def _label(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    """The trees' target: the log of the metric per item of the batch."""
+    return np.log(frame["target"].to_numpy(float) / _per_item(frame, metric))
+
+
+def _fit_median(train: pd.DataFrame, features: Features, metric: str):
     """The fitted pipeline. A numeric feature with no value in ``train`` is a constant there
     (0): it carries nothing, and the boosting's binning rejects a column with no values."""
     columns = _log_features(train, features)
     empty = [name for name in features.numeric if columns[name].isna().all()]
     columns[empty] = 0.0
-    return _pipeline(features).fit(columns, np.log(train["target"]))
+    return _pipeline(features).fit(columns, _label(train, metric))
 
 
 Curve = tuple[np.ndarray, np.ndarray]  # a configuration's batch sizes (ascending) and targets
@@ -208,6 +225,7 @@ def kinds(train: pd.DataFrame, queries: pd.DataFrame, curves: dict[tuple, Curve]
 def _predict(
     model: Any,
     features: Features,
+    metric: str,
     train: pd.DataFrame,
     queries: pd.DataFrame,
     curves: dict[tuple, Curve] | None = None,
@@ -218,7 +236,7 @@ def _predict(
     batch curve: a power law through the two measured points around it, or nearest that edge
     (trees stay flat past the edge). That beat either alone and a power law through the
     whole curve (see benchmarks/prediction_bench.py)."""
-    predicted = np.exp(model.predict(_log_features(queries, features)))
+    predicted = np.exp(model.predict(_log_features(queries, features))) * _per_item(queries, metric)
     reach = np.ones(len(queries))
     for i, (curve, batch) in enumerate(_queries(_curves(train) if curves is None else curves, queries)):
         if curve is None:
@@ -243,45 +261,49 @@ def _predict(
     return predicted, reach
 
 
-def _calibrate(frame: pd.DataFrame, features: Features) -> dict[str, float]:
+def _calibrate(frame: pd.DataFrame, features: Features, metric: str) -> dict[str, float]:
     """The half-width (log scale) of an 80 % interval for each kind of query, from errors on
     held-out rows. Each hold-out looks like its kind of question and leaves the rest of the
-    data as it is, fold by fold (configurations and pairs in ``CALIBRATION_FOLDS`` groups):
-    a configuration's largest batch size and every fifth of its inner ones (extrapolation:
-    errors per doubling past the edge, so an interval widens with its reach; in range),
-    whole configurations (new configuration), whole model x device pairs (unseen pair). A
-    kind with fewer than 20 errors takes all the others'."""
+    data as it is: a configuration's largest batch size and every fourth of its inner ones,
+    a different fourth from one configuration to the next (extrapolation: errors per doubling
+    past the edge, so an interval widens with its reach; in range), whole configurations (new
+    configuration), whole model x device pairs (unseen pair), each in its number of groups
+    (``*_FOLDS``): one fit per group. The fewer left out per fit, the closer the errors come
+    to those of the model fitted on everything (a third of the pairs left out made unseen
+    pairs' intervals cover 96 % in benchmarks/prediction_bench.py). A kind with fewer than 20
+    errors takes all the others'."""
     from sklearn.model_selection import GroupKFold
 
     curve_ids = pd.util.hash_pandas_object(frame[CURVE], index=False).to_numpy()
     by_curve = frame.groupby(curve_ids)["batch_size"]
-    rank, size = (
+    rank, size, number = (
         by_curve.rank(method="first", ascending=False).to_numpy(),
         by_curve.transform("size").to_numpy(),
+        by_curve.ngroup().to_numpy(),
     )
-    inner = (rank > 1) & (rank < size) & (rank % 5 == 0)
+    inner = (rank > 1) & (rank < size) & ((rank + number) % 4 == 0)
     edge = (rank == 1) & (size >= 3)
+    everything = np.ones(len(frame), bool)
+    pair_ids = pd.util.hash_pandas_object(frame[PAIR], index=False).to_numpy()
     held_out: list[np.ndarray] = []
-    for ids, parts in (
-        (curve_ids, (edge | inner, np.ones(len(frame), bool))),
-        (None, (np.ones(len(frame), bool),)),
+    for groups, part, folds in (
+        (curve_ids, edge | inner, BATCH_FOLDS),
+        (curve_ids, everything, CONFIGURATION_FOLDS),
+        (pair_ids, everything, PAIR_FOLDS),
     ):
-        groups = ids if ids is not None else pd.util.hash_pandas_object(frame[PAIR], index=False).to_numpy()
-        if len(np.unique(groups)) < 2:
+        distinct = len(np.unique(groups))
+        if distinct < 2:
             continue
-        for _train, test in GroupKFold(n_splits=min(CALIBRATION_FOLDS, len(np.unique(groups)))).split(
-            frame, groups=groups
-        ):
-            in_fold = np.isin(np.arange(len(frame)), test)
-            held_out += [in_fold & part for part in parts]
+        for _train, test in GroupKFold(n_splits=min(folds, distinct)).split(frame, groups=groups):
+            held_out.append(np.isin(np.arange(len(frame)), test) & part)
     errors: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for out in held_out:
         train, test = frame[~out], frame[out]
         if test.empty or len(train) < 5:
             continue
-        model = _fit_median(train, features)
+        model = _fit_median(train, features, metric)
         curves = _curves(train)
-        predicted, reach = _predict(model, features, train, test, curves)
+        predicted, reach = _predict(model, features, metric, train, test, curves)
         residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
         for kind, error in zip(kinds(train, test, curves), residual, strict=True):
             errors[str(kind)].append(float(error))
@@ -376,7 +398,7 @@ def evaluate(
             )
         )
         scores = permutation_importance(
-            fitted.median, _log_features(test, used), np.log(test["target"]), n_repeats=3, random_state=0
+            fitted.median, _log_features(test, used), _label(test, metric), n_repeats=3, random_state=0
         )
         importance += pd.Series(scores.importances_mean, index=used.columns) / folds
     held = pd.concat(parts, ignore_index=True)
@@ -420,6 +442,8 @@ class PerformanceModel:
     data_hash: str
     features: Features
     version: str = __version__
+    # What the trees learn; 2: latency per item of the batch (1: latency itself).
+    target: int = 2
 
     @functools.cached_property
     def curves(self) -> dict[tuple, Curve]:
@@ -429,7 +453,9 @@ class PerformanceModel:
     def predict(self, queries: pd.DataFrame) -> pd.DataFrame:
         """Each query's prediction, its 80 % interval and its kind (see ``kinds``)."""
         out = queries.copy()
-        out["predicted"], reach = _predict(self.median, self.features, self.training, queries, self.curves)
+        out["predicted"], reach = _predict(
+            self.median, self.features, self.metric, self.training, queries, self.curves
+        )
         out["kind"] = kinds(self.training, queries, self.curves)
         width = np.exp(out["kind"].map(self.widths).to_numpy(float) * reach)
         out["interval_low"] = out["predicted"] / width
@@ -471,9 +497,18 @@ class PerformanceModel:
 
     @staticmethod
     def load(path: str | Path) -> PerformanceModel:
+        """A saved model, refused when its trees learned another target than this version
+        predicts from (they would be off by the batch size)."""
         import joblib
 
-        return joblib.load(path)
+        model = joblib.load(path)
+        if getattr(model, "target", 1) != PerformanceModel.target:
+            raise QueryError(
+                f"{path}: a model saved by benchdb {model.version}, whose trees learned "
+                "latency itself, not per item of the batch: fit it again (benchdb predict "
+                "--save, or materialize performance_model)"
+            )
+        return model
 
 
 @_one_thread
@@ -485,8 +520,8 @@ def fit(frame: pd.DataFrame, metric: str, features: Sequence[str] | None = None)
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     return PerformanceModel(
         metric=metric,
-        median=_fit_median(frame, used),
-        widths=_calibrate(frame, used),
+        median=_fit_median(frame, used, metric),
+        widths=_calibrate(frame, used, metric),
         training=frame,
         data_hash=digest,
         features=used,

@@ -95,7 +95,7 @@ def test_predict_command(tmp_path):
     with session(db) as con:
         synthetic.fill(
             con, synthetic.Shape(models=4, platforms=3, runs=2)
-        )  # small: --evaluate fits ~60 models
+        )  # small: --evaluate fits ~100 models
     result = benchdb(
         "predict",
         "--model",
@@ -170,3 +170,29 @@ def test_a_number_known_for_one_pair_only_is_learned_from():
     fitted = prediction.fit(frame, "throughput")
     assert "memory_gb" in fitted.features.numeric
     assert fitted.predict(frame.drop(columns="target").head(5))["predicted"].notna().all()
+
+
+def test_latency_past_the_largest_measured_batch_grows_with_the_batch():
+    """Trees stay flat past the batch sizes they saw. Latency grows with the batch (here a
+    fixed cost plus a cost per item) where its value per item levels off: the trees learn
+    latency per item, and the batch size multiplies it back."""
+    frame = known_structure(noise=0.02)
+    frame["target"] = (
+        frame["parameters_million"] / frame["hardware_type"].map(SPEED) * (4 + frame["batch_size"])
+    )
+    beyond = frame["batch_size"] >= 16
+    fitted = prediction.fit(frame[~beyond], "latency")
+    asked = frame[beyond & (frame["model_name"] == "model-3") & (frame["hardware_type"] == "cuda")]
+    answer = fitted.predict(asked.drop(columns="target"))
+    assert (answer["kind"] == "extrapolation").all()
+    error = (answer["predicted"] - asked["target"]).abs() / asked["target"]
+    assert error.max() < 0.1, error.tolist()
+
+
+def test_a_model_saved_with_another_target_is_refused(tmp_path):
+    """Its latency trees learned latency itself: read as per item, they would be off by the batch."""
+    fitted = prediction.fit(known_structure(), "latency")
+    fitted.target = 1
+    path = fitted.save(tmp_path / "old.joblib")
+    with pytest.raises(QueryError, match="fit it again"):
+        prediction.PerformanceModel.load(path)
