@@ -24,6 +24,34 @@ def _group(pgid: int) -> list[int]:
     return [int(pid) for pid, stat in (line.split() for line in out.splitlines()) if not stat.startswith("Z")]
 
 
+def _signals(pids: list[int]) -> str:
+    """Each process's blocked, ignored and caught signals (masks from /proc), to tell why a
+    signal did nothing."""
+    lines = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            command = (
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:80].decode(errors="replace")
+            )
+        except OSError:
+            continue
+        masks = " ".join(
+            line.replace("\t", "") for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt"))
+        )
+        lines.append(f"{pid} {command}: {masks}")
+    return "\n".join(lines)
+
+
+def _started_in_the_background() -> None:
+    """The child's signals as a shell's `&` leaves them: SIGINT ignored, SIGTERM as it is by
+    default and nothing blocked, whatever the test process (a pytest-xdist worker that ran
+    other tests) has done to its own."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -50,7 +78,7 @@ def test_make_dev_stops_with_its_children(tmp_path, stop):
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            preexec_fn=_started_in_the_background,
         )
     try:
         _wait_until_up(port, process, log)
@@ -62,7 +90,8 @@ def test_make_dev_stops_with_its_children(tmp_path, stop):
         deadline = time.monotonic() + 30
         while _group(process.pid) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert _group(process.pid) == [], f"still running 30 s after {stop}"
+        left = _group(process.pid)
+        assert left == [], f"still running 30 s after {stop}:\n{_signals(left)}\n{log.read_text()[-3000:]}"
         process.wait(timeout=5)
         assert "Dagster services shut down" in log.read_text()
     finally:
