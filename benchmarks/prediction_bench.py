@@ -18,9 +18,9 @@ leaves out three kinds of truth, each scored on its own:
 - unseen pair: every configuration of 10 model x device pairs never measured.
 
 For each kind: MAPE of benchdb's prediction, the coverage of its 80 % interval (a good one is
-75-85 %; with 10 unseen pairs a seed, their coverage moves in steps of whole pairs, so judge it
-by the mean over several seeds) and how often the interval misses its own prediction; beside them two baselines
-from the same training data: the same configuration (same precision) at the nearest
+75-85 %; with 10 unseen pairs a seed, their coverage moves in steps of whole pairs, so judge
+it by the mean over several seeds) and how often the interval misses its own prediction;
+beside them two baselines from the same training data: the same configuration (same precision) at the nearest
 measured batch size (scaled by batch size for latency), and log-log interpolation of that
 configuration's batch curve (a power law through its measured points).
 """
@@ -153,16 +153,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, action="append", help="repeat for several (default 16)")
     parser.add_argument("--metric", choices=("throughput", "latency"), action="append")
     args = parser.parse_args()
+    seeds = args.seed or [16]
     covers: dict[tuple[str, str], list[float]] = {}
-    for seed in args.seed or [16]:
+    for seed in seeds:
         frame = universe(seed)
         train, held = split(frame, seed)
         print(f"seed {seed}: {len(frame)} feasible configurations (synthetic); {len(train)} in training")
         for metric in args.metric or ["throughput", "latency"]:
             for kind, covered in score(train, held, metric).items():
                 covers.setdefault((metric, kind), []).append(covered)
-    if len(args.seed or []) > 1:
-        print(f"\n80 % intervals over {len(args.seed)} seeds: mean coverage (lowest-highest)")
+    if len(seeds) > 1:
+        print(f"\n80 % intervals over {len(seeds)} seeds: mean coverage (lowest-highest)")
         for (metric, kind), values in covers.items():
             print(f"{metric:10} {kind:14} {np.mean(values):5.0%} ({min(values):.0%}-{max(values):.0%})")
 

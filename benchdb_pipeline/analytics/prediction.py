@@ -2,8 +2,8 @@
 
 One scikit-learn pipeline per metric: categorical features one-hot encoded, numeric ones on a
 log scale (gradient boosting handles missing values), the target on a log scale and per
-item of the batch (latency over the batch size, which levels off as throughput does). Trees do not
-extrapolate, so past the measured batch sizes of a configuration (same model, device,
+item of the batch (latency over the batch size, which levels off as throughput does). Trees
+do not extrapolate, so past the measured batch sizes of a configuration (same model, device,
 precision, sequence length and test case) the prediction follows that configuration's own
 batch curve: the geometric mean of the trees' flat edge and the power law through that
 configuration's two measured points nearest the edge.
@@ -442,7 +442,7 @@ class PerformanceModel:
     data_hash: str
     features: Features
     version: str = __version__
-    # What the trees learn; 2: latency per item of the batch (1: latency itself).
+    # What a latency model's trees learn: 2, latency per item of the batch; 1, latency itself.
     target: int = 2
 
     @functools.cached_property
@@ -497,12 +497,12 @@ class PerformanceModel:
 
     @staticmethod
     def load(path: str | Path) -> PerformanceModel:
-        """A saved model, refused when its trees learned another target than this version
-        predicts from (they would be off by the batch size)."""
+        """A saved model; a latency model whose trees learned another target than this version
+        predicts from is refused (its predictions would be off by the batch size)."""
         import joblib
 
         model = joblib.load(path)
-        if getattr(model, "target", 1) != PerformanceModel.target:
+        if model.metric == "latency" and getattr(model, "target", 1) != PerformanceModel.target:
             raise QueryError(
                 f"{path}: a model saved by benchdb {model.version}, whose trees learned "
                 "latency itself, not per item of the batch: fit it again (benchdb predict "
