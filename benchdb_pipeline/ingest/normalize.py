@@ -118,7 +118,7 @@ class RecordKind:
     ) -> tuple[dict, list[Problem]]:
         """Return the normalised row and the problems found (row is unusable if any).
         ``partial`` normalises the fields given without asking for the required ones."""
-        if not isinstance(record, Mapping):
+        if type(record) is not dict and not isinstance(record, Mapping):
             return {}, [Problem(locator, None, f"expected an object, found {_kind(record)}")]
         if "device" in record:
             record = route_device(record)
@@ -130,9 +130,11 @@ class RecordKind:
             plan = self.plans[keys] = self._plan(keys)
         steps, unit_keys, extra_keys = plan
         problems: list[Problem] = []
-        declared = dict(units) if units else {}
-        for key in unit_keys:
-            _declare_unit(key, record[key], declared, locator, problems)
+        declared: Mapping[str, str] = units or {}
+        if unit_keys:
+            declared = dict(declared)
+            for key in unit_keys:
+                _declare_unit(key, record[key], declared, locator, problems)
         row: dict[str, object] = {}
         failed: set[str] = set()
         for key, column, to_column in steps:
@@ -214,6 +216,8 @@ def _number(value: object) -> float:
     return number
 
 
+MEMO_TEXT = 256  # the longest text value a converter remembers
+
 _cached_timestamp = functools.lru_cache(maxsize=8192)(parse_timestamp)
 
 
@@ -255,11 +259,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
     if kind == TEXT:
         limit = LONG_TEXT_LIMIT if rule.column in LONG_TEXT else TEXT_LIMIT
 
-        def text(value: object, declared: Mapping[str, str]) -> object:
-            if type(value) is not str:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(f"{value!r} is not text ({_kind(value)})")
-                value = str(value)
+        def checked(value: str) -> str | None:
             value = value.strip()
             if not value:
                 return None
@@ -268,6 +268,24 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
             if not value.isprintable() and CONTROL_CHARACTERS.search(value):  # the fast test first
                 raise ValueError(f"{value[:40]!r} holds control characters (such as NUL or ESC)")
             return rule.normalise(value) if rule.normalise else value
+
+        # Names repeat in every record: each short one is checked once. One that fails is
+        # not kept (it raises again); long texts (messages, command lines) are not kept at all.
+        seen: dict[str, str | None] = {}
+
+        def text(value: object, declared: Mapping[str, str]) -> object:
+            if type(value) is str:
+                if value in seen:
+                    return seen[value]
+                if len(value) > MEMO_TEXT:
+                    return checked(value)
+                if len(seen) > 4096:
+                    seen.clear()
+                seen[value] = checked(value)
+                return seen[value]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{value!r} is not text ({_kind(value)})")
+            return checked(str(value))
 
         return text
     if kind in (FLOAT, INT):
@@ -284,7 +302,7 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         def number(value: Any, declared: Mapping[str, str]) -> object:
             kind_of = type(value)
             result = float(value) if kind_of is float or kind_of is int else _number(value)
-            result *= factor(declared)
+            result *= fixed if fixed is not None else factor(declared)
             if not math.isfinite(result):
                 raise ValueError(f"{value!r} is not a finite number")
             if whole:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchdb_pipeline.ingest.normalize import KINDS, percentile
+from benchdb_pipeline.ingest.normalize import KINDS, MEMO_TEXT, percentile
 from benchdb_pipeline.ingest.rules import convert, norm_hardware_type, norm_precision, norm_status
 
 PERF = KINDS["performance"]
@@ -78,6 +78,17 @@ def test_invalid_values_name_the_field(record, field, reason):
     _, problems = normalise(record)
     assert [(p.locator, p.field) for p in problems] == [("$[0]", field)]
     assert reason in problems[0].reason
+
+
+def test_a_text_is_judged_the_same_every_time_it_comes():
+    # Converters remember the short texts they accepted; one they refused is refused again.
+    for _ in range(2):
+        _, problems = normalise({"throughput": 1, "precision": "fp\u0000"})
+        assert [(p.field, "control characters" in p.reason) for p in problems] == [("precision", True)]
+        row, problems = normalise({"throughput": 1, "precision": "  FLOAT16 "})
+        assert problems == [] and row["precision"] == "fp16"
+    long_name = "m" * (MEMO_TEXT + 1)
+    assert normalise({"throughput": 1, "model": f" {long_name} "})[0]["model_name"] == long_name
 
 
 def test_required_fields():
