@@ -21,8 +21,8 @@ leaves out three kinds of truth, each scored on its own:
 For each kind: MAPE of benchdb's prediction, the coverage of its 80 % interval (a good one is
 75-85 %; with 10 unseen pairs a seed, their coverage moves in steps of whole pairs, so judge
 it by the mean over several seeds, with its 95 % confidence interval: one seed's unseen-pair
-coverage varies by ±12 points, so 16 seeds pin the mean to ±6 and 48 to ±3.5) and how often
-the interval misses its own prediction;
+coverage has a standard deviation of 8-14 points, so 16 seeds pin the mean to ±4-7 and 48
+to ±2-4) and how often the interval misses its own prediction;
 beside them two baselines from the same training data: the same configuration (same precision) at the nearest
 measured batch size (scaled by batch size for latency), and log-log interpolation of that
 configuration's batch curve (a power law through its measured points).
