@@ -57,7 +57,7 @@ KINDS = ("in range", "extrapolation", "new configuration", "unseen pair")
 COVERAGE = 0.8
 # Calibration: in how many groups configurations are trimmed (batch sizes left out), left
 # out whole, and model x device pairs left out whole.
-BATCH_FOLDS, CONFIGURATION_FOLDS, PAIR_FOLDS = 5, 3, 7
+BATCH_FOLDS, CONFIGURATION_FOLDS, PAIR_FOLDS = 5, 3, 14
 
 
 def training_frame(
@@ -100,13 +100,12 @@ def _one_thread(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _pipeline(features: Features):
+def _encoder(features: Features):
+    """Categories one-hot encoded (an unknown one: all zeros), numbers as they are."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    features = ColumnTransformer(
+    return ColumnTransformer(
         [
             (
                 "categories",
@@ -116,10 +115,20 @@ def _pipeline(features: Features):
             ("numbers", "passthrough", list(features.numeric)),
         ]
     )
-    model = HistGradientBoostingRegressor(
+
+
+def _boosting():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(
         max_iter=100, learning_rate=0.2, max_leaf_nodes=15, min_samples_leaf=5, random_state=0
     )
-    return Pipeline([("features", features), ("model", model)])
+
+
+def _pipeline(features: Features):
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", _encoder(features)), ("model", _boosting())])
 
 
 def _log_features(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
@@ -231,12 +240,25 @@ def _predict(
     curves: dict[tuple, Curve] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The model's predictions, and how many doublings of batch size each lies past its
-    configuration's measured ones (1 inside them). Between two measured batch sizes, and past
+    configuration's measured ones (1 inside them): see ``_along_curves``."""
+    trees = model.predict(_log_features(queries, features))
+    return _along_curves(trees, metric, train, queries, curves)
+
+
+def _along_curves(
+    trees: np.ndarray,
+    metric: str,
+    train: pd.DataFrame,
+    queries: pd.DataFrame,
+    curves: dict[tuple, Curve] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trees' answers (log of the metric per item) as predictions, and each one's reach
+    past its configuration's measured batch sizes. Between two measured batch sizes, and past
     the edge, the prediction is the geometric mean of the trees' and the configuration's own
     batch curve: a power law through the two measured points around it, or nearest that edge
     (trees stay flat past the edge). That beat either alone and a power law through the
     whole curve (see benchmarks/prediction_bench.py)."""
-    predicted = np.exp(model.predict(_log_features(queries, features))) * _per_item(queries, metric)
+    predicted = np.exp(trees) * _per_item(queries, metric)
     reach = np.ones(len(queries))
     for i, (curve, batch) in enumerate(_queries(_curves(train) if curves is None else curves, queries)):
         if curve is None:
@@ -261,17 +283,16 @@ def _predict(
     return predicted, reach
 
 
-def _calibrate(frame: pd.DataFrame, features: Features, metric: str) -> dict[str, float]:
-    """The half-width (log scale) of an 80 % interval for each kind of query, from errors on
-    held-out rows. Each hold-out looks like its kind of question and leaves the rest of the
-    data as it is: a configuration's largest batch size and every fourth of its inner ones,
-    a different fourth from one configuration to the next (extrapolation: errors per doubling
-    past the edge, so an interval widens with its reach; in range), whole configurations (new
-    configuration), whole model x device pairs (unseen pair), each in its number of groups
-    (``*_FOLDS``): one fit per group. The fewer left out per fit, the closer the errors come
-    to those of the model fitted on everything (a third of the pairs left out made unseen
-    pairs' intervals cover 96 % in benchmarks/prediction_bench.py). A kind with fewer than 20
-    errors takes all the others'."""
+def _hold_outs(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The rows each calibration fit leaves out. Each hold-out looks like its kind of question
+    and leaves the rest of the data as it is: a configuration's largest batch size and every
+    fourth of its inner ones, a different fourth from one configuration to the next
+    (extrapolation and in range), whole configurations (new configuration), whole model x
+    device pairs (unseen pair), each in its number of groups (``*_FOLDS``): one fit per group.
+    The fewer left out per fit, the closer the errors come to those of the model fitted on
+    everything: in benchmarks/prediction_bench.py unseen pairs' intervals covered 96 % with a
+    third of the pairs left out per fit, 86.5 % with a seventh, 83.6 % with a fourteenth and
+    82.7 % with a twentieth (64 seeds, ± 3)."""
     from sklearn.model_selection import GroupKFold
 
     curve_ids = pd.util.hash_pandas_object(frame[CURVE], index=False).to_numpy()
@@ -295,18 +316,39 @@ def _calibrate(frame: pd.DataFrame, features: Features, metric: str) -> dict[str
         if distinct < 2:
             continue
         for _train, test in GroupKFold(n_splits=min(folds, distinct)).split(frame, groups=groups):
-            held_out.append(np.isin(np.arange(len(frame)), test) & part)
+            out = np.isin(np.arange(len(frame)), test) & part
+            if out.any() and len(frame) - out.sum() >= 5:
+                held_out.append(out)
+    return held_out
+
+
+def _calibrate(frame: pd.DataFrame, features: Features, metric: str) -> dict[str, float]:
+    """The half-width (log scale) of an 80 % interval for each kind of query, from the errors
+    of fits that left rows out (``_hold_outs``); extrapolation errors per doubling past the
+    edge, so an interval widens with its reach."""
+    # Encoded once for every fit: a category absent from a fit's rows is a column of zeros
+    # there, which no tree splits on, as the fit's own encoder would ignore it.
+    encoded = _encoder(features).fit_transform(_log_features(frame, features))
+    label = _label(frame, metric)
+    numbers = slice(encoded.shape[1] - len(features.numeric), encoded.shape[1])
     errors: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    for out in held_out:
+    for out in _hold_outs(frame):
         train, test = frame[~out], frame[out]
-        if test.empty or len(train) < 5:
-            continue
-        model = _fit_median(train, features, metric)
+        rows = encoded[~out]
+        numeric = rows[:, numbers]  # a view of rows
+        numeric[:, np.isnan(numeric).all(axis=0)] = 0.0  # no value in these rows: as _fit_median
+        trees = _boosting().fit(rows, label[~out]).predict(encoded[out])
         curves = _curves(train)
-        predicted, reach = _predict(model, features, metric, train, test, curves)
+        predicted, reach = _along_curves(trees, metric, train, test, curves)
         residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
         for kind, error in zip(kinds(train, test, curves), residual, strict=True):
             errors[str(kind)].append(float(error))
+    return _widths(errors)
+
+
+def _widths(errors: dict[str, list[float]]) -> dict[str, float]:
+    """Each kind's conformal half-width; a kind with fewer than 20 errors takes all the
+    others'."""
     pooled = [e for kind in KINDS for e in errors[kind]]
     return {kind: _conformal(errors[kind] if len(errors[kind]) >= 20 else pooled) for kind in KINDS}
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from benchdb_pipeline.analytics import prediction
 from benchdb_pipeline.errors import QueryError
@@ -170,6 +172,31 @@ def test_a_number_known_for_one_pair_only_is_learned_from():
     fitted = prediction.fit(frame, "throughput")
     assert "memory_gb" in fitted.features.numeric
     assert fitted.predict(frame.drop(columns="target").head(5))["predicted"].notna().all()
+
+
+def test_calibration_errors_are_those_of_each_fits_own_pipeline():
+    """Calibration encodes the features once for all its fits. A model measured on one
+    device only, its pair held out, is a category that fit never saw, and a number known for
+    one pair only is missing from every row of the fit that holds that pair out: the widths
+    must be those of fitting each hold-out's own pipeline."""
+    frame = known_structure()
+    frame = frame[(frame["model_name"] != "model-7") | (frame["hardware_type"] == "cuda")]
+    frame["memory_gb"] = None
+    frame.loc[(frame["model_name"] == "model-0") & (frame["hardware_type"] == "mps"), "memory_gb"] = 24.0
+    frame = frame.reset_index(drop=True)
+    features = prediction.features_of(frame)
+    errors: dict[str, list[float]] = {kind: [] for kind in prediction.KINDS}
+    with threadpool_limits(limits=1):  # as fit() runs them: OpenMP spins beside busy workers
+        for out in prediction._hold_outs(frame):
+            train, test = frame[~out], frame[out]
+            model = prediction._fit_median(train, features, "throughput")
+            predicted, reach = prediction._predict(model, features, "throughput", train, test)
+            residual = np.abs(np.log(test["target"].to_numpy()) - np.log(predicted)) / reach
+            for kind, error in zip(prediction.kinds(train, test), residual, strict=True):
+                errors[str(kind)].append(float(error))
+        widths = prediction._calibrate(frame, features, "throughput")
+    assert errors["unseen pair"] and errors["extrapolation"] and errors["in range"]
+    assert widths == pytest.approx(prediction._widths(errors), rel=1e-9)
 
 
 def test_latency_past_the_largest_measured_batch_grows_with_the_batch():
