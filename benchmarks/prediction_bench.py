@@ -159,7 +159,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seed", type=int, action="append", help="repeat for several (default 16)")
-    parser.add_argument("--seeds", type=_seed_range, default=[], help="a range of seeds, such as 100-147")
+    parser.add_argument(
+        "--seeds", type=_seed_range, action="extend", default=[], help="a range of seeds, such as 100-147"
+    )
     parser.add_argument("--metric", choices=("throughput", "latency"), action="append")
     args = parser.parse_args()
     seeds = [*(args.seed or []), *args.seeds] or [16]
