@@ -22,9 +22,9 @@ For each kind: MAPE of benchdb's prediction, the coverage of its 80 % interval (
 75-85 %; with 10 unseen pairs a seed, their coverage moves in steps of whole pairs, so judge
 it by the mean over several seeds, with its 95 % confidence interval: one seed's unseen-pair
 coverage has a standard deviation of 8-14 points, so 16 seeds pin the mean to ±4-7 and 48
-to ±2-4) and how often the interval misses its own prediction;
-beside them two baselines from the same training data: the same configuration (same precision) at the nearest
-measured batch size (scaled by batch size for latency), and log-log interpolation of that
+to ±2-4) and how often the interval misses its own prediction; beside them two baselines
+from the same training data: the same configuration (same precision) at the nearest measured
+batch size (scaled by batch size for latency), and log-log interpolation of that
 configuration's batch curve (a power law through its measured points).
 """
 

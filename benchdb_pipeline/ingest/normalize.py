@@ -269,20 +269,13 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
                 raise ValueError(f"{value[:40]!r} holds control characters (such as NUL or ESC)")
             return rule.normalise(value) if rule.normalise else value
 
-        # Names repeat in every record: each short one is checked once. One that fails is
-        # not kept (it raises again); long texts (messages, command lines) are not kept at all.
-        seen: dict[str, str | None] = {}
+        # Names repeat in every record: each short one is checked once (one that fails is not
+        # kept: it raises again); long texts (messages, command lines) are not kept at all.
+        remembered = functools.lru_cache(maxsize=4096)(checked)
 
         def text(value: object, declared: Mapping[str, str]) -> object:
             if type(value) is str:
-                if value in seen:
-                    return seen[value]
-                if len(value) > MEMO_TEXT:
-                    return checked(value)
-                if len(seen) > 4096:
-                    seen.clear()
-                seen[value] = checked(value)
-                return seen[value]
+                return remembered(value) if len(value) <= MEMO_TEXT else checked(value)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{value!r} is not text ({_kind(value)})")
             return checked(str(value))

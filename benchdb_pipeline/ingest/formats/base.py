@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os.path
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, TypeGuard
 
 from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem, route_device
@@ -21,11 +21,7 @@ class Source:
 
     @property
     def stem(self) -> str:
-        """The file name without its suffix, as ``PurePath.stem`` says it (``x.`` and ``.x``
-        have none), without building a path object for every file."""
-        name = os.path.basename(self.path)
-        dot = name.rfind(".")
-        return name[:dot] if 0 < dot < len(name) - 1 else name
+        return PurePath(self.path).stem
 
 
 class Adapter:
