@@ -11,7 +11,9 @@ Generates N result files of 1-20 results each, with the name variants real files
 - row-by-row: a converter doing one INSERT per result (as the old scripts did), on a subset;
 - benchdb: `benchdb ingest DIR` as a user runs it (process start-up included).
 
-Reports files/s, rows/s, peak memory (largest process) and the ratios.
+Reports files/s, rows/s, peak memory (largest process), the CPU time every process on the
+machine spent meanwhile (from /proc/stat, on Linux: the work a stage costs, steadier than its
+wall time on a shared machine) and the ratios.
 """
 
 from __future__ import annotations
@@ -174,17 +176,31 @@ def main() -> None:
     run(args)
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) of the largest process in the tree, stdout."""
+def busy_seconds() -> float | None:
+    """Core-seconds every CPU of the machine has been busy since boot (Linux), else None:
+    the processes a stage starts (pool workers of pool workers included) all count."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(command: list[str]) -> tuple[float, float, str, float | None]:
+    """Wall seconds, peak RSS (MB) of the largest process in the tree, stdout, and the
+    machine's busy core-seconds meanwhile (None where /proc/stat is not there)."""
+    busy = busy_seconds()
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    after = busy_seconds()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{command} exited {code}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, out, None if busy is None or after is None else after - busy
 
 
 def run(args) -> None:
@@ -202,6 +218,7 @@ def run(args) -> None:
         stale.unlink()
     me = [sys.executable, __file__, "--folder", str(folder)]
     figures = {}
+    work: dict[str, float | None] = {}
     for name, command in (
         ("floor", me + ["--stage", "floor", "--db", str(workdir / "floor.duckdb")]),
         (
@@ -228,18 +245,23 @@ def run(args) -> None:
             ],
         ),
     ):
-        wall, rss, out = timed(command)
+        wall, rss, out, cpu = timed(command)
         files = args.row_by_row_files if name == "row-by-row" else args.files
         rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
         figures[name] = (files / wall, rows / wall)
+        work[name] = cpu
         print(
             f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
-            f"peak {rss:6.0f} MB" + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
+            f"peak {rss:6.0f} MB"
+            + (f"  cpu {cpu:5.1f} core-s" if cpu is not None else "")
+            + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
         )
     ours, base, old = figures["benchdb"][0], figures["floor"][0], figures["row-by-row"][0]
     print(
         f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  benchdb / row-by-row = {ours / old:.0f}× (goal ≥ 100×)"
     )
+    if work["benchdb"] and work["floor"]:
+        print(f"CPU time, benchdb / floor = {work['benchdb'] / work['floor']:.1f}×")
     if not args.workdir:
         shutil.rmtree(workdir)
 
