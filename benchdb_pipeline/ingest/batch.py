@@ -20,7 +20,7 @@ from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATT
 from benchdb_pipeline.warehouse.identity import IDENTITY_FIELDS, fingerprint, identity_fields, platform_key
 from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, arrow_table, present_columns
 
-_KEY_SPACE = 1 << 32
+KEY_SPACE = 1 << 32
 _FACT_TABLES = {
     "performance": "performance_results",
     "compatibility": "hardware_compatibility",
@@ -69,7 +69,7 @@ class _Builder:
     column by column: the per-row work is looking values up, not building dicts."""
 
     def __init__(self, chunk_no: int) -> None:
-        self.next_key = chunk_no * _KEY_SPACE
+        self.next_key = chunk_no * KEY_SPACE
         self.tables: dict[str, list[dict]] = {}
         self.facts: dict[str, _Facts] = {}
         self.identity = identity_fields()

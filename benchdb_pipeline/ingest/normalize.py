@@ -240,6 +240,32 @@ def _check_range(rule: Rule, number: float) -> None:
 Converter = Callable[[object, Mapping[str, str]], object]
 
 
+def fixed_factor(rule: Rule, unit: str | None) -> float | None:
+    """The factor of values under an alias that names its unit (or of a column without
+    units); None for a unit-less alias, which follows the unit its record declares."""
+    if not rule.dimension:
+        return 1.0
+    return _factor(rule, unit) if unit else None
+
+
+def default_factor(rule: Rule) -> float:
+    """The factor of values under a unit-less alias when the record declares no unit."""
+    return _factor(rule, None) if rule.dimension else 1.0
+
+
+def plausible_maximum(rule: Rule) -> float | None:
+    """The largest value a measured column can take, in the column's unit (None: no cap)."""
+    dimension = rule.dimension
+    unit = rule.unit or (CANONICAL_UNIT[dimension] if dimension else None)
+    if not dimension or not unit:
+        return None
+    return convert(PLAUSIBLE_MAXIMUM[dimension], dimension, CANONICAL_UNIT[dimension], unit)
+
+
+def largest_whole(rule: Rule) -> int:
+    return MAX_BIGINT if rule.wide else MAX_INT
+
+
 def _compile(rule: Rule, unit: str | None) -> Converter:
     """A converter for values arriving under one alias: kind, unit factor and range.
 
@@ -247,8 +273,8 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
     the record declares, else the column's own.
     """
     kind, dimension = rule.kind, rule.dimension
-    fixed = _factor(rule, unit) if dimension and unit else (None if dimension else 1.0)
-    default = _factor(rule, None) if dimension else 1.0
+    fixed = fixed_factor(rule, unit)
+    default = default_factor(rule)
 
     def factor(declared: Mapping[str, str]) -> float:
         if fixed is not None:
@@ -283,14 +309,10 @@ def _compile(rule: Rule, unit: str | None) -> Converter:
         return text
     if kind in (FLOAT, INT):
         whole = kind == INT
-        largest = MAX_BIGINT if rule.wide else MAX_INT
+        largest = largest_whole(rule)
         minimum, exclusive = rule.minimum, rule.exclusive
         unit = rule.unit or (CANONICAL_UNIT[dimension] if dimension else None)
-        plausible = (
-            convert(PLAUSIBLE_MAXIMUM[dimension], dimension, CANONICAL_UNIT[dimension], unit)
-            if dimension and unit
-            else None
-        )
+        plausible = plausible_maximum(rule)
 
         def number(value: Any, declared: Mapping[str, str]) -> object:
             kind_of = type(value)

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchdb_pipeline.config import formats_dir, is_lake
-from benchdb_pipeline.ingest.batch import build_batch
+from benchdb_pipeline.ingest import columnar
+from benchdb_pipeline.ingest.batch import KEY_SPACE, build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
+from benchdb_pipeline.ingest.formats import declared
 from benchdb_pipeline.ingest.formats.declared import declared_adapters
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 # Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 400
 CHUNK_FILES = 250
+# From this many files, plain row lists are read as whole columns (``columnar``), in chunks
+# large enough to pay for a chunk's SQL (~20-30 ms).
+COLUMNAR_FROM = 4000
+COLUMNAR_CHUNK_FILES = 2500
 
 
 @dataclass
@@ -55,15 +61,17 @@ class ParsedChunk:
 _KNOWN: frozenset[str] = frozenset()
 _CATEGORIES: frozenset[str] = frozenset()  # empty: every category
 _PARSED: Mapping[str, ParsedFile] = {}  # files parsed already, by path
+_COLUMNAR = False  # whether plain row lists are read as whole columns
 
 
 def _init_worker(
     known: frozenset[str],
     categories: frozenset[str] = frozenset(),
     parsed: Mapping[str, ParsedFile] | None = None,
+    by_columns: bool = False,
 ) -> None:
-    global _KNOWN, _CATEGORIES, _PARSED
-    _KNOWN, _CATEGORIES, _PARSED = known, categories, parsed or {}
+    global _KNOWN, _CATEGORIES, _PARSED, _COLUMNAR
+    _KNOWN, _CATEGORIES, _PARSED, _COLUMNAR = known, categories, parsed or {}, by_columns
 
 
 def _chosen(parsed: ParsedFile) -> bool:
@@ -74,12 +82,24 @@ def _chosen(parsed: ParsedFile) -> bool:
 
 def _parse_chunk(job: tuple[int, Sequence[str]]) -> ParsedChunk:
     chunk_no, paths = job
+    by_columns = None
+    if _COLUMNAR:
+        # the upper half of the chunk's keys; build_batch numbers from the lower
+        by_columns = columnar.read_row_lists(
+            [p for p in paths if p not in _PARSED], _KNOWN, chunk_no * KEY_SPACE + KEY_SPACE // 2
+        )
+        rest = set(by_columns.rest)
+        paths = [p for p in paths if p in rest or p in _PARSED]
     parsed = [_PARSED.get(path) or parse_file(path, _KNOWN) for path in paths]
     for file in parsed:
         if not _chosen(file):
             file.status = "skipped"
     outcomes = [FileOutcome(p.path, p.status, p.format, p.record_count, p.error) for p in parsed]
-    return ParsedChunk(build_batch([p for p in parsed if p.status != "skipped"], chunk_no), outcomes)
+    batch = build_batch([p for p in parsed if p.status != "skipped"], chunk_no)
+    if by_columns is None:
+        return ParsedChunk(batch, outcomes)
+    outcomes += [FileOutcome(*outcome, None) for outcome in by_columns.outcomes]
+    return ParsedChunk(StagedBatch.concat([by_columns.batch, batch]), outcomes)
 
 
 def parse_files(
@@ -91,14 +111,23 @@ def parse_files(
     categories: frozenset[str] = frozenset(),
     parsed: Mapping[str, ParsedFile] | None = None,
     chunk_files: int = CHUNK_FILES,
+    columnar_from: int = COLUMNAR_FROM,
+    columnar_chunk_files: int = COLUMNAR_CHUNK_FILES,
 ) -> Iterator[ParsedChunk]:
     """Parse files into staged chunks of ``chunk_files``, in order, one worker process per
     core. With ``categories``, files of other categories are left out (status ``skipped``),
-    unrecorded."""
+    unrecorded. From ``columnar_from`` files on, plain row lists are read as whole columns,
+    in chunks of ``columnar_chunk_files`` (when no declared format could claim them and the
+    categories include theirs)."""
+    by_columns = (
+        len(paths) >= columnar_from and columnar.chosen(categories) and not declared.current(formats_dir())
+    )
+    if by_columns:
+        chunk_files = columnar_chunk_files
     jobs = [(n, paths[i : i + chunk_files]) for n, i in enumerate(range(0, len(paths), chunk_files))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < POOL_THRESHOLD:
-        _init_worker(known, categories, parsed)
+        _init_worker(known, categories, parsed, by_columns)
         results: Iterable[ParsedChunk] = map(_parse_chunk, jobs)
         yield from _notify(results, on_chunk)
         return
@@ -106,7 +135,10 @@ def parse_files(
     # pandas too: pyarrow imports it on first conversion, 0.4 s in every worker otherwise.
     context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline", "pandas"])
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(known, categories, parsed)
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(known, categories, parsed, by_columns),
     ) as pool:
         yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
 
@@ -204,6 +236,7 @@ def ingest_files(
     categories: Sequence[str] = (),
     read_ledger: bool = True,
     preparsed: Mapping[str, ParsedFile] | None = None,
+    columnar_from: int = COLUMNAR_FROM,
 ) -> IngestReport:
     """Ingest the given result files into the warehouse at ``db``.
 
@@ -218,6 +251,8 @@ def ingest_files(
     stored; a caller whose files are new (the API's writer) saves that read, which grows
     with the ledger: a file stored already is still stored once. ``preparsed`` holds files
     their caller parsed already (the API's, parsed when validated), by path: not read again.
+    From ``columnar_from`` files on, plain lists of performance rows are read as whole
+    columns (``columnar``), the other files as before.
     """
     declared_adapters(formats_dir())  # a declared mapping that cannot be used stops here, named
     report = IngestReport(files=len(files), dry_run=dry_run)
@@ -242,6 +277,8 @@ def ingest_files(
             categories=frozenset(categories),
             parsed=preparsed,
             chunk_files=min(CHUNK_FILES, batch_files),
+            columnar_from=columnar_from,
+            columnar_chunk_files=min(COLUMNAR_CHUNK_FILES, batch_files),
         )
         # The pool parses ahead while a batch is stored: one pool for every batch.
         for batch in _batches(chunks, batch_files):

@@ -1,0 +1,532 @@
+"""Plain lists of performance rows read as whole columns, for bulk ingests.
+
+Most files of a bulk ingest are lists of flat rows (``performance_rows``), and per-record
+Python is what bounds the per-file route (README, Speed). Here orjson reads the files, each
+set of record keys is resolved to its columns once (``RecordKind`` plans it, as for the
+per-file route), the values are gathered into typed Arrow columns, and every rule applies to
+a whole column in DuckDB: text values (names, precisions, timestamps) are normalised once per
+distinct value by the per-file route's own converters; numbers are converted and
+range-checked in SQL, where the results identity is written too.
+
+This route takes only the files it can prove it reads exactly as the per-file route would:
+every record an object of known fields, each column given once, values of the expected JSON
+type, in range, with nothing to report. Any other file (a unit key, an unknown field, a
+number given as text, a value out of range, a repeated key, a file that is not a list…) is
+handed back to the per-file route, which reads or quarantines it with its reasons. Both
+routes stage the same rows, results identity included (a test holds them to it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import itemgetter
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from benchdb_pipeline.config import max_file_bytes
+from benchdb_pipeline.ingest.discovery import shown
+from benchdb_pipeline.ingest.files import read_result_file
+from benchdb_pipeline.ingest.formats.base import Source, run_record
+from benchdb_pipeline.ingest.normalize import (
+    KINDS,
+    MEASUREMENTS,
+    Converter,
+    default_factor,
+    fixed_factor,
+    largest_whole,
+    plausible_maximum,
+)
+from benchdb_pipeline.ingest.rules import BOOL, FLOAT, INT, TEXT, TIMESTAMP, Rule
+from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
+from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, platform_key
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
+
+FORMAT, CATEGORY = "performance_rows", "performance"
+_KIND = KINDS["performance"]
+_RULES: dict[str, Rule] = {rule.column: rule for rule, *_ in _KIND.lookup.values()}
+_SCALARS = (TEXT, INT, FLOAT, BOOL, TIMESTAMP)
+_EXACT_INTEGER = 2.0**53  # whole numbers a double holds exactly
+
+
+@dataclass
+class ColumnarRead:
+    """Files read here (staged, with their outcomes: path, status, format, records) and the
+    paths left to the per-file route."""
+
+    batch: StagedBatch
+    outcomes: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    rest: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _File:
+    path: str
+    shown: str
+    sha256: str
+    size: int
+    modified_at: datetime
+    run: dict  # the run record, normalised
+
+
+@dataclass
+class _Group:
+    """The records of one set of keys: their plan, their files and places, the records."""
+
+    plan: dict[str, str]
+    file_no: list[int] = field(default_factory=list)
+    idx: list[int] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+
+
+_PLANS: dict[tuple[str, ...], dict[str, str] | None] = {}
+
+
+def read_row_lists(
+    paths: Sequence[str], known: frozenset[str] | set[str] = frozenset(), first_key: int = 0
+) -> ColumnarRead:
+    """Stage the files of ``paths`` this route reads; the others come back in ``rest``.
+    Content whose hash is in ``known`` is staged as known, not read further.
+    The batch's keys are ``first_key`` and up (a few per file and one per record)."""
+    read = ColumnarRead(StagedBatch())
+    files: list[_File] = []
+    groups: dict[tuple[str, ...], _Group] = {}
+    ledger_only: list[dict] = []
+    limit = max_file_bytes()
+    for path in paths:
+        try:
+            data, modified = read_result_file(path, limit)
+        except OSError:
+            read.rest.append(path)  # the per-file route says why
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        name = shown(path)
+        if digest in known:
+            ledger_only.append(
+                {
+                    "path": name,
+                    "sha256": digest,
+                    "size_bytes": len(data),
+                    "status": "known",
+                    "record_count": 0,
+                    "file_modified_at": modified,
+                }
+            )
+            read.outcomes.append((name, "known", None, 0))
+            continue
+        run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
+        if problems or not _add_records(data, len(files), groups):
+            read.rest.append(path)
+            continue
+        files.append(_File(path, name, digest, len(data), modified, run))
+    staged, accepted = _stage(files, groups, first_key + len(ledger_only)) if files else (None, set())
+    for number, file in enumerate(files):
+        if number not in accepted:
+            read.rest.append(file.path)
+    if staged is not None:
+        read.batch = staged
+        counts = dict(
+            zip(*staged.tables["files"].select(["path", "record_count"]).to_pydict().values(), strict=True)
+        )
+        read.outcomes += [
+            (files[n].shown, "ingested", FORMAT, counts[files[n].shown]) for n in sorted(accepted)
+        ]
+    if ledger_only:
+        known_rows = pa.Table.from_pylist(
+            [{"file_key": first_key + n, **row} for n, row in enumerate(ledger_only)],
+            schema=STAGING_SCHEMAS["files"],
+        )
+        read.batch.tables["files"] = pa.concat_tables([known_rows, read.batch.tables["files"]])
+    return read
+
+
+def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group]) -> bool:
+    """Add a file's records to the groups of their keys, when it is a list of rows for this
+    route: valid JSON (orjson decides, as for the per-file route), every record planned, and
+    no key given twice. orjson keeps the last of a repeated key, so the keys written (``":``,
+    which ends every key and, here, nothing else) must number the keys kept; a string value
+    holding ``":`` or a key spaced from its colon sends its file to the per-file route, which
+    is right. A file refused is taken out of the groups again."""
+    if data[:1] != b"[":
+        return False
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    if not doc:
+        return False
+    touched: list[_Group] = []
+    keys_kept = 0
+    for idx, record in enumerate(doc):
+        if type(record) is not dict:
+            break
+        keys = tuple(record)
+        group = groups.get(keys)
+        if group is None:
+            if keys not in _PLANS:
+                if len(_PLANS) > 4096:
+                    _PLANS.clear()
+                _PLANS[keys] = _plan(keys)
+            plan = _PLANS[keys]
+            if plan is None:
+                break
+            group = groups[keys] = _Group(plan)
+        keys_kept += len(keys)
+        group.file_no.append(file_no)
+        group.idx.append(idx)
+        group.records.append(record)
+        touched.append(group)
+    else:
+        if data.count(b'":') == keys_kept:
+            return True
+    for group in touched:  # each record appended once: take them back, last first
+        group.file_no.pop()
+        group.idx.pop()
+        group.records.pop()
+    return False
+
+
+def _plan(keys: Sequence[str]) -> dict[str, str] | None:
+    """Column → the key that gives it, for records with these keys; None when a record with
+    them is not for this route (a key twice, a unit key, an unknown key, a device to route,
+    a column given twice, or a value this route does not convert)."""
+    if len(set(keys)) != len(keys) or "device" in keys:
+        return None
+    steps, unit_keys, extra = _KIND._plan(tuple(keys))
+    if unit_keys or extra or len(steps) != len(keys):
+        return None
+    columns = {column: key for key, column, _ in steps}
+    if any(_RULES[column].kind not in _SCALARS for column in columns):
+        return None
+    return columns if "model_name" in columns and "hardware_type" in columns else None
+
+
+_DATABASE: list[duckdb.DuckDBPyConnection] = []  # one in-memory database a process
+
+
+def _stage(files: list[_File], groups: dict, first_key: int) -> tuple[StagedBatch | None, set[int]]:
+    # A cursor of one in-memory database: a connection of its own (temporary tables too),
+    # without the ~9 ms of opening a database each chunk.
+    if not _DATABASE:
+        _DATABASE.append(duckdb.connect(config={"preserve_insertion_order": False, "threads": 1}))
+    con = _DATABASE[0].cursor()
+    try:
+        return _Columns(con, files, first_key).stage(list(groups.values()))
+    finally:
+        con.close()
+
+
+# The types a column's values may have here (JSON null is missing; a bool is not a number).
+_TYPES = {TEXT: (str,), TIMESTAMP: (str,), BOOL: (bool,), INT: (int, float), FLOAT: (int, float)}
+_ARROW = {TEXT: pa.string(), TIMESTAMP: pa.string(), BOOL: pa.bool_(), INT: pa.float64(), FLOAT: pa.float64()}
+
+
+class _Columns:
+    """One chunk of files in an in-memory DuckDB: the records' columns, then the rows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[_File], first_key: int) -> None:
+        self.con, self.files, self.first_key = con, files, first_key
+        self.table = pa.table({})  # the records' columns, as read (``vals``)
+
+    def stage(self, groups: list[_Group]) -> tuple[StagedBatch | None, set[int]]:
+        columns = sorted({column for group in groups for column in group.plan})
+        file_no = [n for group in groups for n in group.file_no]
+        refused: set[int] = set()  # files with a value of a type this route does not read
+        arrays = {
+            "file_no": pa.array(file_no, pa.int32()),
+            "idx": pa.array([i for g in groups for i in g.idx], pa.int32()),
+        }
+        for column in columns:
+            arrays[column] = self._column(column, groups, file_no, refused)
+        table = pa.table(arrays)
+        if refused:
+            table = table.filter(pc.invert(pc.is_in(table["file_no"], pa.array(sorted(refused), pa.int32()))))
+        self.con.register("vals", table)
+        self.table = table
+        texts = [c for c in columns if _RULES[c].kind in (TEXT, TIMESTAMP)]
+        for column in texts:
+            self._text_values(column)
+        return self._assemble(columns)
+
+    def _column(self, column: str, groups: list[_Group], file_no: list[int], refused: set[int]) -> pa.Array:
+        """A column's values as read, every group's in turn (numbers as doubles, times the unit
+        factor of their key), NULL where a group has no such key."""
+        rule = _RULES[column]
+        values: list = []
+        factors: list[float] = []
+        for group in groups:
+            alias = group.plan.get(column)
+            if alias is None:
+                values += [None] * len(group.records)
+            else:
+                values += map(itemgetter(alias), group.records)
+            if rule.kind in (INT, FLOAT):
+                factors += [self._factor(column, alias) or 1.0] * len(group.records)
+        allowed = _TYPES[rule.kind]
+        if not set(map(type, values)) <= {*allowed, type(None)}:
+            for number, value in zip(file_no, values, strict=True):
+                if value is not None and type(value) not in allowed:
+                    refused.add(number)
+            values = [v if type(v) in allowed else None for v in values]
+        try:
+            array = pa.array(values, _ARROW[rule.kind])
+        except (pa.ArrowInvalid, OverflowError):  # an integer a double cannot hold exactly
+            for number, value in zip(file_no, values, strict=True):
+                if type(value) is int and abs(value) >= _EXACT_INTEGER:
+                    refused.add(number)
+            array = pa.array(
+                [v if type(v) is not int or abs(v) < _EXACT_INTEGER else None for v in values],
+                _ARROW[rule.kind],
+            )
+        if any(f != 1.0 for f in set(factors)):
+            array = pc.multiply(array, pa.array(factors, pa.float64()))
+        return array
+
+    @staticmethod
+    def _factor(column: str, alias: str | None) -> float | None:
+        """The unit factor of a column's value under ``alias`` (records here declare no unit)."""
+        if alias is None:
+            return None
+        rule = _RULES[column]
+        unit = _KIND.lookup[alias][0].all_aliases()[alias]
+        fixed = fixed_factor(rule, unit)
+        return fixed if fixed is not None else default_factor(rule)
+
+    def _text_values(self, column: str) -> None:
+        """m_<column>: each distinct text of the column, normalised by the per-file route's
+        converter, with its JSON as the identity writes it; ``ok`` false where it refuses."""
+        convert: Converter = _KIND.lookup[column][1]
+        raw = pc.unique(self.table[column].drop_null()).to_pylist()
+        values: list[object] = []
+        rendered: list[str | None] = []
+        ok: list[bool] = []
+        for text in raw:
+            try:
+                value = convert(text, {})
+            except ValueError:
+                value, good = None, False
+            else:
+                good = True
+            values.append(value)
+            rendered.append(orjson.dumps(value).decode() if value is not None else None)
+            ok.append(good)
+        kind = pa.timestamp("us") if _RULES[column].kind == TIMESTAMP else pa.string()
+        self.con.register(
+            f"m_{column}",
+            pa.table(
+                {
+                    "raw": pa.array(raw, pa.string()),
+                    "value": pa.array(values, kind),
+                    "json": rendered,
+                    "ok": ok,
+                }
+            ),
+        )
+
+    def _assemble(self, columns: list[str]) -> tuple[StagedBatch | None, set[int]]:
+        """rows: each record's values, whether all of them are read, and its line of the
+        results identity (``results_identity``'s JSON of the row: sorted keys, no spaces)."""
+        con = self.con
+        selects, checks, joins = [], [], []
+        identity: dict[str, str] = {"kind": "'\"performance\"'"}
+        for c in columns:
+            rule, d = _RULES[c], f"vals.{c}"
+            if rule.kind in (TEXT, TIMESTAMP):
+                joins.append(f"LEFT JOIN m_{c} ON m_{c}.raw = vals.{c}")
+                selects.append(f"m_{c}.value AS {c}")
+                checks.append(f"({d} IS NULL OR m_{c}.ok)")
+                identity[c] = f"m_{c}.json"
+            elif rule.kind == BOOL:
+                selects.append(f"{d} AS {c}")
+                identity[c] = f"{d}::VARCHAR"
+            else:
+                conditions = [f"isfinite({d})", f"abs({d}) < {_EXACT_INTEGER!r}"]
+                if rule.minimum is not None:
+                    conditions.append(f"{d} {'>' if rule.exclusive else '>='} {rule.minimum!r}")
+                plausible = plausible_maximum(rule)
+                if plausible is not None:
+                    conditions.append(f"{d} <= {plausible!r}")
+                if rule.kind == INT:
+                    conditions += [f"{d} = trunc({d})", f"{d} <= {largest_whole(rule)}"]
+                    value = f"TRY_CAST({d} AS BIGINT)"
+                else:
+                    # written alike by DuckDB and orjson (exponents differ outside this range)
+                    conditions.append(f"({d} = 0 OR (abs({d}) >= 1e-4 AND abs({d}) < 1e16))")
+                    value = d
+                # a value out of bounds refuses its file: the row and its line are not used
+                selects.append(f"{value} AS {c}")
+                checks.append(f"({d} IS NULL OR ({' AND '.join(conditions)}))")
+                identity[c] = f"{value}::VARCHAR"
+        identity["status"] = "coalesce(m_status.json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
+        # concat_ws leaves out the fields a record does not give (NULL), as the row does
+        line = (
+            "'{' || concat_ws(',', "
+            + ", ".join(f"'\"{c}\":' || {e}" for c, e in sorted(identity.items()))
+            + ") || '}'"
+        )
+        con.execute(
+            f"""
+            CREATE TEMP TABLE rows AS
+            SELECT vals.file_no, vals.idx, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
+                   {line} AS line
+            FROM vals {" ".join(joins)}
+            """
+        )
+        measured = " OR ".join(f"{c} IS NOT NULL" for c in MEASUREMENTS if c in columns) or "false"
+        status = "coalesce(status, 'ok')" if "status" in columns else "'ok'"
+        # A file goes in here only when every record of it is a row read in full.
+        con.execute(
+            f"""
+            CREATE TEMP TABLE good AS
+            SELECT file_no FROM rows GROUP BY file_no
+            HAVING bool_and(coalesce(ok AND model_name IS NOT NULL AND hardware_type IS NOT NULL
+                                     AND ({measured} OR {status} = 'failed'), false))
+            """
+        )
+        accepted = {r[0] for r in con.execute("SELECT file_no FROM good").fetchall()}
+        if not accepted:
+            return None, set()
+        return self._batch(set(columns), status), accepted
+
+    def _batch(self, present: set[str], status: str) -> StagedBatch:
+        con, first = self.con, self.first_key
+        count = len(self.files)
+        # Keys unique in the batch: files from first_key, then their runs, then the rows.
+        run_base = first + count
+        con.execute(
+            f"""
+            CREATE TEMP VIEW kept AS
+            SELECT rows.*, {status} AS status_ok
+            FROM rows SEMI JOIN good USING (file_no)
+            """
+        )
+        timed = "bool_and(measured_at IS NOT NULL)" if "measured_at" in present else "false"
+        started = "min(measured_at)" if "measured_at" in present else "NULL::TIMESTAMP"
+        simulated = "bool_or(coalesce(is_simulated, false))" if "is_simulated" in present else "false"
+        per_file = con.execute(
+            f"""
+            SELECT file_no, count(*), array_to_string(list_sort(list(line)), chr(10)), {timed}, {started}, {simulated}
+            FROM kept GROUP BY file_no ORDER BY file_no
+            """
+        ).fetchall()
+        files_rows, run_rows = [], []
+        for file_no, records, lines, identified, started_at, is_simulated in per_file:
+            file = self.files[file_no]
+            files_rows.append(
+                {
+                    "file_key": first + file_no,
+                    "path": file.shown,
+                    "sha256": file.sha256,
+                    "size_bytes": file.size,
+                    "format": FORMAT,
+                    "category": CATEGORY,
+                    "status": "ingested",
+                    "record_count": records,
+                    "file_modified_at": file.modified_at,
+                    # the per-file route's results_identity: its rows' JSON, sorted, one a line
+                    "results_sha256": hashlib.sha256(lines.encode()).hexdigest() if identified else None,
+                }
+            )
+            run_rows.append(
+                {
+                    "run_key_local": run_base + file_no,
+                    "file_key": first + file_no,
+                    "run_key": f"{file.sha256}#0",
+                    "test_name": file.run.get("test_name") or FORMAT,
+                    "test_type": file.run.get("test_type") or CATEGORY,
+                    "started_at": started_at,
+                    "is_simulated": bool(is_simulated),
+                }
+            )
+        batch = StagedBatch.from_rows({"files": files_rows, "test_runs": run_rows})
+        batch.tables.update(self._facts(present, run_base, first))
+        return batch
+
+    def _facts(self, present: set[str], run_base: int, first: int) -> dict[str, pa.Table]:
+        con, count = self.con, len(self.files)
+        display = {r[0] for r in con.execute("SELECT DISTINCT model_name FROM kept").fetchall()}
+        con.register("model_keys", pa.table({"display": list(display), "key": [d.lower() for d in display]}))
+        fields = ("hardware_type", *identity_fields())
+        chosen = [f for f in fields if f in present]
+        tuples = con.execute(f"SELECT DISTINCT {', '.join(chosen)} FROM kept").fetchall()
+        keys = [platform_key(dict(zip(chosen, values, strict=True))) for values in tuples]
+        con.register(
+            "platform_keys",
+            pa.table({**{c: [t[i] for t in tuples] for i, c in enumerate(chosen)}, "platform_key": keys}),
+        )
+        match = " AND ".join(f"k.{c} IS NOT DISTINCT FROM p.{c}" for c in chosen)
+        con.execute(
+            f"""
+            CREATE TEMP VIEW keyed AS
+            SELECT k.* EXCLUDE (line), m.key AS model_key, p.platform_key
+            FROM kept k JOIN model_keys m ON m.display = k.model_name
+            JOIN platform_keys p ON {match}
+            """
+        )
+
+        def column(name: str, schema_type: pa.DataType) -> str:
+            return name if name in present else f"NULL::{_SQL_TYPES[schema_type]}"
+
+        fact = STAGING_SCHEMAS["performance_results"]
+        given = {
+            "row_key": f"{run_base + count} + row_number() OVER ()",
+            "run_key_local": f"{run_base} + file_no",
+            "file_key": f"{first} + file_no",
+            "model_name": "model_key",
+            "platform_key": "platform_key",
+            "status": "status_ok",
+            "metrics": "NULL::VARCHAR",
+        }
+        facts = con.execute(
+            "SELECT "
+            + ", ".join(f"{given.get(f.name) or column(f.name, f.type)} AS {f.name}" for f in fact)
+            + " FROM keyed"
+        ).to_arrow_table()
+        models = con.execute(
+            "SELECT model_key AS model_name, "
+            + ", ".join(
+                f"min({'model_name' if a == 'display_name' else column(a, pa.string())}) AS {a}"
+                if a != "parameters_million"
+                else f"min({column(a, pa.float64())}) AS {a}"
+                for a in MODEL_ATTRIBUTES
+            )
+            + ", NULL::VARCHAR AS metadata FROM keyed GROUP BY model_key"
+        ).to_arrow_table()
+        platform_schema = STAGING_SCHEMAS["hardware_platforms"]
+        platforms = con.execute(
+            "SELECT platform_key, "
+            + ", ".join(
+                f"min({column(a, platform_schema.field(a).type)}) AS {a}" for a in HARDWARE_ATTRIBUTES
+            )
+            + " FROM keyed GROUP BY platform_key"
+        ).to_arrow_table()
+        platforms = platforms.append_column(
+            "fingerprint",
+            pa.array([fingerprint(k) for k in platforms["platform_key"].to_pylist()], pa.string()),
+        ).append_column("metadata", pa.nulls(platforms.num_rows, pa.string()))
+        return {
+            "performance_results": facts.cast(fact),
+            "models": models.select(STAGING_SCHEMAS["models"].names).cast(STAGING_SCHEMAS["models"]),
+            "hardware_platforms": platforms.select(platform_schema.names).cast(platform_schema),
+        }
+
+
+_SQL_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def chosen(categories: Iterable[str]) -> bool:
+    """Whether an ingest of these categories (none: every one) takes this route's files."""
+    categories = set(categories)
+    return not categories or CATEGORY in categories
