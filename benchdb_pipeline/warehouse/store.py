@@ -190,6 +190,11 @@ class LoadReport:
             self.rows[key] = self.rows.get(key, 0) + value
 
 
+# The rows each fact table's rows own (staged with their owner's row_key).
+_OWNED = {
+    "performance_results": "performance_samples",
+    "integration_test_results": "integration_test_assertions",
+}
 # Fact tables loaded from staging: (table, id column, model required, hardware required).
 _FACTS = (
     ("performance_results", "result_id", True, True),
@@ -380,7 +385,15 @@ def _load(
     # 6. Facts and their owned rows.
     for table, id_col, model_required, hardware_required in _FACTS:
         report.rows[table] = (
-            _insert_fact(con, table, id_col, model_required, hardware_required, now)
+            _insert_fact(
+                con,
+                table,
+                id_col,
+                model_required,
+                hardware_required,
+                now,
+                owns=table in _OWNED and bool(batch.rows(_OWNED[table])),
+            )
             if batch.rows(table)
             else 0
         )
@@ -503,14 +516,15 @@ def _insert_fact(
     model_required: bool,
     hardware_required: bool,
     now: datetime,
+    *,
+    owns: bool,
 ) -> int:
-    """Insert a fact table's staged rows of the batch's runs; for a table whose rows own
-    others (samples, assertions), t_<table>_ids keeps each row's id by its row_key."""
+    """Insert a fact table's staged rows of the batch's runs; where they own rows of the
+    batch (``owns``: samples, assertions), t_<table>_ids keeps each row's id by its row_key."""
     staged = f"s_{table}"
     direct = [c for c in STAGING_SCHEMAS[table].names if c not in _KEY_COLUMNS]
     of_runs = f"FROM {staged} WHERE run_key_local IN (SELECT run_key_local FROM t_run_ids)"
-    owner = "row_key" in STAGING_SCHEMAS[table].names
-    if owner:
+    if owns:
         keys = f"SELECT row_key {of_runs}"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE t_{table}_ids AS "
@@ -521,13 +535,13 @@ def _insert_fact(
     hardware_join = "JOIN" if hardware_required else "LEFT JOIN"
     values = ", ".join(f"s.{c}::JSON" if c in ("metrics", "metadata") else f"s.{c}" for c in direct)
     resolved = f"""
-        SELECT {"i.id, " if owner else ""}r.run_id, m.model_id, h.hardware_id, r.file_id, {values}
+        SELECT {"i.id, " if owns else ""}r.run_id, m.model_id, h.hardware_id, r.file_id, {values}
         FROM {staged} s
         JOIN t_run_ids r USING (run_key_local)
-        {f"JOIN t_{table}_ids i USING (row_key)" if owner else ""}
+        {f"JOIN t_{table}_ids i USING (row_key)" if owns else ""}
         {model_join} models m ON m.model_name = s.model_name
         {hardware_join} hardware_platforms h ON h.platform_key = s.platform_key"""
-    ids = "" if owner else f"{new_ids(con, table, resolved)}, "
+    ids = "" if owns else f"{new_ids(con, table, resolved)}, "
     inserted = _count(
         con,
         f"""
