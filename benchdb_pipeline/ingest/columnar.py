@@ -410,7 +410,8 @@ class _Columns:
         simulated = "bool_or(coalesce(is_simulated, false))" if "is_simulated" in present else "false"
         per_file = con.execute(
             f"""
-            SELECT file_no, count(*), array_to_string(list_sort(list(line)), chr(10)), {timed}, {started}, {simulated}
+            SELECT file_no, count(*), array_to_string(list_sort(list(line)), chr(10)),
+                   {timed}, {started}, {simulated}
             FROM kept GROUP BY file_no ORDER BY file_no
             """
         ).fetchall()
@@ -487,12 +488,11 @@ class _Columns:
             + ", ".join(f"{given.get(f.name) or column(f.name, f.type)} AS {f.name}" for f in fact)
             + " FROM keyed"
         ).to_arrow_table()
+        model_schema = STAGING_SCHEMAS["models"]
         models = con.execute(
             "SELECT model_key AS model_name, "
             + ", ".join(
-                f"min({'model_name' if a == 'display_name' else column(a, pa.string())}) AS {a}"
-                if a != "parameters_million"
-                else f"min({column(a, pa.float64())}) AS {a}"
+                f"min({'model_name' if a == 'display_name' else column(a, model_schema.field(a).type)}) AS {a}"
                 for a in MODEL_ATTRIBUTES
             )
             + ", NULL::VARCHAR AS metadata FROM keyed GROUP BY model_key"
@@ -511,7 +511,7 @@ class _Columns:
         ).append_column("metadata", pa.nulls(platforms.num_rows, pa.string()))
         return {
             "performance_results": facts.cast(fact),
-            "models": models.select(STAGING_SCHEMAS["models"].names).cast(STAGING_SCHEMAS["models"]),
+            "models": models.select(model_schema.names).cast(model_schema),
             "hardware_platforms": platforms.select(platform_schema.names).cast(platform_schema),
         }
 

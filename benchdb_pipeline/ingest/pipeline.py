@@ -2,9 +2,10 @@
 
 Parsing runs in one process per core (a forkserver pool, safe from threaded parents such
 as a Dagster run); in a large ingest, plain row lists are read as whole columns there
-(``columnar``), every other file one by one. Each batch of files is loaded in one transaction. A DuckDB file
-is opened only to read the ledger's hashes and to load, never held while parsing (a lake's
-connection, which blocks nobody, is kept: see ``store.sessions``).
+(``columnar``), every other file one by one. Each batch of files is loaded in one
+transaction. A DuckDB file is opened only to read the ledger's hashes and to load, never
+held while parsing (a lake's connection, which blocks nobody, is kept: see
+``store.sessions``).
 """
 
 from __future__ import annotations
