@@ -18,6 +18,7 @@ routes stage the same rows, results identity included (a test holds them to it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -76,15 +77,11 @@ class _File:
 
 @dataclass
 class _Group:
-    """The records of one set of keys: their plan, their files and places, the records."""
+    """The records of one set of keys: their plan, their files, the records."""
 
     plan: dict[str, str]
     file_no: list[int] = field(default_factory=list)
-    idx: list[int] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
-
-
-_PLANS: dict[tuple[str, ...], dict[str, str] | None] = {}
 
 
 def read_row_lists(
@@ -130,11 +127,12 @@ def read_row_lists(
             read.rest.append(file.path)
     if staged is not None:
         read.batch = staged
-        counts = dict(
-            zip(*staged.tables["files"].select(["path", "record_count"]).to_pydict().values(), strict=True)
-        )
+        ingested = staged.tables["files"]
         read.outcomes += [
-            (files[n].shown, "ingested", FORMAT, counts[files[n].shown]) for n in sorted(accepted)
+            (path, "ingested", FORMAT, records)
+            for path, records in zip(
+                ingested["path"].to_pylist(), ingested["record_count"].to_pylist(), strict=True
+            )
         ]
     if ledger_only:
         known_rows = pa.Table.from_pylist(
@@ -162,23 +160,18 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
         return False
     touched: list[_Group] = []
     keys_kept = 0
-    for idx, record in enumerate(doc):
+    for record in doc:
         if type(record) is not dict:
             break
         keys = tuple(record)
         group = groups.get(keys)
         if group is None:
-            if keys not in _PLANS:
-                if len(_PLANS) > 4096:
-                    _PLANS.clear()
-                _PLANS[keys] = _plan(keys)
-            plan = _PLANS[keys]
+            plan = _plan(keys)
             if plan is None:
                 break
             group = groups[keys] = _Group(plan)
         keys_kept += len(keys)
         group.file_no.append(file_no)
-        group.idx.append(idx)
         group.records.append(record)
         touched.append(group)
     else:
@@ -186,18 +179,18 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
             return True
     for group in touched:  # each record appended once: take them back, last first
         group.file_no.pop()
-        group.idx.pop()
         group.records.pop()
     return False
 
 
-def _plan(keys: Sequence[str]) -> dict[str, str] | None:
+@functools.lru_cache(maxsize=4096)
+def _plan(keys: tuple[str, ...]) -> dict[str, str] | None:
     """Column → the key that gives it, for records with these keys; None when a record with
-    them is not for this route (a key twice, a unit key, an unknown key, a device to route,
-    a column given twice, or a value this route does not convert)."""
-    if len(set(keys)) != len(keys) or "device" in keys:
+    them is not for this route (a unit key, an unknown key, a device to route, a column given
+    twice, or a value this route does not convert)."""
+    if "device" in keys:
         return None
-    steps, unit_keys, extra = _KIND._plan(tuple(keys))
+    steps, unit_keys, extra = _KIND.plan(keys)
     if unit_keys or extra or len(steps) != len(keys):
         return None
     columns = {column: key for key, column, _ in steps}
@@ -206,15 +199,15 @@ def _plan(keys: Sequence[str]) -> dict[str, str] | None:
     return columns if "model_name" in columns and "hardware_type" in columns else None
 
 
-_DATABASE: list[duckdb.DuckDBPyConnection] = []  # one in-memory database a process
+@functools.cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory database a process: each chunk takes a cursor of it (a connection of its
+    own, temporary tables included) without the ~9 ms of opening a database."""
+    return duckdb.connect(config={"preserve_insertion_order": False, "threads": 1})
 
 
 def _stage(files: list[_File], groups: dict, first_key: int) -> tuple[StagedBatch | None, set[int]]:
-    # A cursor of one in-memory database: a connection of its own (temporary tables too),
-    # without the ~9 ms of opening a database each chunk.
-    if not _DATABASE:
-        _DATABASE.append(duckdb.connect(config={"preserve_insertion_order": False, "threads": 1}))
-    con = _DATABASE[0].cursor()
+    con = _database().cursor()
     try:
         return _Columns(con, files, first_key).stage(list(groups.values()))
     finally:
@@ -239,7 +232,6 @@ class _Columns:
         refused: set[int] = set()  # files with a value of a type this route does not read
         arrays = {
             "file_no": pa.array(file_no, pa.int32()),
-            "idx": pa.array([i for g in groups for i in g.idx], pa.int32()),
         }
         for column in columns:
             arrays[column] = self._column(column, groups, file_no, refused)
@@ -372,7 +364,7 @@ class _Columns:
         con.execute(
             f"""
             CREATE TEMP TABLE rows AS
-            SELECT vals.file_no, vals.idx, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
+            SELECT vals.file_no, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
                    {line} AS line
             FROM vals {" ".join(joins)}
             """
@@ -412,7 +404,7 @@ class _Columns:
             f"""
             SELECT file_no, count(*), array_to_string(list_sort(list(line)), chr(10)),
                    {timed}, {started}, {simulated}
-            FROM kept GROUP BY file_no ORDER BY file_no
+            FROM kept GROUP BY file_no
             """
         ).fetchall()
         files_rows, run_rows = [], []
@@ -470,10 +462,6 @@ class _Columns:
             """
         )
 
-        def column(name: str, schema_type: pa.DataType) -> str:
-            return name if name in present else f"NULL::{_SQL_TYPES[schema_type]}"
-
-        fact = STAGING_SCHEMAS["performance_results"]
         given = {
             "row_key": f"{run_base + count} + row_number() OVER ()",
             "run_key_local": f"{run_base} + file_no",
@@ -481,49 +469,55 @@ class _Columns:
             "model_name": "model_key",
             "platform_key": "platform_key",
             "status": "status_ok",
-            "metrics": "NULL::VARCHAR",
         }
+        fact = STAGING_SCHEMAS["performance_results"]
         facts = con.execute(
             "SELECT "
-            + ", ".join(f"{given.get(f.name) or column(f.name, f.type)} AS {f.name}" for f in fact)
+            + ", ".join(
+                f"{given.get(f.name, f.name)} AS {f.name}"
+                for f in fact
+                if f.name in given or f.name in present
+            )
             + " FROM keyed"
         ).to_arrow_table()
-        model_schema = STAGING_SCHEMAS["models"]
-        models = con.execute(
-            "SELECT model_key AS model_name, "
-            + ", ".join(
-                f"min({'model_name' if a == 'display_name' else column(a, model_schema.field(a).type)}) AS {a}"
-                for a in MODEL_ATTRIBUTES
-            )
-            + ", NULL::VARCHAR AS metadata FROM keyed GROUP BY model_key"
-        ).to_arrow_table()
-        platform_schema = STAGING_SCHEMAS["hardware_platforms"]
-        platforms = con.execute(
-            "SELECT platform_key, "
-            + ", ".join(
-                f"min({column(a, platform_schema.field(a).type)}) AS {a}" for a in HARDWARE_ATTRIBUTES
-            )
-            + " FROM keyed GROUP BY platform_key"
-        ).to_arrow_table()
-        platforms = platforms.append_column(
-            "fingerprint",
-            pa.array([fingerprint(k) for k in platforms["platform_key"].to_pylist()], pa.string()),
-        ).append_column("metadata", pa.nulls(platforms.num_rows, pa.string()))
+        models = self._merged(
+            "models", "model_key", {"display_name": "model_name"}, MODEL_ATTRIBUTES, present
+        )
+        platforms = self._merged("hardware_platforms", "platform_key", {}, HARDWARE_ATTRIBUTES, present)
+        fingerprints = [fingerprint(k) for k in platforms["platform_key"].to_pylist()]
+        at = platforms.schema.get_field_index("fingerprint")
         return {
-            "performance_results": facts.cast(fact),
-            "models": models.select(model_schema.names).cast(model_schema),
-            "hardware_platforms": platforms.select(platform_schema.names).cast(platform_schema),
+            "performance_results": _conformed(facts, fact),
+            "models": models,
+            "hardware_platforms": platforms.set_column(
+                at, "fingerprint", pa.array(fingerprints, pa.string())
+            ),
         }
 
+    def _merged(
+        self, table: str, key: str, sources: dict[str, str], attributes: tuple[str, ...], present: set[str]
+    ) -> pa.Table:
+        """A dimension's rows, one a key: each attribute the smallest any row gives, as the
+        batch builder merges them (``sources``: attributes read from another column)."""
+        name = STAGING_SCHEMAS[table].names[0]
+        given = [(a, sources.get(a, a)) for a in attributes if sources.get(a, a) in present]
+        merged = self.con.execute(
+            f"SELECT {key} AS {name}"
+            + "".join(f", min({column}) AS {a}" for a, column in given)
+            + f" FROM keyed GROUP BY {key}"
+        ).to_arrow_table()
+        return _conformed(merged, STAGING_SCHEMAS[table])
 
-_SQL_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.float64(): "DOUBLE",
-    pa.bool_(): "BOOLEAN",
-    pa.timestamp("us"): "TIMESTAMP",
-}
+
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: its columns cast, the ones it lacks NULL."""
+    return pa.table(
+        [
+            table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
 
 
 def chosen(categories: Iterable[str]) -> bool:

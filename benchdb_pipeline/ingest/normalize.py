@@ -127,7 +127,7 @@ class RecordKind:
         if plan is None:
             if len(self.plans) > 4096:
                 self.plans.clear()
-            plan = self.plans[keys] = self._plan(keys)
+            plan = self.plans[keys] = self.plan(keys)
         steps, unit_keys, extra_keys = plan
         problems: list[Problem] = []
         declared: Mapping[str, str] = units or {}
@@ -162,7 +162,7 @@ class RecordKind:
             )
         return row, problems
 
-    def _plan(self, keys: tuple[str, ...]) -> tuple[list, tuple[str, ...], tuple[str, ...]]:
+    def plan(self, keys: tuple[str, ...]) -> tuple[list, tuple[str, ...], tuple[str, ...]]:
         """For one set of record keys: which key feeds which column (best-ranked alias wins),
         which keys declare units, and which are unrecognised. Records of one producer share
         their keys, so this is worked out once per key set."""

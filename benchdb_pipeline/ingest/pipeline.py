@@ -24,7 +24,6 @@ from benchdb_pipeline.ingest import columnar
 from benchdb_pipeline.ingest.batch import KEY_SPACE, build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
 from benchdb_pipeline.ingest.formats import declared
-from benchdb_pipeline.ingest.formats.declared import declared_adapters
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
@@ -256,7 +255,7 @@ def ingest_files(
     From ``columnar_from`` files on, plain lists of performance rows are read as whole
     columns (``columnar``), the other files as before.
     """
-    declared_adapters(formats_dir())  # a declared mapping that cannot be used stops here, named
+    declared.declared_adapters(formats_dir())  # a declared mapping that cannot be used stops here, named
     report = IngestReport(files=len(files), dry_run=dry_run)
     if isinstance(files, Discovered):  # what discovery could not read counts as refused input
         report.outcomes.extend(
