@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.files import read_result_file
-from benchdb_pipeline.ingest.formats.base import Source, run_record
+from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.normalize import (
     KINDS,
     MEASUREMENTS,
@@ -53,6 +53,9 @@ _KIND = KINDS["performance"]
 _RULES: dict[str, Rule] = {rule.column: rule for rule, *_ in _KIND.lookup.values()}
 _SCALARS = (TEXT, INT, FLOAT, BOOL, TIMESTAMP)
 _EXACT_INTEGER = 2.0**53  # whole numbers a double holds exactly
+# The run record ``run_record`` makes of a file, its two fields normalised as the run kind does.
+_TEST_NAME: Converter = KINDS["run"].lookup["test_name"][1]
+_TEST_TYPE = KINDS["run"].lookup["test_type"][1](CATEGORY, {})
 
 
 @dataclass
@@ -72,7 +75,7 @@ class _File:
     sha256: str
     size: int
     modified_at: datetime
-    run: dict  # the run record, normalised
+    test_name: object  # the run's, from the file name, normalised (text or None)
 
 
 @dataclass
@@ -116,11 +119,15 @@ def read_row_lists(
             )
             read.outcomes.append((name, "known", None, 0))
             continue
-        run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
-        if problems or not _add_records(data, len(files), groups):
+        try:
+            test_name = _TEST_NAME(Source(name).stem, {})
+        except ValueError:  # a name the run record refuses: the per-file route says why
             read.rest.append(path)
             continue
-        files.append(_File(path, name, digest, len(data), modified, run))
+        if not _add_records(data, len(files), groups):
+            read.rest.append(path)
+            continue
+        files.append(_File(path, name, digest, len(data), modified, test_name))
     staged, accepted = _stage(files, groups, first_key + len(ledger_only)) if files else (None, set())
     for number, file in enumerate(files):
         if number not in accepted:
@@ -430,8 +437,8 @@ class _Columns:
                     "run_key_local": run_base + file_no,
                     "file_key": first + file_no,
                     "run_key": f"{file.sha256}#0",
-                    "test_name": file.run.get("test_name") or FORMAT,
-                    "test_type": file.run.get("test_type") or CATEGORY,
+                    "test_name": file.test_name or FORMAT,
+                    "test_type": _TEST_TYPE,
                     "started_at": started_at,
                     "is_simulated": bool(is_simulated),
                 }

@@ -260,3 +260,17 @@ def test_format_is_detected_from_structure_not_name(tmp_path, name, fmt):
 def test_unknown_structure_has_no_adapter():
     assert detect({"hello": "world"}) is None
     assert detect(42) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/r/result_000001.json", "r/x.tar.gz", "/r/.json", "/r/x.", "/r/noext", "/r/a.b/c", "/r/ spaced .json"],
+)
+def test_a_source_names_its_file_as_pathlib_does(path):
+    """Run names come from the file's stem, read without building a PurePath (bulk ingests
+    ask it of every file)."""
+    from pathlib import PurePosixPath
+
+    from benchdb_pipeline.ingest.formats.base import Source
+
+    assert Source(path).stem == PurePosixPath(path).stem

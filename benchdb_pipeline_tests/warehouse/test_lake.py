@@ -3,10 +3,12 @@ file, ids, and the constraints the lake cannot declare kept as checks."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchdb_pipeline.errors import SchemaError
-from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, ingest
 from benchdb_pipeline.samples import write_samples
 from benchdb_pipeline.warehouse import checks
 from benchdb_pipeline.warehouse.lake import file_schema
@@ -46,6 +48,24 @@ def test_the_same_files_give_the_same_warehouse_on_the_lake(lake, tmp_path):
     on_file, on_lake = contents(file_db), contents(lake)
     assert on_lake == on_file
     assert all(line.endswith(": ok") for line in on_lake["checks"])
+
+
+@pytest.mark.slow
+def test_a_bulk_ingest_in_batches_through_the_pool_gives_the_same_warehouse_on_the_lake(lake, tmp_path):
+    """The route of a large ingest (a pool of workers, rows read as columns, batches stored
+    on one DuckDB thread while the pool parses) on the lake's one connection."""
+    folder = tmp_path / "bulk"
+    folder.mkdir()
+    for i in range(POOL_THRESHOLD + 20):
+        rows = [
+            {"model": f"m-{i % 5}", "hardware": "cpu", "batch_size": b, "latency_ms": i + b} for b in (1, 4)
+        ]
+        (folder / f"{i:04d}.json").write_text(json.dumps(rows))
+    file_db = tmp_path / "file.duckdb"
+    for address in (file_db, lake):
+        report = ingest(address, [folder], workers=2, batch_files=100, columnar_from=1)
+        assert report.count("ingested") == POOL_THRESHOLD + 20
+    assert contents(lake) == contents(file_db)
 
 
 def test_ids_are_unique_and_grow_on_the_lake(lake, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any, TypeGuard
 
 from benchdb_pipeline.ingest.normalize import KINDS, Extraction, Problem, route_device
@@ -21,7 +20,11 @@ class Source:
 
     @property
     def stem(self) -> str:
-        return PurePath(self.path).stem
+        """The file name without its last suffix, as ``PurePath.stem`` gives it for a file's
+        path (a bulk ingest asks it of every file: a PurePath costs ~10 µs)."""
+        name = self.path.rpartition("/")[2]
+        dot = name.rfind(".")
+        return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 class Adapter:
