@@ -10,6 +10,7 @@ held while parsing (a lake's connection, which blocks nobody, is kept: see
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -76,6 +77,14 @@ def _init_worker(
 ) -> None:
     global _KNOWN, _CATEGORIES, _PARSED, _COLUMNAR
     _KNOWN, _CATEGORIES, _PARSED, _COLUMNAR = known, categories, parsed or {}, by_columns
+
+
+def _start_worker(*settings) -> None:
+    """A pool worker's initializer. What it holds from the start (modules, the known hashes)
+    is never garbage: it is left out of the collections that parsing's many short-lived
+    objects set off (~1 % of a worker's time)."""
+    _init_worker(*settings)
+    gc.freeze()
 
 
 def _chosen(parsed: ParsedFile) -> bool:
@@ -146,7 +155,7 @@ def parse_files(
     with ProcessPoolExecutor(
         workers,
         mp_context=context,
-        initializer=_init_worker,
+        initializer=_start_worker,
         initargs=(known, categories, parsed, by_columns),
     ) as pool:
         yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)

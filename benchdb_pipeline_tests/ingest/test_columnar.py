@@ -111,6 +111,12 @@ HOSTILE = [
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}, 7]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "say \\"hi\\": now"}]',
     '[{"model_name": 42, "hardware_type": "cpu", "latency_ms": 1}]',
+    # a boolean among doubles (Arrow would read it as 1.0 or 0.0), and the flag as a number
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": true}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 2.5, "throughput": false}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "is_simulated": 1.5}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "precision": ["fp16"]}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 9007199254740993}]',
     '{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}',
     "[]",
     " [{}]",
