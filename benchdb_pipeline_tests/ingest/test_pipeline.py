@@ -84,3 +84,19 @@ def test_only_the_chosen_categories_are_stored_the_rest_wait(tmp_path, db):
     # What waited is read now; what the first ingest stored is known.
     assert rest.count("skipped") == 0 and rest.count("known") == rest.files - chosen.count("skipped")
     assert query(db, "SELECT count(*) FROM source_files WHERE category = 'performance'")[0][0] > 0
+
+
+def test_a_new_warehouse_is_made_by_its_first_ingest_even_when_nothing_is_stored(tmp_path):
+    """A new warehouse's schema is made by the first load (while the pool parses on), or at
+    the end when nothing was stored; a dry run makes none."""
+    empty, rows = tmp_path / "empty", tmp_path / "rows"
+    empty.mkdir()
+    rows.mkdir()
+    (rows / "r.json").write_text(json.dumps([{"model": "m", "hardware": "cpu", "latency_ms": 2.0}]))
+    assert ingest(tmp_path / "dry.duckdb", [rows], dry_run=True).count("ingested") == 1
+    assert not (tmp_path / "dry.duckdb").exists()
+    for folder, stored in ((empty, 0), (rows, 1)):
+        db = tmp_path / f"{folder.name}.duckdb"
+        assert ingest(db, [folder]).load.rows.get("performance_results", 0) == stored
+        assert query(db, "SELECT count(*) FROM performance_results") == [(stored,)]
+        assert ingest(db, [folder]).count("known") == stored  # the ledger read the second time
