@@ -39,11 +39,13 @@ def _read_up_to(descriptor: int, size: int, most: int) -> bytes:
     to its end all the same."""
     chunks, got = [], 0
     while got < most:
-        chunk = os.read(descriptor, min(max(size + 1 - got, 1 << 16), most - got))
-        if not chunk:
+        wanted = min(max(size + 1 - got, 1 << 16), most - got)
+        chunk = os.read(descriptor, wanted)
+        if chunk:
+            chunks.append(chunk)
+            got += len(chunk)
+        if len(chunk) < wanted:  # a regular file reads short only at its end: no call more
             break
-        chunks.append(chunk)
-        got += len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
