@@ -32,8 +32,9 @@ import pyarrow.compute as pc
 
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
+from benchdb_pipeline.ingest.duplicate_keys import keys_kept
 from benchdb_pipeline.ingest.files import read_result_file
-from benchdb_pipeline.ingest.formats.base import Source
+from benchdb_pipeline.ingest.formats.base import Source, run_record
 from benchdb_pipeline.ingest.normalize import (
     KINDS,
     MEASUREMENTS,
@@ -53,9 +54,6 @@ _KIND = KINDS["performance"]
 _RULES: dict[str, Rule] = {rule.column: rule for rule, *_ in _KIND.lookup.values()}
 _SCALARS = (TEXT, INT, FLOAT, BOOL, TIMESTAMP)
 _EXACT_INTEGER = 2.0**53  # whole numbers a double holds exactly
-# The run record ``run_record`` makes of a file, its two fields normalised as the run kind does.
-_TEST_NAME: Converter = KINDS["run"].lookup["test_name"][1]
-_TEST_TYPE = KINDS["run"].lookup["test_type"][1](CATEGORY, {})
 
 
 @dataclass
@@ -75,7 +73,7 @@ class _File:
     sha256: str
     size: int
     modified_at: datetime
-    test_name: object  # the run's, from the file name, normalised (text or None)
+    run: dict  # the run record, normalised
 
 
 @dataclass
@@ -119,15 +117,11 @@ def read_row_lists(
             )
             read.outcomes.append((name, "known", None, 0))
             continue
-        try:
-            test_name = _TEST_NAME(Source(name).stem, {})
-        except ValueError:  # a name the run record refuses: the per-file route says why
-            read.rest.append(path)
+        run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
+        if problems or not _add_records(data, len(files), groups):
+            read.rest.append(path)  # the per-file route says why
             continue
-        if not _add_records(data, len(files), groups):
-            read.rest.append(path)
-            continue
-        files.append(_File(path, name, digest, len(data), modified, test_name))
+        files.append(_File(path, name, digest, len(data), modified, run))
     staged, accepted = _stage(files, groups, first_key + len(ledger_only)) if files else (None, set())
     for number, file in enumerate(files):
         if number not in accepted:
@@ -153,10 +147,8 @@ def read_row_lists(
 def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group]) -> bool:
     """Add a file's records to the groups of their keys, when it is a list of rows for this
     route: valid JSON (orjson decides, as for the per-file route), every record planned, and
-    no key given twice. orjson keeps the last of a repeated key, so the keys written (``":``,
-    which ends every key and, here, nothing else) must number the keys kept; a string value
-    holding ``":`` or a key spaced from its colon sends its file to the per-file route, which
-    is right. A file refused is taken out of the groups again."""
+    no key given twice (orjson keeps the last of a repeated key: ``keys_kept`` tells, as for
+    the per-file route). A file refused is taken out of the groups again."""
     if data[:1] != b"[":
         return False
     try:
@@ -166,7 +158,7 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
     if not doc:
         return False
     touched: list[_Group] = []
-    keys_kept = 0
+    keys_given = 0
     for record in doc:
         if type(record) is not dict:
             break
@@ -177,12 +169,12 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
             if plan is None:
                 break
             group = groups[keys] = _Group(plan)
-        keys_kept += len(keys)
+        keys_given += len(keys)
         group.file_no.append(file_no)
         group.records.append(record)
         touched.append(group)
     else:
-        if data.count(b'":') == keys_kept:
+        if keys_kept(data, doc, keys_given):
             return True
     for group in touched:  # each record appended once: take them back, last first
         group.file_no.pop()
@@ -437,8 +429,8 @@ class _Columns:
                     "run_key_local": run_base + file_no,
                     "file_key": first + file_no,
                     "run_key": f"{file.sha256}#0",
-                    "test_name": file.test_name or FORMAT,
-                    "test_type": _TEST_TYPE,
+                    "test_name": file.run.get("test_name") or FORMAT,
+                    "test_type": file.run.get("test_type") or CATEGORY,
                     "started_at": started_at,
                     "is_simulated": bool(is_simulated),
                 }
