@@ -1,8 +1,9 @@
 """Integrity checks of the warehouse, as plain queries that count offending rows.
 
-Each check returns a ``CheckResult``: passed when no row offends. DuckDB enforces most
-foreign keys itself; these checks also cover the owned tables that carry none
-(samples, assertions), the ledger's promises, and value ranges no constraint expresses.
+Each check returns a ``CheckResult``: passed when no row offends. DuckDB enforces the keys
+and references of the small tables itself; these checks also cover what no index holds on
+any backend (the facts' references and ids, the ledger's hashes, the runs' keys: migration
+11), the ledger's promises, and value ranges no constraint expresses.
 References and the ledger are checked over live and archived rows together (the ``all_``
 views), since archiving moves a file's rows without changing what the ledger promises.
 """
@@ -54,6 +55,8 @@ NATURAL_KEYS = (
     ("test_runs", "run_key"),
     ("source_files", "sha256"),
 )
+# Ids no backend declares a key for (a sequence or a lake's id blocks make them).
+UNDECLARED_IDS = (("performance_results", "result_id"),)
 
 
 def everywhere(table: str) -> str:
@@ -149,7 +152,7 @@ def check_references(con: duckdb.DuckDBPyConnection) -> CheckResult:
 
 
 def check_natural_keys(con: duckdb.DuckDBPyConnection) -> CheckResult:
-    """Natural keys are unique (duplicated key values per table)."""
+    """Natural keys, and the ids no index holds, are unique (duplicated values per table)."""
     return _run(
         con,
         "natural keys",
@@ -157,7 +160,7 @@ def check_natural_keys(con: duckdb.DuckDBPyConnection) -> CheckResult:
             f"{table}.{key}": (
                 f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1)"
             )
-            for table, key in NATURAL_KEYS
+            for table, key in NATURAL_KEYS + UNDECLARED_IDS
         },
     )
 

@@ -1,15 +1,15 @@
-"""Recreating a table that DuckDB cannot alter in place.
+"""Recreating tables that DuckDB cannot alter in place.
 
-DuckDB cannot change a CHECK constraint, and refuses every ALTER of a table that another
-references by foreign key. So a migration that must change such a table copies it and every
-table that refers to it (directly or through others) aside, drops them (referencing tables
-first), recreates each from its own stored DDL with the change applied, and copies the rows
+DuckDB cannot change or drop a constraint, and refuses every ALTER of a table that another
+references by foreign key. So a migration that must change such tables copies them and every
+table that refers to them (directly or through others) aside, drops them (referencing tables
+first), recreates each from its own stored DDL with its change applied, and copies the rows
 back, in the migration's transaction. Ids, sequences and column order are kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import duckdb
 
@@ -28,10 +28,10 @@ def _references(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return found
 
 
-def dependents_in_order(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """``table`` and every table that refers to it, each after the tables it references."""
+def dependents_in_order(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list[str]:
+    """``tables`` and every table that refers to them, each after the tables it references."""
     references = _references(con)
-    group = {table}
+    group = set(tables)
     while grown := {t for t, refs in references.items() if refs & group} - group:
         group |= grown
     ordered: list[str] = []
@@ -40,15 +40,15 @@ def dependents_in_order(con: duckdb.DuckDBPyConnection, table: str) -> list[str]
             t for t in group - set(ordered) if not (references.get(t, set()) & group) - set(ordered) - {t}
         )
         if not ready:
-            raise ValueError(f"the tables referring to {table} refer to each other in a cycle")
+            raise ValueError(f"the tables referring to {sorted(tables)} refer to each other in a cycle")
         ordered += ready
     return ordered
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, table: str, change: Callable[[str], str]) -> None:
-    """Recreate ``table`` from ``change(its DDL)``, with its rows and every table referring to
-    it; in the caller's transaction."""
-    tables = dependents_in_order(con, table)
+def rebuild(con: duckdb.DuckDBPyConnection, changes: Mapping[str, Callable[[str], str]]) -> None:
+    """Recreate each table of ``changes`` from ``change(its DDL)``, with its rows and every
+    table referring to it; in the caller's transaction."""
+    tables = dependents_in_order(con, changes)
     ddl = {
         name: fetch_value(
             con,
@@ -58,10 +58,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, table: str, change: Callable[[str], 
         )
         for name in tables
     }
-    changed = change(ddl[table])
-    if changed == ddl[table]:
-        raise ValueError(f"the change to {table} left its definition as it was")
-    ddl[table] = changed
+    for table, change in changes.items():
+        changed = change(ddl[table])
+        if changed == ddl[table]:
+            raise ValueError(f"the change to {table} left its definition as it was")
+        ddl[table] = changed
     for name in tables:
         con.execute(f"CREATE TABLE _rebuild_{name} AS SELECT * FROM {name}")
     for name in reversed(tables):

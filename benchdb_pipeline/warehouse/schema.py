@@ -550,18 +550,15 @@ _V6_STATUSES = "status IN ('ingested', 'quarantined', 'empty', 'superseded')"
 
 def _allow_duplicate_status(con: duckdb.DuckDBPyConnection) -> None:
     rebuild(
-        con,
-        "source_files",
-        lambda ddl: ddl.replace(_V6_STATUSES, _V6_STATUSES[:-1] + ", 'duplicate')"),
+        con, {"source_files": lambda ddl: ddl.replace(_V6_STATUSES, _V6_STATUSES[:-1] + ", 'duplicate')")}
     )
+
+
+_FOREIGN_KEY = r", FOREIGN KEY \(\w+\) REFERENCES \w+\(\w+\)"
 
 
 def _without_foreign_keys(con: duckdb.DuckDBPyConnection) -> None:
-    rebuild(
-        con,
-        "performance_results",
-        lambda ddl: re.sub(r", FOREIGN KEY \(\w+\) REFERENCES \w+\(\w+\)", "", ddl),
-    )
+    rebuild(con, {"performance_results": lambda ddl: re.sub(_FOREIGN_KEY, "", ddl)})
 
 
 _V9_STATUSES = "status IN ('untriaged', 'acknowledged', 'expected', 'fixed')"
@@ -570,8 +567,33 @@ _V9_STATUSES = "status IN ('untriaged', 'acknowledged', 'expected', 'fixed')"
 def _allow_invalid_triage(con: duckdb.DuckDBPyConnection) -> None:
     rebuild(
         con,
-        "performance_regressions",
-        lambda ddl: ddl.replace(_V9_STATUSES, _V9_STATUSES[:-1] + ", 'invalid')"),
+        {
+            "performance_regressions": lambda ddl: ddl.replace(
+                _V9_STATUSES, _V9_STATUSES[:-1] + ", 'invalid')"
+            )
+        },
+    )
+
+
+def _without_bulk_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    """The indexes that grow with every file and every result: the ledger's content hash and
+    the runs' key (strings of ~65 characters), the runs' reference to their file, the results'
+    id. Kept unique by the writers (one at a time: see ``store.exclusive``) and checked by the
+    blocking asset checks, as on a lake."""
+    rebuild(
+        con,
+        {
+            "source_files": lambda ddl: ddl.replace(
+                "sha256 VARCHAR NOT NULL UNIQUE", "sha256 VARCHAR NOT NULL"
+            ),
+            "test_runs": lambda ddl: re.sub(
+                _FOREIGN_KEY, "", ddl.replace("run_key VARCHAR NOT NULL UNIQUE", "run_key VARCHAR NOT NULL")
+            ),
+            "performance_results": lambda ddl: ddl.replace(
+                "DEFAULT(nextval('seq_performance_results')) PRIMARY KEY",
+                "DEFAULT(nextval('seq_performance_results'))",
+            ),
+        },
     )
 
 
@@ -631,6 +653,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         "performance_regressions: 'invalid' triage status (an alert that was not a real change)",
         "",
         data=_allow_invalid_triage,
+        lake=True,
+    ),
+    Migration(
+        11,
+        "source_files.sha256, test_runs.run_key and performance_results.result_id kept unique by "
+        "the writers and the blocking asset checks, test_runs' file by the references check, not by "
+        "indexes rebuilt at every commit (half the time a batch took to store, half the file)",
+        "",
+        data=_without_bulk_indexes,
         lake=True,
     ),
 )

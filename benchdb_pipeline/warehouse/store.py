@@ -10,6 +10,7 @@ up to ``BENCHDB_LOCK_TIMEOUT`` seconds (default 60) instead of failing at once.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -116,13 +117,20 @@ def sessions(
             con.close()
 
 
+# One writing block at a time in this process: a DuckDB file admits one writing process, and
+# its threads take turns here, so that what a block reads is still so when it writes.
+_FILE_WRITER = threading.RLock()
+
+
 @contextmanager
 def exclusive(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """No other process writes for the duration of the block: a read-write connection to a
-    file ensures that already; on a lake the block holds the writers' lock (the
-    transactions inside it share it), for operations that read, then write what they read."""
+    """Nobody else writes for the duration of the block, for operations that read, then write
+    what they read (natural keys stay unique: no index of the ledger's hashes or the runs'
+    keys holds them, see schema migration 11). On a file, other processes are kept out by
+    the read-write connection and this process's other threads by a lock; on a lake the block
+    holds the writers' lock (the transactions inside it share it)."""
     dsn = lake_dsn(con)
-    with lake.writer_lock(dsn) if dsn else nullcontext():
+    with lake.writer_lock(dsn) if dsn else _FILE_WRITER:
         yield con
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
 from benchdb_pipeline.errors import ConversionError
 from benchdb_pipeline.ingest.pipeline import ingest
+from benchdb_pipeline.warehouse.checks import check_natural_keys
 from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline.warehouse.store import load_batch, session
 from benchdb_pipeline_tests.conftest import FIXTURES, query, scalar
@@ -33,6 +35,37 @@ def test_same_content_is_ingested_once_whatever_its_path(warehouse, tmp_path):
     assert again.count("known") == 2 and again.load.files_loaded == 0
     assert scalar(warehouse, FACTS) == 3
     assert scalar(warehouse, "SELECT count(*) FROM source_files") == 1
+
+
+def test_writers_of_one_process_storing_the_same_files_together_store_them_once(warehouse, tmp_path):
+    """No index holds the ledger's hashes or the runs' keys (schema migration 11): writers take
+    turns, so four threads that store the same files at once leave one copy of each."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(40):
+        (folder / f"r{n}.json").write_text(json.dumps(rows(f"model-{n}", 10.0 + n)))
+    ingest(warehouse, [FIXTURES / "canonical_rows.json"], workers=1)  # the schema, made once
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def store() -> None:
+        start.wait()
+        try:
+            ingest(warehouse, [folder], workers=1, read_ledger=False, batch_files=10)
+        except BaseException as exc:  # the test fails with it below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert scalar(warehouse, "SELECT count(*) FROM source_files") == 41
+    assert scalar(warehouse, "SELECT count(*) FROM test_runs") == 41
+    assert scalar(warehouse, FACTS) == 43
+    with session(warehouse, read_only=True) as con:
+        assert check_natural_keys(con).passed
 
 
 def test_new_content_at_a_path_supersedes_the_earlier_version(warehouse, tmp_path):

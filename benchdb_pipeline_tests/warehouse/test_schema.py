@@ -89,3 +89,47 @@ def test_version_9_and_10_keep_the_rows_drop_the_fact_keys_and_allow_invalid(db)
         assert con.execute("SELECT status, note FROM performance_regressions").fetchall() == [
             ("invalid", "noise")
         ]
+
+
+def _declared(con, table: str) -> list[tuple[str, list[str]]]:
+    return [
+        (kind, columns)
+        for kind, columns in con.execute(
+            "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+            "WHERE table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY') ORDER BY ALL",
+            [table],
+        ).fetchall()
+    ]
+
+
+def test_version_11_keeps_the_rows_and_leaves_the_bulk_keys_to_the_checks(db):
+    """A warehouse at version 10 with results: the ledger's hashes, the runs' keys and the
+    results' ids lose their indexes, the rows and every other key stay, and the blocking
+    natural-keys check finds what the indexes refused before."""
+    with session(db) as con:
+        ensure_schema(con, up_to=10)
+    ingest(db, [FIXTURES / "canonical_rows.json", FIXTURES / "bad_zero_batch.json"], workers=1)
+    with session(db) as con:
+        assert current_version(con) == SCHEMA_VERSION
+        assert _declared(con, "source_files") == [("PRIMARY KEY", ["file_id"])]
+        assert _declared(con, "test_runs") == [("PRIMARY KEY", ["run_id"])]
+        assert _declared(con, "performance_results") == []
+        assert _declared(con, "quarantine") == [
+            ("FOREIGN KEY", ["file_id"]),
+            ("PRIMARY KEY", ["quarantine_id"]),
+        ]
+        assert con.execute("SELECT count(*) FROM performance_results").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] > 0
+        assert all(check(con).passed for check in checks.ALL_CHECKS)
+        con.execute("INSERT INTO source_files SELECT * REPLACE (file_id + 100 AS file_id) FROM source_files")
+        con.execute("INSERT INTO test_runs SELECT * REPLACE (run_id + 100 AS run_id) FROM test_runs")
+        con.execute("INSERT INTO performance_results SELECT * FROM performance_results LIMIT 1")
+        found = checks.check_natural_keys(con)
+    assert not found.passed
+    assert found.offending == {
+        "models.model_name": 0,
+        "hardware_platforms.platform_key": 0,
+        "test_runs.run_key": 1,
+        "source_files.sha256": 2,
+        "performance_results.result_id": 1,
+    }
