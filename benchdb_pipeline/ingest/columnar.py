@@ -26,6 +26,7 @@ from datetime import datetime
 from operator import itemgetter
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -224,16 +225,15 @@ class _Columns:
     def __init__(self, con: duckdb.DuckDBPyConnection, files: list[_File], first_key: int) -> None:
         self.con, self.files, self.first_key = con, files, first_key
         self.table = pa.table({})  # the records' columns, as read (``vals``)
+        self.unrendered: set[str] = set()  # text columns with a value the converter makes None
 
     def stage(self, groups: list[_Group]) -> tuple[StagedBatch | None, set[int]]:
         columns = sorted({column for group in groups for column in group.plan})
         file_no = [n for group in groups for n in group.file_no]
         refused: set[int] = set()  # files with a value of a type this route does not read
-        arrays = {
-            "file_no": pa.array(file_no, pa.int32()),
-        }
-        for column in columns:
-            arrays[column] = self._column(column, groups, file_no, refused)
+        arrays = {"file_no": pa.array(file_no, pa.int32())}
+        for column, values in _gathered(columns, groups).items():
+            arrays[column] = self._column(column, values, groups, file_no, refused)
         table = pa.table(arrays)
         if refused:
             table = table.filter(pc.invert(pc.is_in(table["file_no"], pa.array(sorted(refused), pa.int32()))))
@@ -244,20 +244,12 @@ class _Columns:
             self._text_values(column)
         return self._assemble(columns)
 
-    def _column(self, column: str, groups: list[_Group], file_no: list[int], refused: set[int]) -> pa.Array:
+    def _column(
+        self, column: str, values: list, groups: list[_Group], file_no: list[int], refused: set[int]
+    ) -> pa.Array:
         """A column's values as read, every group's in turn (numbers as doubles, times the unit
         factor of their key), NULL where a group has no such key."""
         rule = _RULES[column]
-        values: list = []
-        factors: list[float] = []
-        for group in groups:
-            alias = group.plan.get(column)
-            if alias is None:
-                values += [None] * len(group.records)
-            else:
-                values += map(itemgetter(alias), group.records)
-            if rule.kind in (INT, FLOAT):
-                factors += [self._factor(column, alias) or 1.0] * len(group.records)
         allowed = _TYPES[rule.kind]
         if not set(map(type, values)) <= {*allowed, type(None)}:
             for number, value in zip(file_no, values, strict=True):
@@ -274,8 +266,11 @@ class _Columns:
                 [v if type(v) is not int or abs(v) < _EXACT_INTEGER else None for v in values],
                 _ARROW[rule.kind],
             )
-        if any(f != 1.0 for f in set(factors)):
-            array = pc.multiply(array, pa.array(factors, pa.float64()))
+        if rule.kind in (INT, FLOAT):
+            factors = [self._factor(column, group.plan.get(column)) or 1.0 for group in groups]
+            if any(f != 1.0 for f in factors):
+                sizes = [len(group.records) for group in groups]
+                array = pc.multiply(array, pa.array(np.repeat(factors, sizes), pa.float64()))
         return array
 
     @staticmethod
@@ -305,6 +300,8 @@ class _Columns:
                 good = True
             values.append(value)
             rendered.append(orjson.dumps(value).decode() if value is not None else None)
+            if value is None:
+                self.unrendered.add(column)
             ok.append(good)
         kind = pa.timestamp("us") if _RULES[column].kind == TIMESTAMP else pa.string()
         self.con.register(
@@ -354,12 +351,8 @@ class _Columns:
                 checks.append(f"({d} IS NULL OR ({' AND '.join(conditions)}))")
                 identity[c] = f"{value}::VARCHAR"
         identity["status"] = "coalesce(m_status.json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
-        # concat_ws leaves out the fields a record does not give (NULL), as the row does
-        line = (
-            "'{' || concat_ws(',', "
-            + ", ".join(f"'\"{c}\":' || {e}" for c, e in sorted(identity.items()))
-            + ") || '}'"
-        )
+        # without a measured time no file has an identity (``results_identity``)
+        line = _identity_line(identity, self._nullable(columns)) if "measured_at" in columns else "NULL"
         con.execute(
             f"""
             CREATE TEMP TABLE rows AS
@@ -401,43 +394,71 @@ class _Columns:
         simulated = "bool_or(coalesce(is_simulated, false))" if "is_simulated" in present else "false"
         per_file = con.execute(
             f"""
-            SELECT file_no, count(*), array_to_string(list_sort(list(line)), chr(10)),
-                   {timed}, {started}, {simulated}
+            SELECT file_no, count(*) AS record_count, {timed} AS identified, {started} AS started_at,
+                   {simulated} AS is_simulated
             FROM kept GROUP BY file_no
             """
-        ).fetchall()
-        files_rows, run_rows = [], []
-        for file_no, records, lines, identified, started_at, is_simulated in per_file:
-            file = self.files[file_no]
-            files_rows.append(
-                {
-                    "file_key": first + file_no,
-                    "path": file.shown,
-                    "sha256": file.sha256,
-                    "size_bytes": file.size,
-                    "format": FORMAT,
-                    "category": CATEGORY,
-                    "status": "ingested",
-                    "record_count": records,
-                    "file_modified_at": file.modified_at,
-                    # the per-file route's results_identity: its rows' JSON, sorted, one a line
-                    "results_sha256": hashlib.sha256(lines.encode()).hexdigest() if identified else None,
-                }
-            )
-            run_rows.append(
-                {
-                    "run_key_local": run_base + file_no,
-                    "file_key": first + file_no,
-                    "run_key": f"{file.sha256}#0",
-                    "test_name": file.run.get("test_name") or FORMAT,
-                    "test_type": file.run.get("test_type") or CATEGORY,
-                    "started_at": started_at,
-                    "is_simulated": bool(is_simulated),
-                }
-            )
-        batch = StagedBatch.from_rows({"files": files_rows, "test_runs": run_rows})
+        ).to_arrow_table()
+        numbers = per_file["file_no"].to_pylist()
+        files = [self.files[n] for n in numbers]
+        keys = pc.add(per_file["file_no"].cast(pa.int64()), first)
+        identities = self._identities(numbers, per_file["identified"].to_pylist())
+        batch = StagedBatch(
+            {
+                "files": _conformed(
+                    pa.table(
+                        {
+                            "file_key": keys,
+                            "path": [f.shown for f in files],
+                            "sha256": [f.sha256 for f in files],
+                            "size_bytes": [f.size for f in files],
+                            "format": [FORMAT] * len(files),
+                            "category": [CATEGORY] * len(files),
+                            "status": ["ingested"] * len(files),
+                            "record_count": per_file["record_count"],
+                            "file_modified_at": [f.modified_at for f in files],
+                            "results_sha256": identities,
+                        }
+                    ),
+                    STAGING_SCHEMAS["files"],
+                ),
+                "test_runs": _conformed(
+                    pa.table(
+                        {
+                            "run_key_local": pc.add(keys, count),
+                            "file_key": keys,
+                            "run_key": [f"{f.sha256}#0" for f in files],
+                            "test_name": [f.run.get("test_name") or FORMAT for f in files],
+                            "test_type": [f.run.get("test_type") or CATEGORY for f in files],
+                            "started_at": per_file["started_at"],
+                            "is_simulated": per_file["is_simulated"],
+                        }
+                    ),
+                    STAGING_SCHEMAS["test_runs"],
+                ),
+            }
+        )
         batch.tables.update(self._facts(present, run_base, first))
         return batch
+
+    def _identities(self, numbers: list[int], identified: list[bool]) -> list[str | None]:
+        """Each file's results identity (``results_identity``: the sha256 of its rows' lines,
+        sorted, one a line), None for a file with a row measured at no given time."""
+        if not any(identified):
+            return [None] * len(numbers)
+        rows = self.con.execute("SELECT file_no, line FROM kept").to_arrow_table()
+        lines: dict[int, list[str]] = {}
+        for number, line in zip(rows["file_no"].to_pylist(), rows["line"].to_pylist(), strict=True):
+            lines.setdefault(number, []).append(line)
+        return [
+            hashlib.sha256("\n".join(sorted(lines[n])).encode()).hexdigest() if timed else None
+            for n, timed in zip(numbers, identified, strict=True)
+        ]
+
+    def _nullable(self, columns: list[str]) -> set[str]:
+        """The columns whose identity text is NULL in some row (a value not given, or a text
+        the converter makes nothing of)."""
+        return {c for c in columns if self.table[c].null_count} | self.unrendered
 
     def _facts(self, present: set[str], run_base: int, first: int) -> dict[str, pa.Table]:
         con, count = self.con, len(self.files)
@@ -506,6 +527,44 @@ class _Columns:
             + f" FROM keyed GROUP BY {key}"
         ).to_arrow_table()
         return _conformed(merged, STAGING_SCHEMAS[table])
+
+
+def _identity_line(fields: dict[str, str], nullable: set[str]) -> str:
+    """SQL of a row's line of the results identity: its JSON (``fields``: each field's JSON
+    text in SQL), keys sorted, no spaces, a field left out where its text is NULL, as the row
+    leaves it out. Every row gives ``kind``: the fields before it end with their comma, those
+    after it begin with one, and a field never NULL is one more argument of ``concat``, not a
+    text of its own (``concat`` skips NULLs; this is ~40 % faster than ``concat_ws``)."""
+    parts = ["'{'"]
+    for name, text in sorted(fields.items()):
+        key, comma = (f'"{name}":', ",") if name < "kind" else (f',"{name}":', "")
+        if name == "kind":
+            key = f'"{name}":'
+        if name in nullable:
+            parts.append(f"('{key}' || {text}" + (f" || '{comma}')" if comma else ")"))
+        else:
+            parts += [f"'{key}'", text] + ([f"'{comma}'"] if comma else [])
+    return f"concat({', '.join(parts)}, '}}')"
+
+
+def _gathered(columns: list[str], groups: list[_Group]) -> dict[str, list]:
+    """Each column's values, every group's records in turn (None where a group has no such
+    key): a group's records are read once, all their columns at a time."""
+    values: dict[str, list] = {column: [] for column in columns}
+    for group in groups:
+        if not group.records:  # its files were refused
+            continue
+        given = [column for column in columns if column in group.plan]
+        if len(given) == 1:
+            values[given[0]] += map(itemgetter(group.plan[given[0]]), group.records)
+        else:
+            read = zip(*map(itemgetter(*(group.plan[c] for c in given)), group.records), strict=True)
+            for column, got in zip(given, read, strict=True):
+                values[column] += got
+        for column in columns:
+            if column not in group.plan:
+                values[column] += [None] * len(group.records)
+    return values
 
 
 def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:

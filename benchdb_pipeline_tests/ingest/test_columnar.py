@@ -116,6 +116,8 @@ HOSTILE = [
     '[{"model_name": "m", "device": "NVIDIA A100", "latency_ms": 1}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "latency": 2}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}, 7]',
+    # keys in an order of their own, then not a record: the group they began is left empty
+    '[{"latency_ms": 3, "batch_size": 4, "model_name": "m", "hardware_type": "cpu"}, "x"]',
     '[{"model_name": 42, "hardware_type": "cpu", "latency_ms": 1}]',
     # a boolean among doubles (Arrow would read it as 1.0 or 0.0), and the flag as a number
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": true}]',
