@@ -708,10 +708,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
         return 0
     if lake_dsn(con):  # a lake is created at the current version, never migrated from 1
         return _record_lake_versions(con, version, up_to)
-    applied = 0
-    for migration in MIGRATIONS:
-        if not version < migration.version <= up_to:
-            continue
+    pending = [m for m in MIGRATIONS if version < m.version <= up_to]
+    for applied, migration in enumerate(pending):
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
@@ -723,7 +721,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
                 con.execute(migration.sql)
             if migration.data:
                 migration.data(con)
-            create_views(con)
+            if migration is pending[-1]:  # views are bound by name: made once, for the last tables
+                create_views(con)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [migration.version, migration.description, utc_now()],
@@ -731,13 +730,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, up_to: int = SCHEMA_VERSION) -
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
+            if applied:  # the migrations that committed keep views that match their tables
+                con.execute("BEGIN TRANSACTION")
+                create_views(con)
+                con.execute("COMMIT")
             raise SchemaError(f"migration {migration.version} failed: {exc}") from exc
         if migration.cleanup:
             con.execute("BEGIN TRANSACTION")
             migration.cleanup(con)
             con.execute("COMMIT")
-        applied += 1
-    return applied
+    return len(pending)
 
 
 def _record_lake_versions(con: duckdb.DuckDBPyConnection, version: int, up_to: int) -> int:
@@ -760,14 +762,8 @@ def _record_lake_versions(con: duckdb.DuckDBPyConnection, version: int, up_to: i
 
 
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(
-        fetch_value(
-            con,
-            "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND table_name = ? AND column_name = ?",
-            [table, column],
-        )
-    )
+    # The table's own columns, not ``duckdb_columns()`` (every column of every catalog: ~14 ms)
+    return column in {d[0] for d in con.execute(f"SELECT * FROM main.{table} LIMIT 0").description}
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
