@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -237,11 +237,12 @@ class _Columns:
         table = pa.table(arrays)
         if refused:
             table = table.filter(pc.invert(pc.is_in(table["file_no"], pa.array(sorted(refused), pa.int32()))))
-        self.con.register("vals", table)
         self.table = table
-        texts = [c for c in columns if _RULES[c].kind in (TEXT, TIMESTAMP)]
-        for column in texts:
-            self._text_values(column)
+        for column in columns:
+            if _RULES[column].kind in (TEXT, TIMESTAMP):
+                for name, values in self._text_values(column).items():
+                    table = table.append_column(f"{column}__{name}", values)
+        self.con.register("vals", table)
         return self._assemble(columns)
 
     def _column(
@@ -283,9 +284,10 @@ class _Columns:
         fixed = fixed_factor(rule, unit)
         return fixed if fixed is not None else default_factor(rule)
 
-    def _text_values(self, column: str) -> None:
-        """m_<column>: each distinct text of the column, normalised by the per-file route's
-        converter, with its JSON as the identity writes it; ``ok`` false where it refuses."""
+    def _text_values(self, column: str) -> dict[str, pa.Array]:
+        """Each row's text of the column normalised by the per-file route's converter (once per
+        distinct text; looked up in Arrow, not joined in SQL): ``value``, its JSON as the
+        identity writes it (``json``), and ``ok``, false where the converter refuses it."""
         convert: Converter = _KIND.lookup[column][1]
         raw = pc.unique(self.table[column].drop_null()).to_pylist()
         values: list[object] = []
@@ -304,31 +306,25 @@ class _Columns:
                 self.unrendered.add(column)
             ok.append(good)
         kind = pa.timestamp("us") if _RULES[column].kind == TIMESTAMP else pa.string()
-        self.con.register(
-            f"m_{column}",
-            pa.table(
-                {
-                    "raw": pa.array(raw, pa.string()),
-                    "value": pa.array(values, kind),
-                    "json": rendered,
-                    "ok": ok,
-                }
-            ),
-        )
+        at = pc.index_in(self.table[column], value_set=pa.array(raw, pa.string()))
+        return {
+            "value": pa.array(values, kind).take(at),
+            "json": pa.array(rendered, pa.string()).take(at),
+            "ok": pa.array(ok, pa.bool_()).take(at),
+        }
 
     def _assemble(self, columns: list[str]) -> tuple[StagedBatch | None, set[int]]:
         """rows: each record's values, whether all of them are read, and its line of the
         results identity (``results_identity``'s JSON of the row: sorted keys, no spaces)."""
         con = self.con
-        selects, checks, joins = [], [], []
+        selects, checks = [], []
         identity: dict[str, str] = {"kind": "'\"performance\"'"}
         for c in columns:
             rule, d = _RULES[c], f"vals.{c}"
             if rule.kind in (TEXT, TIMESTAMP):
-                joins.append(f"LEFT JOIN m_{c} ON m_{c}.raw = vals.{c}")
-                selects.append(f"m_{c}.value AS {c}")
-                checks.append(f"({d} IS NULL OR m_{c}.ok)")
-                identity[c] = f"m_{c}.json"
+                selects.append(f"{d}__value AS {c}")
+                checks.append(f"({d} IS NULL OR {d}__ok)")
+                identity[c] = f"{d}__json"
             elif rule.kind == BOOL:
                 selects.append(f"{d} AS {c}")
                 identity[c] = f"{d}::VARCHAR"
@@ -350,7 +346,7 @@ class _Columns:
                 selects.append(f"{value} AS {c}")
                 checks.append(f"({d} IS NULL OR ({' AND '.join(conditions)}))")
                 identity[c] = f"{value}::VARCHAR"
-        identity["status"] = "coalesce(m_status.json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
+        identity["status"] = "coalesce(vals.status__json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
         # without a measured time no file has an identity (``results_identity``)
         line = _identity_line(identity, self._nullable(columns)) if "measured_at" in columns else "NULL"
         con.execute(
@@ -358,7 +354,7 @@ class _Columns:
             CREATE TEMP TABLE rows AS
             SELECT vals.file_no, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
                    {line} AS line
-            FROM vals {" ".join(joins)}
+            FROM vals
             """
         )
         measured = " OR ".join(f"{c} IS NOT NULL" for c in MEASUREMENTS if c in columns) or "false"
@@ -462,26 +458,21 @@ class _Columns:
 
     def _facts(self, present: set[str], run_base: int, first: int) -> dict[str, pa.Table]:
         con, count = self.con, len(self.files)
-        display = {r[0] for r in con.execute("SELECT DISTINCT model_name FROM kept").fetchall()}
-        con.register("model_keys", pa.table({"display": list(display), "key": [d.lower() for d in display]}))
+        models = self._dimension(
+            "models", ["model_name"], lambda row: row["model_name"].lower(), MODEL_ATTRIBUTES, present
+        )
         fields = ("hardware_type", *identity_fields())
         chosen = [f for f in fields if f in present]
-        tuples = con.execute(f"SELECT DISTINCT {', '.join(chosen)} FROM kept").fetchall()
-        keys = [platform_key(dict(zip(chosen, values, strict=True))) for values in tuples]
-        con.register(
-            "platform_keys",
-            pa.table({**{c: [t[i] for t in tuples] for i, c in enumerate(chosen)}, "platform_key": keys}),
-        )
+        platforms = self._dimension("hardware_platforms", chosen, platform_key, HARDWARE_ATTRIBUTES, present)
         match = " AND ".join(f"k.{c} IS NOT DISTINCT FROM p.{c}" for c in chosen)
         con.execute(
             f"""
             CREATE TEMP VIEW keyed AS
-            SELECT k.* EXCLUDE (line), m.key AS model_key, p.platform_key
-            FROM kept k JOIN model_keys m ON m.display = k.model_name
-            JOIN platform_keys p ON {match}
+            SELECT k.* EXCLUDE (line), m.key AS model_key, p.key AS platform_key
+            FROM kept k JOIN d_models m ON m.model_name = k.model_name
+            JOIN d_hardware_platforms p ON {match}
             """
         )
-
         given = {
             "row_key": f"{run_base + count} + row_number() OVER ()",
             "run_key_local": f"{run_base} + file_no",
@@ -500,10 +491,6 @@ class _Columns:
             )
             + " FROM keyed"
         ).to_arrow_table()
-        models = self._merged(
-            "models", "model_key", {"display_name": "model_name"}, MODEL_ATTRIBUTES, present
-        )
-        platforms = self._merged("hardware_platforms", "platform_key", {}, HARDWARE_ATTRIBUTES, present)
         fingerprints = [fingerprint(k) for k in platforms["platform_key"].to_pylist()]
         at = platforms.schema.get_field_index("fingerprint")
         return {
@@ -514,17 +501,32 @@ class _Columns:
             ),
         }
 
-    def _merged(
-        self, table: str, key: str, sources: dict[str, str], attributes: tuple[str, ...], present: set[str]
+    def _dimension(
+        self,
+        table: str,
+        by: list[str],
+        key_of: Callable[[dict], str],
+        attributes: tuple[str, ...],
+        present: set[str],
     ) -> pa.Table:
-        """A dimension's rows, one a key: each attribute the smallest any row gives, as the
-        batch builder merges them (``sources``: attributes read from another column)."""
+        """A dimension's rows, one a key (``key_of`` the values of ``by``): each attribute the
+        smallest any row gives, as the batch builder merges them (a model's display name is
+        its ``model_name`` as given). The rows are grouped by ``by`` first, and only those few
+        groups are keyed (d_<table>: ``by`` and ``key``) and merged by key."""
+        source = {"display_name": "model_name"} if table == "models" else {}
+        given = [(a, source.get(a, a)) for a in attributes if source.get(a, a) in present]
+        groups = self.con.execute(
+            f"SELECT {', '.join(by)}"
+            + "".join(f", min({c}) AS {a}" for a, c in given if a not in by)
+            + " FROM kept GROUP BY ALL"
+        ).to_arrow_table()
+        keys = [key_of(row) for row in groups.select(by).to_pylist()]
+        self.con.register(f"d_{table}", groups.append_column("key", pa.array(keys, pa.string())))
         name = STAGING_SCHEMAS[table].names[0]
-        given = [(a, sources.get(a, a)) for a in attributes if sources.get(a, a) in present]
         merged = self.con.execute(
-            f"SELECT {key} AS {name}"
-            + "".join(f", min({column}) AS {a}" for a, column in given)
-            + f" FROM keyed GROUP BY {key}"
+            f"SELECT key AS {name}"
+            + "".join(f", min({a}) AS {a}" for a, _ in given)
+            + f" FROM d_{table} GROUP BY key"
         ).to_arrow_table()
         return _conformed(merged, STAGING_SCHEMAS[table])
 
