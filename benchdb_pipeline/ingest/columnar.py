@@ -75,6 +75,9 @@ class _File:
     size: int
     modified_at: datetime
     run: dict  # the run record, normalised
+    # colons the file's text values must hold if no key is given twice (see ``_add_records``);
+    # None where ``keys_kept`` made sure already
+    colons: int | None
 
 
 @dataclass
@@ -119,10 +122,11 @@ def read_row_lists(
             read.outcomes.append((name, "known", None, 0))
             continue
         run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
-        if problems or not _add_records(data, len(files), groups):
+        taken, colons = (False, None) if problems else _add_records(data, len(files), groups)
+        if not taken:
             read.rest.append(path)  # the per-file route says why
             continue
-        files.append(_File(path, name, digest, len(data), modified, run))
+        files.append(_File(path, name, digest, len(data), modified, run, colons))
     staged, accepted = _stage(files, groups, first_key + len(ledger_only)) if files else (None, set())
     for number, file in enumerate(files):
         if number not in accepted:
@@ -145,19 +149,24 @@ def read_row_lists(
     return read
 
 
-def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group]) -> bool:
+def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group]) -> tuple[bool, int | None]:
     """Add a file's records to the groups of their keys, when it is a list of rows for this
     route: valid JSON (orjson decides, as for the per-file route), every record planned, and
-    no key given twice (orjson keeps the last of a repeated key: ``keys_kept`` tells, as for
-    the per-file route). A file refused is taken out of the groups again."""
+    no key given twice (orjson keeps the last of a repeated key). A file refused is taken out
+    of the groups again. Returns whether it was taken and, for a file without a backslash,
+    the colons its text values must hold: in such a file every colon is a key's or inside a
+    text (none is escaped, no key holds one: ``_plan``), so its colons less the keys orjson
+    kept are its texts' colons exactly when no key was given twice, which the chunk's SQL
+    checks per file from the texts' colons (~8 µs a file less than ``keys_kept``, the per-file
+    route's check, which a file with a backslash still takes)."""
     if data[:1] != b"[":
-        return False
+        return False, None
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return False
+        return False, None
     if not doc:
-        return False
+        return False, None
     touched: list[_Group] = []
     keys_given = 0
     for record in doc:
@@ -175,12 +184,14 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
         group.records.append(record)
         touched.append(group)
     else:
+        if b"\\" not in data:
+            return True, data.count(b":") - keys_given
         if keys_kept(data, doc, keys_given):
-            return True
+            return True, None
     for group in touched:  # each record appended once: take them back, last first
         group.file_no.pop()
         group.records.pop()
-    return False
+    return False, None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -188,7 +199,7 @@ def _plan(keys: tuple[str, ...]) -> dict[str, str] | None:
     """Column → the key that gives it, for records with these keys; None when a record with
     them is not for this route (a unit key, an unknown key, a device to route, a column given
     twice, or a value this route does not convert)."""
-    if "device" in keys:
+    if "device" in keys or any(":" in key for key in keys):
         return None
     steps, unit_keys, extra = _KIND.plan(keys)
     if unit_keys or extra or len(steps) != len(keys):
@@ -242,6 +253,8 @@ class _Columns:
             if _RULES[column].kind in (TEXT, TIMESTAMP):
                 for name, values in self._text_values(column).items():
                     table = table.append_column(f"{column}__{name}", values)
+        expected = pa.array([file.colons for file in self.files], pa.int64())
+        table = table.append_column("file_colons", expected.take(table["file_no"]))
         self.con.register("vals", table)
         return self._assemble(columns)
 
@@ -311,6 +324,7 @@ class _Columns:
             "value": pa.array(values, kind).take(at),
             "json": pa.array(rendered, pa.string()).take(at),
             "ok": pa.array(ok, pa.bool_()).take(at),
+            "colons": pa.array([text.count(":") for text in raw], pa.int32()).take(at),
         }
 
     def _assemble(self, columns: list[str]) -> tuple[StagedBatch | None, set[int]]:
@@ -349,11 +363,13 @@ class _Columns:
         identity["status"] = "coalesce(vals.status__json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
         # without a measured time no file has an identity (``results_identity``)
         line = _identity_line(identity, self._nullable(columns)) if "measured_at" in columns else "NULL"
+        texts = [c for c in columns if _RULES[c].kind in (TEXT, TIMESTAMP)]
+        colons = " + ".join(f"coalesce(vals.{c}__colons, 0)" for c in texts) or "0"
         con.execute(
             f"""
             CREATE TEMP TABLE rows AS
             SELECT vals.file_no, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
-                   {line} AS line
+                   {line} AS line, vals.file_colons, {colons} AS colons
             FROM vals
             """
         )
@@ -366,6 +382,7 @@ class _Columns:
             SELECT file_no FROM rows GROUP BY file_no
             HAVING bool_and(coalesce(ok AND model_name IS NOT NULL AND hardware_type IS NOT NULL
                                      AND ({measured} OR {status} = 'failed'), false))
+               AND (any_value(file_colons) IS NULL OR sum(colons) = any_value(file_colons))
             """
         )
         accepted = {r[0] for r in con.execute("SELECT file_no FROM good").fetchall()}

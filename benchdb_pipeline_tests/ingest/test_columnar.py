@@ -87,12 +87,18 @@ def _row(rng: random.Random) -> dict:
 ODD = [
     # a key's ending inside a text: the keys are counted exactly, not by their colons
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "say \\"hi\\": now"}]',
+    # colons in texts, a time among them, and spaces around every colon of a key
+    '[{"model_name" : "a:b:c", "hardware_type":"cpu", "latency_ms"  :  1, "timestamp": "2026-01-02T03:04:05"}]',
 ]
 # Files the columnar route must leave to the per-file route (which reads or refuses them).
 HOSTILE = [
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "latency_ms": 2}]',
     # the same, the second key spaced from its colon (the colons counted no longer tell)
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "latency_ms" : 2}]',
+    # a text given twice, the colons of the one kept or of the one dropped made to balance
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "a:b", "test_case": "c"}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "c", "test_case": "a:b"}]',
+    '[{"model_name": "m:n", "hardware_type": "cpu", "latency_ms": 1, "model_name": "m:n"}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency": 5, "time_unit": "s"}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": "12.5"}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": -1}]',
