@@ -456,17 +456,25 @@ class _Columns:
 
     def _identities(self, numbers: list[int], identified: list[bool]) -> list[str | None]:
         """Each file's results identity (``results_identity``: the sha256 of its rows' lines,
-        sorted, one a line), None for a file with a row measured at no given time."""
+        sorted, one a line), None for a file with a row measured at no given time. The lines
+        are sorted and joined per file by Arrow (bytewise, as Python sorts the per-file
+        route's), and each file's text hashed where it lies, never made a Python string."""
         if not any(identified):
             return [None] * len(numbers)
         rows = self.con.execute("SELECT file_no, line FROM kept").to_arrow_table()
-        lines: dict[int, list[str]] = {}
-        for number, line in zip(rows["file_no"].to_pylist(), rows["line"].to_pylist(), strict=True):
-            lines.setdefault(number, []).append(line)
-        return [
-            hashlib.sha256("\n".join(sorted(lines[n])).encode()).hexdigest() if timed else None
-            for n, timed in zip(numbers, identified, strict=True)
-        ]
+        rows = rows.sort_by([("file_no", "ascending"), ("line", "ascending")])
+        file_no = rows["file_no"].to_numpy()
+        starts = np.flatnonzero(np.diff(file_no)) + 1
+        bounds = np.concatenate(([0], starts, [len(file_no)])).astype(np.int32)
+        texts = pc.binary_join(pa.ListArray.from_arrays(bounds, rows["line"].combine_chunks()), "\n")
+        _, offsets_buffer, data_buffer = texts.buffers()
+        offsets = np.frombuffer(offsets_buffer, np.int32)[texts.offset : texts.offset + len(texts) + 1]
+        data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+        digest = {
+            int(number): hashlib.sha256(data[offsets[i] : offsets[i + 1]]).hexdigest()
+            for i, number in enumerate(file_no[bounds[:-1]])
+        }
+        return [digest[n] if timed else None for n, timed in zip(numbers, identified, strict=True)]
 
     def _nullable(self, columns: list[str]) -> set[str]:
         """The columns whose identity text is NULL in some row (a value not given, or a text
