@@ -302,7 +302,8 @@ class _Columns:
         distinct text; looked up in Arrow, not joined in SQL): ``value``, its JSON as the
         identity writes it (``json``), and ``ok``, false where the converter refuses it."""
         convert: Converter = _KIND.lookup[column][1]
-        raw = pc.unique(self.table[column].drop_null()).to_pylist()
+        distinct = pc.unique(self.table[column].drop_null())
+        raw = distinct.to_pylist()
         values: list[object] = []
         rendered: list[str | None] = []
         ok: list[bool] = []
@@ -319,7 +320,7 @@ class _Columns:
                 self.unrendered.add(column)
             ok.append(good)
         kind = pa.timestamp("us") if _RULES[column].kind == TIMESTAMP else pa.string()
-        at = pc.index_in(self.table[column], value_set=pa.array(raw, pa.string()))
+        at = pc.index_in(self.table[column], value_set=distinct)
         return {
             "value": pa.array(values, kind).take(at),
             "json": pa.array(rendered, pa.string()).take(at),
@@ -484,7 +485,12 @@ class _Columns:
     def _facts(self, present: set[str], run_base: int, first: int) -> dict[str, pa.Table]:
         con, count = self.con, len(self.files)
         models = self._dimension(
-            "models", ["model_name"], lambda row: row["model_name"].lower(), MODEL_ATTRIBUTES, present
+            "models",
+            ["model_name"],
+            lambda row: row["model_name"].lower(),
+            MODEL_ATTRIBUTES,
+            present,
+            sources={"display_name": "model_name"},  # a model's name as its files spell it
         )
         fields = ("hardware_type", *identity_fields())
         chosen = [f for f in fields if f in present]
@@ -533,13 +539,14 @@ class _Columns:
         key_of: Callable[[dict], str],
         attributes: tuple[str, ...],
         present: set[str],
+        sources: dict[str, str] | None = None,
     ) -> pa.Table:
         """A dimension's rows, one a key (``key_of`` the values of ``by``): each attribute the
-        smallest any row gives, as the batch builder merges them (a model's display name is
-        its ``model_name`` as given). The rows are grouped by ``by`` first, and only those few
-        groups are keyed (d_<table>: ``by`` and ``key``) and merged by key."""
-        source = {"display_name": "model_name"} if table == "models" else {}
-        given = [(a, source.get(a, a)) for a in attributes if source.get(a, a) in present]
+        smallest any row gives, as the batch builder merges them (``sources``: attributes read
+        from another column). The rows are grouped by ``by`` first, and only those few groups
+        are keyed (d_<table>: ``by`` and ``key``) and merged by key."""
+        sources = sources or {}
+        given = [(a, sources.get(a, a)) for a in attributes if sources.get(a, a) in present]
         groups = self.con.execute(
             f"SELECT {', '.join(by)}"
             + "".join(f", min({c}) AS {a}" for a, c in given if a not in by)

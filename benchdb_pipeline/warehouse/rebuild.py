@@ -31,7 +31,8 @@ def _references(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
 def dependents_in_order(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list[str]:
     """``tables`` and every table that refers to them, each after the tables it references."""
     references = _references(con)
-    group = set(tables)
+    changed = set(tables)
+    group = set(changed)
     while grown := {t for t, refs in references.items() if refs & group} - group:
         group |= grown
     ordered: list[str] = []
@@ -40,7 +41,7 @@ def dependents_in_order(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -
             t for t in group - set(ordered) if not (references.get(t, set()) & group) - set(ordered) - {t}
         )
         if not ready:
-            raise ValueError(f"the tables referring to {sorted(tables)} refer to each other in a cycle")
+            raise ValueError(f"the tables referring to {sorted(changed)} refer to each other in a cycle")
         ordered += ready
     return ordered
 
