@@ -1,9 +1,10 @@
 """Integrity checks of the warehouse, as plain queries that count offending rows.
 
 Each check returns a ``CheckResult``: passed when no row offends. DuckDB enforces the keys
-and references of the small tables itself; these checks also cover what no index holds on
-any backend (the facts' references and ids, the ledger's hashes, the runs' keys: migration
-11), the ledger's promises, and value ranges no constraint expresses.
+of the small tables itself; these checks also cover what no index holds on any backend (the
+ids of every table that grows with the files ingested, every reference to them, the ledger's
+hashes, the runs' keys: migrations 11 and 12), the ledger's promises, and value ranges no
+constraint expresses.
 References and the ledger are checked over live and archived rows together (the ``all_``
 views), since archiving moves a file's rows without changing what the ledger promises.
 """
@@ -19,6 +20,7 @@ from benchdb_pipeline.warehouse.schema import (
     ARCHIVE_VIEWS,
     FACT_TABLES,
     FILE_FACT_TABLES,
+    GROWING_IDS,
     VIEWS,
     archive_glob,
     sql_string,
@@ -47,6 +49,7 @@ REFERENCES = (
     ("web_platform_results", "model_id", "models", "model_id"),
     ("web_platform_results", "hardware_id", "hardware_platforms", "hardware_id"),
     ("web_platform_results", "source_file_id", "source_files", "file_id"),
+    ("performance_regressions", "candidate_run_id", "test_runs", "run_id"),
 )
 
 NATURAL_KEYS = (
@@ -56,7 +59,7 @@ NATURAL_KEYS = (
     ("source_files", "sha256"),
 )
 # Ids no backend declares a key for (a sequence or a lake's id blocks make them).
-UNDECLARED_IDS = (("performance_results", "result_id"),)
+UNDECLARED_IDS = (("performance_results", "result_id"), *GROWING_IDS.items())
 
 
 def everywhere(table: str) -> str:

@@ -11,6 +11,7 @@ from benchdb_pipeline.ingest.pipeline import ingest
 from benchdb_pipeline.warehouse import checks
 from benchdb_pipeline.warehouse.schema import (
     ALL_TABLES,
+    GROWING_IDS,
     SCHEMA_VERSION,
     VIEWS,
     current_version,
@@ -41,14 +42,18 @@ def test_refuses_a_newer_schema(db):
             ensure_schema(con)
 
 
-def test_natural_keys_and_foreign_keys_are_enforced(db):
+def test_dimension_keys_are_enforced_and_the_ledgers_references_checked(db):
+    """DuckDB refuses a model named twice; a quarantine entry of a file the ledger lacks is
+    a reference no index holds (schema 12), which the references check finds."""
     with session(db) as con:
         ensure_schema(con)
         con.execute("INSERT INTO models (model_name, created_at) VALUES ('m', now())")
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO models (model_name, created_at) VALUES ('m', now())")
-        with pytest.raises(duckdb.ConstraintException):
-            con.execute("INSERT INTO quarantine (file_id, reason, quarantined_at) VALUES (99, 'x', now())")
+        assert checks.check_references(con).passed
+        con.execute("INSERT INTO quarantine (file_id, reason, quarantined_at) VALUES (99, 'x', now())")
+        found = checks.check_references(con)
+    assert not found.passed and found.offending["quarantine.file_id → source_files"] == 1
 
 
 def test_a_version_1_database_is_migrated_in_place(db):
@@ -102,34 +107,37 @@ def _declared(con, table: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def test_version_11_keeps_the_rows_and_leaves_the_bulk_keys_to_the_checks(db):
-    """A warehouse at version 10 with results: the ledger's hashes, the runs' keys and the
-    results' ids lose their indexes, the rows and every other key stay, and the blocking
-    natural-keys check finds what the indexes refused before."""
+def test_versions_11_and_12_keep_the_rows_and_leave_the_growing_keys_to_the_checks(db):
+    """A warehouse at version 10 with results: the ledger's hashes, the runs' keys, the ids of
+    every table that grows with the files and their references lose their indexes, the rows
+    and the small tables' keys stay, and the blocking natural-keys check finds what the
+    indexes refused before."""
     with session(db) as con:
         ensure_schema(con, up_to=10)
     ingest(db, [FIXTURES / "canonical_rows.json", FIXTURES / "bad_zero_batch.json"], workers=1)
     with session(db) as con:
         assert current_version(con) == SCHEMA_VERSION
-        assert _declared(con, "source_files") == [("PRIMARY KEY", ["file_id"])]
-        assert _declared(con, "test_runs") == [("PRIMARY KEY", ["run_id"])]
-        assert _declared(con, "performance_results") == []
-        assert _declared(con, "quarantine") == [
-            ("FOREIGN KEY", ["file_id"]),
-            ("PRIMARY KEY", ["quarantine_id"]),
+        for table in (*GROWING_IDS, "performance_results"):
+            assert _declared(con, table) == [], table
+        assert _declared(con, "performance_regressions") == [
+            ("PRIMARY KEY", ["regression_id"]),
+            ("UNIQUE", ["candidate_result_id", "metric"]),
         ]
+        assert _declared(con, "models") == [("PRIMARY KEY", ["model_id"]), ("UNIQUE", ["model_name"])]
         assert con.execute("SELECT count(*) FROM performance_results").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] > 0
         assert all(check(con).passed for check in checks.ALL_CHECKS)
-        con.execute("INSERT INTO source_files SELECT * REPLACE (file_id + 100 AS file_id) FROM source_files")
-        con.execute("INSERT INTO test_runs SELECT * REPLACE (run_id + 100 AS run_id) FROM test_runs")
+        con.execute("INSERT INTO source_files SELECT * FROM source_files")
+        con.execute("INSERT INTO test_runs SELECT * FROM test_runs")
+        con.execute("INSERT INTO quarantine SELECT * FROM quarantine LIMIT 1")
         con.execute("INSERT INTO performance_results SELECT * FROM performance_results LIMIT 1")
         found = checks.check_natural_keys(con)
     assert not found.passed
-    assert found.offending == {
-        "models.model_name": 0,
-        "hardware_platforms.platform_key": 0,
+    assert {key: n for key, n in found.offending.items() if n} == {
         "test_runs.run_key": 1,
         "source_files.sha256": 2,
         "performance_results.result_id": 1,
+        "source_files.file_id": 2,
+        "quarantine.quarantine_id": 1,
+        "test_runs.run_id": 1,
     }
