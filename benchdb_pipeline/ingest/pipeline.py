@@ -4,8 +4,8 @@ Parsing runs in one process per core (a forkserver pool, safe from threaded pare
 as a Dagster run); in a large ingest, plain row lists are read as whole columns there
 (``columnar``), every other file one by one. Each batch of files is loaded in one
 transaction. A DuckDB file is opened only to read the ledger's hashes and to load, never
-held while parsing (a lake's connection, which blocks nobody, is kept: see
-``store.sessions``).
+held while a pool parses (a few files parsed in this process keep one connection, and a
+lake's, which blocks nobody, is kept: see ``store.sessions``).
 """
 
 from __future__ import annotations
@@ -290,7 +290,11 @@ def ingest_files(
         report.outcomes.extend(
             FileOutcome(u.path, "unreadable", None, 0, f"{u.path}: {u.reason}") for u in files.unreadable
         )
-    with sessions(db, read_only=dry_run, lock_timeout=lock_timeout) as opened:
+    in_pool = pooled(len(files), workers)
+    # Fewer files than make a pool are parsed in well under a second: one connection serves
+    # the ledger's read and the load.
+    few = len(files) < POOL_THRESHOLD
+    with sessions(db, read_only=dry_run, lock_timeout=lock_timeout, hold=few) as opened:
         known: frozenset[str] = frozenset()
         # The ledger of an existing warehouse is read first. A writer that reads none, or
         # whose DuckDB file is not made yet, leaves the schema to the first load (a file
@@ -313,7 +317,6 @@ def ingest_files(
             columnar_chunk_files=min(COLUMNAR_CHUNK_FILES, batch_files),
         )
         # The pool parses ahead while a batch is stored: one pool for every batch.
-        in_pool = pooled(len(files), workers)
         for batch, last in _batches(chunks, batch_files):
             started = time.perf_counter()
             for chunk in batch:

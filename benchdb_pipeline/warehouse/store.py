@@ -95,14 +95,16 @@ def session(
 
 @contextmanager
 def sessions(
-    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None, hold: bool = False
 ) -> Iterator[Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]]:
     """Sessions for work that opens the warehouse several times with work between (read the
     ledger, parse, load). On a DuckDB file each is a connection of its own, closed when its
-    block ends, since an open read-write connection keeps every other process out; a lake's
-    connection keeps nobody out, so one serves them all (attaching a lake costs ~60 ms), opened
-    when first needed and closed when the block ends."""
-    if not is_lake(path):
+    block ends, since an open read-write connection keeps every other process out, unless the
+    work between is short (``hold``: a few files parsed in this process), where one saves an
+    open and a closing checkpoint (~40 ms); a lake's connection keeps nobody out, so one
+    serves them all (attaching a lake costs ~60 ms). A held connection is opened when first
+    needed and closed when the block ends."""
+    if not is_lake(path) and not hold:
         yield lambda: session(path, read_only=read_only, lock_timeout=lock_timeout)
         return
     held: list[duckdb.DuckDBPyConnection] = []
