@@ -9,7 +9,10 @@ Generates N result files of 1-20 results each, with the name variants real files
 - floor: the same files read and parsed with orjson in one process per core, and inserted as
   one Arrow table into a staging table; no validation, no ledger, no dimensions;
 - row-by-row: a converter doing one INSERT per result (as the old scripts did), on a subset;
-- benchdb: `benchdb ingest DIR` as a user runs it (process start-up included).
+- benchdb: `benchdb ingest DIR` as a user runs it (process start-up included);
+- small batches: then one new file at a time stored into that warehouse (as the sensor, the
+  API and CI store theirs), against one file at a time into an empty warehouse, in one
+  process: what a store costs must not grow with the warehouse.
 
 Reports files/s, rows/s, peak memory (largest process), the CPU time every process on the
 machine spent meanwhile (from /proc/stat, on Linux: the work a stage costs, steadier than its
@@ -156,6 +159,39 @@ def row_by_row(folder: Path, db: Path, limit: int) -> int:
     return rows
 
 
+def small_batches(large: Path, empty: Path, folder: Path, count: int) -> str:
+    """Median seconds to store one new file (as ``benchdb ingest`` does, without its process
+    start-up) into ``large`` and into ``empty``, alternating."""
+    from benchdb_pipeline.ingest.pipeline import ingest_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    took: dict[Path, list[float]] = {large: [], empty: []}
+    for n in range(count + 1):  # the first round warms the process up, unmeasured
+        for db in took:
+            path = folder / f"small_{db.stem}_{n}.json"
+            path.write_text(
+                json.dumps(
+                    [
+                        {
+                            "model_name": "gpt2",
+                            "hardware_type": "cpu",
+                            "batch_size": 1 + n,
+                            "latency_ms": 9.5,
+                            "timestamp": f"2026-02-0{1 + n % 9}T00:00:00",
+                            "is_simulated": True,
+                        }
+                    ]
+                )
+            )
+            started = time.perf_counter()
+            report = ingest_files(db, [str(path)])
+            if report.count("ingested") != 1:
+                raise SystemExit(f"{path} was not stored: {report.summary()}")
+            if n:
+                took[db].append(time.perf_counter() - started)
+    return " ".join(f"{sorted(times)[len(times) // 2]:.4f}" for times in took.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,7 +199,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--row-by-row-files", type=int, default=500)
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp folder)")
-    parser.add_argument("--stage", choices=["floor", "row-by-row"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--small-batches", type=int, default=5, help="one-file stores to time after the ingest"
+    )
+    parser.add_argument("--stage", choices=["floor", "row-by-row", "small"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,6 +211,9 @@ def main() -> None:
         return
     if args.stage == "row-by-row":
         print(row_by_row(args.folder, args.db, args.row_by_row_files))
+        return
+    if args.stage == "small":
+        print(small_batches(args.db, args.db.with_name("empty.duckdb"), args.folder, args.small_batches))
         return
     run(args)
 
@@ -262,6 +304,21 @@ def run(args) -> None:
     )
     if work["benchdb"] and work["floor"]:
         print(f"CPU time, benchdb / floor = {work['benchdb'] / work['floor']:.1f}×")
+    if args.small_batches:
+        small = me + [
+            "--stage",
+            "small",
+            "--db",
+            str(workdir / "benchdb.duckdb"),
+            "--folder",
+            str(workdir / "small"),
+        ]
+        small += ["--small-batches", str(args.small_batches)]
+        large_s, empty_s = (float(x) for x in timed(small)[2].split())
+        print(
+            f"one new file stored into this warehouse: {large_s * 1000:.0f} ms (median of {args.small_batches}), "
+            f"into an empty one {empty_s * 1000:.0f} ms: {large_s / empty_s:.1f}×"
+        )
     if not args.workdir:
         shutil.rmtree(workdir)
 
