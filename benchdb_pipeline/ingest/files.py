@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from benchdb_pipeline.config import max_file_bytes
@@ -56,3 +58,15 @@ def read_beside(path: str | os.PathLike) -> bytes | None:
         return read_result_file(os.fspath(path))[0]
     except OSError:
         return None
+
+
+def content_hashes(paths: Iterable[str]) -> list[str]:
+    """The content hash of each file that can be read (as parsing hashes it), for a few
+    files whose ledger rows are asked for alone."""
+    found = []
+    for path in paths:
+        try:
+            found.append(hashlib.sha256(read_result_file(path)[0]).hexdigest())
+        except OSError:  # parsing says why
+            continue
+    return found

@@ -27,6 +27,7 @@ from benchdb_pipeline.config import formats_dir, is_lake
 from benchdb_pipeline.ingest import columnar
 from benchdb_pipeline.ingest.batch import KEY_SPACE, build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
+from benchdb_pipeline.ingest.files import content_hashes
 from benchdb_pipeline.ingest.formats import declared
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
 from benchdb_pipeline.warehouse.schema import ensure_schema
@@ -304,7 +305,8 @@ def ingest_files(
             with opened() as con:
                 if not dry_run:
                     ensure_schema(con)
-                known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined))
+                among = content_hashes(files) if few else None  # not the whole ledger for a few
+                known = frozenset(known_hashes(con, retry_quarantined=retry_quarantined, among=among))
         chunks = parse_files(
             list(files),
             known,

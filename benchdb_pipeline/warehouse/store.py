@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,13 +168,16 @@ def new_ids(
     return f"({first - 1} + row_number() OVER ())"
 
 
-def known_hashes(con: duckdb.DuckDBPyConnection, *, retry_quarantined: bool = False) -> set[str]:
-    """Content hashes that need no reading: live in the ledger (optionally not quarantined)."""
+def known_hashes(
+    con: duckdb.DuckDBPyConnection, *, retry_quarantined: bool = False, among: Sequence[str] | None = None
+) -> set[str]:
+    """Content hashes that need no reading: live in the ledger (optionally not quarantined).
+    ``among``: of those hashes alone (a few files' ledger rows, not the whole ledger's)."""
     statuses = [s for s in LIVE_FILE_STATUSES if not (retry_quarantined and s == "quarantined")]
-    rows = con.execute(
-        "SELECT sha256 FROM source_files WHERE list_contains(?, status)", [statuses]
-    ).fetchall()
-    return {r[0] for r in rows}
+    sql, params = "SELECT sha256 FROM source_files WHERE list_contains(?, status)", [statuses]
+    if among is not None:
+        sql, params = sql + " AND sha256 IN (SELECT unnest(?::VARCHAR[]))", [statuses, list(among)]
+    return {r[0] for r in con.execute(sql, params).fetchall()}
 
 
 @dataclass
@@ -382,7 +385,8 @@ def _load(
     select = ", ".join("metadata::JSON" if c == "metadata" else c for c in run_columns)
     # A run already stored (its file revived, or the same run in two files) is not added again.
     new_runs = (
-        "SELECT DISTINCT ON (run_key) * FROM t_runs WHERE run_key NOT IN (SELECT run_key FROM test_runs)"
+        "SELECT DISTINCT ON (run_key) * FROM t_runs WHERE run_key NOT IN "
+        "(SELECT run_key FROM test_runs WHERE run_key IN (SELECT run_key FROM t_runs))"
     )
     report.rows["test_runs"] = _count(
         con,
@@ -480,7 +484,7 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
             WHERE f.status IN ('ingested', 'duplicate') AND f.results_sha256 IS NOT NULL
         ), stored AS (
             SELECT results_sha256, min(file_id) AS file_id FROM source_files
-            WHERE status = 'ingested' AND results_sha256 IS NOT NULL
+            WHERE status = 'ingested' AND results_sha256 IN (SELECT results_sha256 FROM candidates)
               AND file_id NOT IN (SELECT file_id FROM t_superseded)
               AND file_id NOT IN (SELECT file_id FROM candidates)
             GROUP BY results_sha256
