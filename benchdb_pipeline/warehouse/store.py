@@ -383,7 +383,8 @@ def _load(
     run_columns = [c for c in STAGING_SCHEMAS["test_runs"].names if c not in ("run_key_local", "file_key")]
     cols = ", ".join(run_columns)
     select = ", ".join("metadata::JSON" if c == "metadata" else c for c in run_columns)
-    # A run already stored (its file revived, or the same run in two files) is not added again.
+    # A run already stored (its file revived, or the same run in two files) is not added again;
+    # the stored keys are looked for among the batch's (no hash table of every run's key).
     new_runs = (
         "SELECT DISTINCT ON (run_key) * FROM t_runs WHERE run_key NOT IN "
         "(SELECT run_key FROM test_runs WHERE run_key IN (SELECT run_key FROM t_runs))"
