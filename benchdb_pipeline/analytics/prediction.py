@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -168,11 +168,12 @@ Curve = tuple[np.ndarray, np.ndarray]  # a configuration's batch sizes (ascendin
 
 def _curves(train: pd.DataFrame) -> dict[tuple, Curve]:
     """Each configuration's measured batch sizes, in order, with their targets."""
-    measured = train.dropna(subset=["batch_size"]).sort_values("batch_size", kind="stable")
-    batches, targets = measured["batch_size"].to_numpy(float), measured["target"].to_numpy(float)
+    batches, targets = train["batch_size"].astype(float).to_numpy(), train["target"].to_numpy(float)
+    measured = np.flatnonzero(~np.isnan(batches))
+    keys = _keys(train)
     rows: dict[tuple, list[int]] = {}
-    for position, key in enumerate(_keys(measured)):
-        rows.setdefault(key, []).append(position)
+    for position in measured[np.argsort(batches[measured], kind="stable")]:
+        rows.setdefault(keys[position], []).append(position)
     return {key: (batches[r], targets[r]) for key, r in rows.items()}
 
 
@@ -208,9 +209,14 @@ def power_law(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarra
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple]:
-    """Each row's configuration, missing values as None (NaN equals nothing, not even NaN)."""
-    values = frame[CURVE].astype(object)
-    return list(values.where(values.notna(), None).itertuples(index=False, name=None))
+    """Each row's configuration, missing values as None (NaN equals nothing, not even NaN).
+    Column by column in numpy: the calibration asks for it hundreds of times a fit."""
+    columns = []
+    for name in CURVE:
+        values = frame[name].to_numpy(object, copy=True)
+        values[frame[name].isna().to_numpy()] = None
+        columns.append(values.tolist())
+    return list(zip(*columns, strict=True))
 
 
 def kinds(train: pd.DataFrame, queries: pd.DataFrame, curves: dict[tuple, Curve] | None = None) -> np.ndarray:
@@ -507,27 +513,24 @@ class PerformanceModel:
     def predict_with_neighbours(self, queries: pd.DataFrame, k: int = 3) -> pd.DataFrame:
         """Predictions with, for each, its nearest measured configurations as text."""
         out = self.predict(queries)
+        distances = _Distances(self.training)
+        columns = self.training[["model_name", "hardware_type", "batch_size", "precision", "target"]]
         out["nearest_measured"] = [
             "; ".join(
-                f"{r.model_name} {r.hardware_type} batch {r.batch_size:g} {r.precision}: {r.target:.4g}"
-                for r in self.neighbours(query, k).itertuples()
+                f"{model} {hardware} batch {batch:g} {precision}: {target:.4g}"
+                for model, hardware, batch, precision, target in columns.take(
+                    distances.nearest(query, k)
+                ).itertuples(index=False, name=None)
             )
-            for _, query in queries.iterrows()
+            for query in queries[list(_Distances.ASKED)].to_dict("records")
         ]
         return out
 
     def neighbours(self, query: pd.Series, k: int = 3) -> pd.DataFrame:
         """The measured configurations nearest to a query: same hardware type first, then
         closest batch size and model size."""
-        t = self.training
-        distance = (
-            (t["hardware_type"] != query["hardware_type"]) * 4.0
-            + (t["model_name"] != query["model_name"]) * 2.0
-            + (t["precision"] != query["precision"]) * 1.0
-            + (np.log2(t["batch_size"].astype(float)) - np.log2(float(query["batch_size"]))).abs().fillna(4)
-        )
         columns = ["model_name", "hardware_type", "device_name", "batch_size", "precision", "target"]
-        return t.assign(distance=distance).nsmallest(k, "distance")[columns]
+        return self.training[columns].take(_Distances(self.training).nearest(query, k))
 
     def save(self, path: str | Path) -> Path:
         import joblib
@@ -551,6 +554,36 @@ class PerformanceModel:
                 "--save, or materialize performance_model)"
             )
         return model
+
+
+class _Distances:
+    """How far each measured configuration lies from a query: a different hardware type 4, a
+    different model 2, a different precision 1, plus the batch sizes' distance in doublings
+    (4 where either is missing). Each term is worked out once per value asked about: a
+    report asks about hundreds of configurations of a few models, devices and precisions."""
+
+    ASKED = ("hardware_type", "model_name", "precision", "batch_size")
+    WEIGHTS = {"hardware_type": 4.0, "model_name": 2.0, "precision": 1.0}
+
+    def __init__(self, training: pd.DataFrame) -> None:
+        self.training = training
+        self.batches = np.log2(training["batch_size"].astype(float))
+        self.terms: dict[tuple[str, object], np.ndarray] = {}
+
+    def _term(self, column: str, value: Any) -> np.ndarray:
+        term = self.terms.get((column, value))
+        if term is None:
+            if column == "batch_size":
+                term = (self.batches - np.log2(float(value))).abs().fillna(4).to_numpy()
+            else:
+                term = (self.training[column] != value).to_numpy() * self.WEIGHTS[column]
+            self.terms[(column, value)] = term
+        return term
+
+    def nearest(self, query: Mapping[str, Any] | pd.Series, k: int) -> np.ndarray:
+        """The positions of the ``k`` nearest, nearest first (ties in the training's order)."""
+        distance = sum(self._term(column, query[column]) for column in self.ASKED)
+        return np.argsort(distance, kind="stable")[:k]
 
 
 @_one_thread

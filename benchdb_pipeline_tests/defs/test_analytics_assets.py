@@ -99,7 +99,7 @@ def test_performance_model_and_predictions(tmp_path, monkeypatch):
 
     db = tmp_path / "syn.duckdb"
     with session(db) as con:
-        synthetic.fill(con, synthetic.Shape(models=5, platforms=3, runs=1))
+        synthetic.fill(con, synthetic.Shape(models=3, platforms=3, runs=1))
         con.execute(
             "DELETE FROM performance_results WHERE model_id = (SELECT min(model_id) FROM models) "
             "AND batch_size = 8"
