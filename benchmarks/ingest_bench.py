@@ -16,7 +16,9 @@ Generates N result files of 1-20 results each, with the name variants real files
 
 Reports files/s, rows/s, peak memory (largest process), the CPU time every process on the
 machine spent meanwhile (from /proc/stat, on Linux: the work a stage costs, steadier than its
-wall time on a shared machine) and the ratios.
+wall time on a shared machine) and the ratios. With ``--rounds N`` the floor and benchdb run
+N times, one after the other, and each round's ratio and their median are printed: on a
+shared machine one floor can take 5 s and the next 7 s.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,6 +203,9 @@ def main() -> None:
     parser.add_argument("--row-by-row-files", type=int, default=500)
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp folder)")
     parser.add_argument(
+        "--rounds", type=int, default=1, help="floor and benchdb this many times each, alternating"
+    )
+    parser.add_argument(
         "--small-batches", type=int, default=5, help="one-file stores to time after the ingest"
     )
     parser.add_argument("--stage", choices=["floor", "row-by-row", "small"], help=argparse.SUPPRESS)
@@ -259,57 +265,63 @@ def run(args) -> None:
     for stale in workdir.glob("*.duckdb*"):
         stale.unlink()
     me = [sys.executable, __file__, "--folder", str(folder)]
-    figures = {}
-    work: dict[str, float | None] = {}
-    for name, command in (
-        ("floor", me + ["--stage", "floor", "--db", str(workdir / "floor.duckdb")]),
-        (
-            "row-by-row",
-            me
-            + [
-                "--stage",
-                "row-by-row",
-                "--db",
-                str(workdir / "rbr.duckdb"),
-                "--row-by-row-files",
-                str(args.row_by_row_files),
-            ],
-        ),
-        (
-            "benchdb",
-            [
-                str(Path(sys.executable).parent / "benchdb"),
-                "ingest",
-                str(folder),
-                "-q",
-                "--db",
-                str(workdir / "benchdb.duckdb"),
-            ],
-        ),
-    ):
-        wall, rss, out, cpu = timed(command)
-        files = args.row_by_row_files if name == "row-by-row" else args.files
-        rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
-        figures[name] = (files / wall, rows / wall)
-        work[name] = cpu
+    databases = {name: workdir / f"{name}.duckdb" for name in ("floor", "row-by-row", "benchdb")}
+    stages = {
+        "floor": me + ["--stage", "floor", "--db", str(databases["floor"])],
+        "row-by-row": me
+        + ["--stage", "row-by-row", "--db", str(databases["row-by-row"])]
+        + ["--row-by-row-files", str(args.row_by_row_files)],
+        "benchdb": [
+            str(Path(sys.executable).parent / "benchdb"),
+            "ingest",
+            str(folder),
+            "-q",
+            "--db",
+            str(databases["benchdb"]),
+        ],
+    }
+    ratios: list[tuple[float, float | None]] = []  # per round: files/s and CPU, benchdb / floor
+    old = 0.0
+    for round_no in range(max(args.rounds, 1)):
+        if args.rounds > 1:
+            print(f"round {round_no + 1} of {args.rounds}")
+        figures: dict[str, tuple[float, float | None]] = {}  # files/s, core-seconds
+        for name, command in stages.items():
+            if name == "row-by-row" and round_no:
+                continue  # two orders of magnitude away: once is enough
+            for stale in workdir.glob(f"{databases[name].name}*"):  # each round starts empty
+                stale.unlink()
+            wall, rss, out, cpu = timed(command)
+            files = args.row_by_row_files if name == "row-by-row" else args.files
+            rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
+            figures[name] = (files / wall, cpu)
+            print(
+                f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
+                f"peak {rss:6.0f} MB"
+                + (f"  cpu {cpu:5.1f} core-s" if cpu is not None else "")
+                + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
+            )
+        (ours, our_cpu), (base, base_cpu) = figures["benchdb"], figures["floor"]
+        old = figures.get("row-by-row", (old, None))[0]
+        ratios.append((ours / base, our_cpu / base_cpu if our_cpu and base_cpu else None))
         print(
-            f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
-            f"peak {rss:6.0f} MB"
-            + (f"  cpu {cpu:5.1f} core-s" if cpu is not None else "")
-            + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
+            f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  "
+            f"benchdb / row-by-row = {ours / old:.0f}× (goal ≥ 100×)"
+            + (f";  CPU time, benchdb / floor = {ratios[-1][1]:.1f}×" if ratios[-1][1] else "")
         )
-    ours, base, old = figures["benchdb"][0], figures["floor"][0], figures["row-by-row"][0]
-    print(
-        f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  benchdb / row-by-row = {ours / old:.0f}× (goal ≥ 100×)"
-    )
-    if work["benchdb"] and work["floor"]:
-        print(f"CPU time, benchdb / floor = {work['benchdb'] / work['floor']:.1f}×")
+    if len(ratios) > 1:
+        cpu_ratios = [c for _, c in ratios if c is not None]
+        print(
+            f"median of {len(ratios)} rounds: benchdb / floor = {statistics.median(r for r, _ in ratios):.2f} "
+            f"(each: {', '.join(f'{r:.2f}' for r, _ in ratios)})"
+            + (f";  CPU time {statistics.median(cpu_ratios):.1f}×" if cpu_ratios else "")
+        )
     if args.small_batches:
         small = me + [
             "--stage",
             "small",
             "--db",
-            str(workdir / "benchdb.duckdb"),
+            str(databases["benchdb"]),
             "--folder",
             str(workdir / "small"),
         ]
