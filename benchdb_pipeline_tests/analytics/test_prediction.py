@@ -100,9 +100,7 @@ def test_predict_command(tmp_path):
 
     db = tmp_path / "wh.duckdb"
     with session(db) as con:
-        synthetic.fill(
-            con, synthetic.Shape(models=4, platforms=3, runs=2)
-        )  # small: --evaluate fits ~100 models
+        synthetic.fill(con, synthetic.Shape(models=3, platforms=3, runs=1))  # --evaluate fits ~100 models
     result = benchdb(
         "predict",
         "--model",
