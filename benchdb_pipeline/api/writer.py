@@ -60,7 +60,8 @@ class Writer:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop after a last attempt to store what is pending (it stays spooled otherwise)."""
+        """Stop after a last attempt to store what is pending or handed over (it stays spooled
+        otherwise)."""
         self._stop.set()
         self._thread.join(timeout)
 
@@ -89,8 +90,12 @@ class Writer:
             return []
         self._busy.set()  # what arrives from now on is answered 202 and joins a batch
         self._stop.wait(self.linger)  # let concurrent requests join this batch
-        batch = [first]
-        while len(batch) < MAX_BATCH:
+        return [first, *self._queued(MAX_BATCH - 1)]
+
+    def _queued(self, most: int | None = None) -> list[tuple[Path, Future]]:
+        """What is handed over and not yet taken (at most ``most``), without waiting."""
+        batch: list[tuple[Path, Future]] = []
+        while most is None or len(batch) < most:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
@@ -113,7 +118,10 @@ class Writer:
                     self._stop.wait(max(0.0, started + self.pace - time.monotonic()))
             finally:
                 self._busy.clear()
-        self._write([])  # pending files get one more try
+        # Files still spooled get one more try: those the database refused and those handed
+        # over since the last batch was taken (a stop set while a batch was written ends the loop
+        # before they are taken; their requests were answered 202).
+        self._write(self._queued())
 
     def _write(self, batch: list[tuple[Path, Future]]) -> None:
         paths = sorted({*self._pending, *(path for path, _ in batch)})
