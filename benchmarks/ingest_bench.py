@@ -192,7 +192,7 @@ def small_batches(large: Path, empty: Path, folder: Path, count: int) -> str:
                 raise SystemExit(f"{path} was not stored: {report.summary()}")
             if n:
                 took[db].append(time.perf_counter() - started)
-    return " ".join(f"{sorted(times)[len(times) // 2]:.4f}" for times in took.values())
+    return " ".join(f"{statistics.median(times):.4f}" for times in took.values())
 
 
 def main() -> None:
@@ -266,7 +266,7 @@ def run(args) -> None:
         stale.unlink()
     me = [sys.executable, __file__, "--folder", str(folder)]
     databases = {name: workdir / f"{name}.duckdb" for name in ("floor", "row-by-row", "benchdb")}
-    stages = {
+    commands = {
         "floor": me + ["--stage", "floor", "--db", str(databases["floor"])],
         "row-by-row": me
         + ["--stage", "row-by-row", "--db", str(databases["row-by-row"])]
@@ -280,29 +280,28 @@ def run(args) -> None:
             str(databases["benchdb"]),
         ],
     }
+
+    def measure(name: str) -> tuple[float, float | None]:
+        """Run a stage into an empty database, print its figures; files/s and core-seconds."""
+        for stale in workdir.glob(f"{databases[name].name}*"):
+            stale.unlink()
+        wall, rss, out, cpu = timed(commands[name])
+        files = args.row_by_row_files if name == "row-by-row" else args.files
+        rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
+        print(
+            f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
+            f"peak {rss:6.0f} MB"
+            + (f"  cpu {cpu:5.1f} core-s" if cpu is not None else "")
+            + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
+        )
+        return files / wall, cpu
+
+    old = measure("row-by-row")[0]  # two orders of magnitude away: once is enough
     ratios: list[tuple[float, float | None]] = []  # per round: files/s and CPU, benchdb / floor
-    old = 0.0
     for round_no in range(max(args.rounds, 1)):
         if args.rounds > 1:
             print(f"round {round_no + 1} of {args.rounds}")
-        figures: dict[str, tuple[float, float | None]] = {}  # files/s, core-seconds
-        for name, command in stages.items():
-            if name == "row-by-row" and round_no:
-                continue  # two orders of magnitude away: once is enough
-            for stale in workdir.glob(f"{databases[name].name}*"):  # each round starts empty
-                stale.unlink()
-            wall, rss, out, cpu = timed(command)
-            files = args.row_by_row_files if name == "row-by-row" else args.files
-            rows = results if name == "benchdb" else int(out.strip().splitlines()[-1])
-            figures[name] = (files / wall, cpu)
-            print(
-                f"{name:>11}: {wall:7.2f} s  {files / wall:9,.0f} files/s  {rows / wall:10,.0f} rows/s  "
-                f"peak {rss:6.0f} MB"
-                + (f"  cpu {cpu:5.1f} core-s" if cpu is not None else "")
-                + (f"   [{out.strip().splitlines()[0][:90]}]" if name == "benchdb" else "")
-            )
-        (ours, our_cpu), (base, base_cpu) = figures["benchdb"], figures["floor"]
-        old = figures.get("row-by-row", (old, None))[0]
+        (base, base_cpu), (ours, our_cpu) = measure("floor"), measure("benchdb")
         ratios.append((ours / base, our_cpu / base_cpu if our_cpu and base_cpu else None))
         print(
             f"benchdb / floor = {ours / base:.2f} (goal ≥ 0.5);  "
