@@ -1,10 +1,11 @@
 """Plain lists of performance rows read as whole columns, for bulk ingests.
 
 Most files of a bulk ingest are lists of flat rows (``performance_rows``), and per-record
-Python is what bounds the per-file route (README, Speed). Here orjson reads the files, each
-set of record keys is resolved to its columns once (``RecordKind`` plans it, as for the
-per-file route), the values are gathered into typed Arrow columns, and every rule applies to
-a whole column in DuckDB: text values (names, precisions, timestamps) are normalised once per
+Python is what bounds the per-file route (README, Speed). Here Arrow's JSON reader reads a
+chunk's files into columns in one call, without a Python object per value (orjson reads the
+files with a null, an escape or a byte not ASCII, and their values are gathered into typed
+columns); each set of record keys is resolved to its columns once (``RecordKind`` plans it,
+as for the per-file route), and every rule applies to a whole column in DuckDB: text values (names, precisions, timestamps) are normalised once per
 distinct value by the per-file route's own converters; numbers are converted and
 range-checked in SQL, where the results identity is written too.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +32,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
@@ -48,7 +51,7 @@ from benchdb_pipeline.ingest.normalize import (
 from benchdb_pipeline.ingest.rules import BOOL, FLOAT, INT, TEXT, TIMESTAMP, Rule
 from benchdb_pipeline.warehouse.dimensions import HARDWARE_ATTRIBUTES, MODEL_ATTRIBUTES
 from benchdb_pipeline.warehouse.identity import fingerprint, identity_fields, platform_key
-from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch
+from benchdb_pipeline.warehouse.staging import STAGING_SCHEMAS, StagedBatch, conformed
 
 FORMAT, CATEGORY = "performance_rows", "performance"
 _KIND = KINDS["performance"]
@@ -99,6 +102,7 @@ def read_row_lists(
     files: list[_File] = []
     groups: dict[tuple[str, ...], _Group] = {}
     ledger_only: list[dict] = []
+    plain: list[tuple[int, bytes]] = []  # (file number, text) of the files for Arrow's reader
     limit = max_file_bytes()
     for path in paths:
         try:
@@ -122,12 +126,24 @@ def read_row_lists(
             read.outcomes.append((name, "known", None, 0))
             continue
         run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
-        taken, colons = (False, None) if problems else _add_records(data, len(files), groups)
-        if not taken:
+        if problems:
             read.rest.append(path)  # the per-file route says why
             continue
-        files.append(_File(path, name, digest, len(data), modified, run, colons))
-    staged, accepted = _stage(files, groups, first_key + len(ledger_only)) if files else (None, set())
+        file = _File(path, name, digest, len(data), modified, run, None)
+        if _plain(data):
+            plain.append((len(files), data))
+        else:
+            taken, file.colons = _add_records(data, len(files), groups)
+            if not taken:
+                read.rest.append(path)  # the per-file route says why
+                continue
+        files.append(file)
+    by_arrow, left = _read_plain(plain)
+    for number, data in left:  # a file staged by neither reader goes to the per-file route below
+        files[number].colons = _add_records(data, number, groups)[1]
+    staged, accepted = (
+        _stage(files, groups, by_arrow, first_key + len(ledger_only)) if files else (None, set())
+    )
     for number, file in enumerate(files):
         if number not in accepted:
             read.rest.append(file.path)
@@ -194,6 +210,167 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
     return False, None
 
 
+_PIECE_BYTES = 1 << 26  # the most text one read of Arrow's JSON reader is given
+
+
+def _plain(data: bytes) -> bool:
+    """Whether Arrow's JSON reader may read a file in place of orjson: a list in ASCII (Arrow
+    does not check UTF-8, orjson refuses what is not), without escapes (a lone surrogate
+    decodes otherwise) and without null (Arrow reads a null as a key not given, which the
+    plan of a record's keys tells apart), of at most 64 MiB (``_pieces``)."""
+    return (
+        data[:1] == b"["
+        and len(data) <= _PIECE_BYTES
+        and data.isascii()
+        and b"\\" not in data
+        and b"null" not in data
+    )
+
+
+# Arrow would read a text that looks like a time as a time: the times' keys stay texts.
+_TEXT_TIMES = pa.struct(
+    [pa.field(key, pa.string()) for key, (rule, *_) in _KIND.lookup.items() if rule.kind == TIMESTAMP]
+)
+_ROWS = pa.schema([pa.field("f", pa.int64()), pa.field("r", pa.list_(_TEXT_TIMES))])
+_PARSE = pj.ParseOptions(explicit_schema=_ROWS, unexpected_field_behavior="infer", newlines_in_values=True)
+_ERROR_ROW = re.compile(r" in row (\d+)$")
+
+
+def _read_plain(plain: list[tuple[int, bytes]]) -> tuple[list[pa.Table], list[tuple[int, bytes]]]:
+    """The columns (``file_no``, then each column's values) of the files ``plain`` holds that
+    Arrow's JSON reader reads exactly as orjson would, and the files it leaves to orjson.
+
+    The files are read as one text, a line ``{"f": n, "r": <file n>}`` each, by Arrow's JSON
+    reader (C++: no Python object per value). It refuses the whole text where one file is
+    not JSON, gives a key twice, or gives a value of another type than that key's before
+    (numbers aside): the file it names goes to orjson, and the files before and after it are
+    read again, apart (the files before it once more: each file is read twice at most). A
+    read costs ~0.3 ms however short: past a number of such files the others go to orjson."""
+    most_errors, errors = 16 + len(plain) // 64, 0
+    tables: list[pa.Table] = []
+    left: list[tuple[int, bytes]] = []
+    pieces = _pieces(plain)
+    while pieces:
+        piece = pieces.pop()
+        text = b"".join(b'{"f":%d,"r":%b}\n' % (n, data) for n, (_, data) in enumerate(piece))
+        try:
+            rows = pj.read_json(
+                pa.BufferReader(text),
+                read_options=pj.ReadOptions(use_threads=False, block_size=len(text) + 1),
+                parse_options=_PARSE,
+            )
+        except pa.ArrowInvalid as error:
+            found = _ERROR_ROW.search(str(error))
+            at = int(found[1]) if found else len(piece)
+            errors += 1
+            if at >= len(piece) or errors > most_errors:
+                left += piece
+                continue
+            left.append(piece[at])
+            pieces += [part for part in (piece[:at], piece[at + 1 :]) if part]
+            continue
+        # a line a file, as written (a file's text that closed its line early to add keys or
+        # lines is no list: orjson refuses it)
+        if rows.column_names != ["f", "r"] or not np.array_equal(
+            rows["f"].combine_chunks().to_numpy(), np.arange(len(piece))
+        ):
+            left += piece
+            continue
+        table, refused = _arrow_columns(rows["r"].combine_chunks(), np.array([n for n, _ in piece], np.int32))
+        tables.append(table)
+        left += [piece[at] for at in refused]
+    return tables, left
+
+
+def _pieces(plain: list[tuple[int, bytes]], most: int = _PIECE_BYTES) -> list[list[tuple[int, bytes]]]:
+    """``plain`` in runs of files of at most ``most`` bytes together, each read at once (Arrow's
+    reader takes a text of at most 2 GiB)."""
+    pieces: list[list[tuple[int, bytes]]] = []
+    size = 0
+    for file in plain:
+        if not pieces or size + len(file[1]) > most:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(file)
+        size += len(file[1])
+    return pieces
+
+
+def _arrow_columns(lists: pa.ListArray, numbers: np.ndarray) -> tuple[pa.Table, list[int]]:
+    """The columns of the files whose every record is planned and of the types the route
+    reads, and the positions (in ``numbers``) of the other files. A record's keys are those
+    it gives a value (no file here holds a null)."""
+    records: pa.StructArray = lists.flatten()
+    position = pc.list_parent_indices(lists).to_numpy()
+    names = [field.name for field in records.type]
+    if not names:  # lists of empty records, or empty lists: orjson's route refuses them
+        return pa.table({"file_no": pa.array([], pa.int32())}), list(range(len(numbers)))
+    given_keys = np.column_stack(
+        [records.field(at).is_valid().to_numpy(zero_copy_only=False) for at in range(len(names))]
+    )
+    first, of_record = _distinct_rows(given_keys)
+    readable = {field.name: _readable(field) for field in records.type}
+    bad_sets = np.zeros(len(first), bool)
+    given: dict[str, set[str]] = {}  # column → the keys that give it
+    for number, bits in enumerate(given_keys[first].tolist()):
+        # sorted: a chunk's keys come in the order Arrow met them, the plans are kept by keys
+        plan = _plan(tuple(sorted(name for name, gives in zip(names, bits, strict=True) if gives)))
+        if plan is None or not all(readable[key] for key in plan.values()):
+            bad_sets[number] = True
+            continue
+        for column, key in plan.items():
+            given.setdefault(column, set()).add(key)
+    bad = bad_sets[of_record]
+    arrays = {"file_no": pa.array(numbers[position], pa.int32())}
+    for column in sorted(given):
+        values = [_arrow_values(column, key, records.field(key)) for key in sorted(given[column])]
+        arrays[column] = pc.coalesce(*values) if len(values) > 1 else values[0]
+    table = pa.table(arrays)
+    refused = np.unique(position[bad])
+    if len(refused):
+        table = table.filter(pa.array(~np.isin(position, refused)))
+    return table, refused.tolist()
+
+
+def _distinct_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix (each record's keys): the first record of each,
+    and each record's number among them. The rows are packed into 64-bit words and told apart
+    word by word (``np.unique(axis=0)`` sorts rows of bytes, ~10× slower)."""
+    packed = np.packbits(flags, axis=1)
+    packed = np.pad(packed, ((0, 0), (0, -packed.shape[1] % 8))).view(np.uint64)
+    _, first, of_row = np.unique(packed[:, 0], return_index=True, return_inverse=True)
+    for word in packed.T[1:]:
+        _, number = np.unique(word, return_inverse=True)
+        _, first, of_row = np.unique(
+            of_row * (number.max() + 1) + number, return_index=True, return_inverse=True
+        )
+    return first, of_row.reshape(-1)
+
+
+def _readable(key: pa.Field) -> bool:
+    """Whether Arrow read a key's values as the type orjson reads for its column (a key the
+    plan does not know is never asked about)."""
+    if key.name not in _KIND.lookup:
+        return False
+    kind, given = _KIND.lookup[key.name][0].kind, key.type
+    if kind in (TEXT, TIMESTAMP):
+        return pa.types.is_string(given)
+    if kind == BOOL:
+        return pa.types.is_boolean(given)
+    return pa.types.is_int64(given) or pa.types.is_float64(given)
+
+
+def _arrow_values(column: str, key: str, values: pa.Array) -> pa.Array:
+    """A key's values as the column holds them: numbers as doubles times the key's unit factor
+    (a whole number too large for a double exactly is refused by the chunk's SQL, as by
+    ``_column``: it rounds to 2**53 or more)."""
+    if _RULES[column].kind not in (INT, FLOAT):
+        return values
+    values = values.cast(pa.float64(), safe=False)
+    factor = _factor(column, key) or 1.0
+    return pc.multiply(values, factor) if factor != 1.0 else values
+
+
 @functools.lru_cache(maxsize=4096)
 def _plan(keys: tuple[str, ...]) -> dict[str, str] | None:
     """Column → the key that gives it, for records with these keys; None when a record with
@@ -217,10 +394,12 @@ def _database() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"preserve_insertion_order": False, "threads": 1})
 
 
-def _stage(files: list[_File], groups: dict, first_key: int) -> tuple[StagedBatch | None, set[int]]:
+def _stage(
+    files: list[_File], groups: dict, by_arrow: list[pa.Table], first_key: int
+) -> tuple[StagedBatch | None, set[int]]:
     con = _database().cursor()
     try:
-        return _Columns(con, files, first_key).stage(list(groups.values()))
+        return _Columns(con, files, first_key).stage(list(groups.values()), by_arrow)
     finally:
         con.close()
 
@@ -238,16 +417,9 @@ class _Columns:
         self.table = pa.table({})  # the records' columns, as read (``vals``)
         self.unrendered: set[str] = set()  # text columns with a value the converter makes None
 
-    def stage(self, groups: list[_Group]) -> tuple[StagedBatch | None, set[int]]:
-        columns = sorted({column for group in groups for column in group.plan})
-        file_no = [n for group in groups for n in group.file_no]
-        refused: set[int] = set()  # files with a value of a type this route does not read
-        arrays = {"file_no": pa.array(file_no, pa.int32())}
-        for column, values in _gathered(columns, groups).items():
-            arrays[column] = self._column(column, values, groups, file_no, refused)
-        table = pa.table(arrays)
-        if refused:
-            table = table.filter(pc.invert(pc.is_in(table["file_no"], pa.array(sorted(refused), pa.int32()))))
+    def stage(self, groups: list[_Group], by_arrow: list[pa.Table]) -> tuple[StagedBatch | None, set[int]]:
+        table = pa.concat_tables([self._grouped(groups), *by_arrow], promote_options="default")
+        columns = sorted(table.column_names[1:])
         self.table = table
         for column in columns:
             if _RULES[column].kind in (TEXT, TIMESTAMP):
@@ -257,6 +429,20 @@ class _Columns:
         table = table.append_column("file_colons", expected.take(table["file_no"]))
         self.con.register("vals", table)
         return self._assemble(columns)
+
+    def _grouped(self, groups: list[_Group]) -> pa.Table:
+        """The columns of the records orjson read (``file_no`` first), without the files
+        holding a value of a type this route does not read."""
+        columns = sorted({column for group in groups for column in group.plan})
+        file_no = [n for group in groups for n in group.file_no]
+        refused: set[int] = set()
+        arrays = {"file_no": pa.array(file_no, pa.int32())}
+        for column, values in _gathered(columns, groups).items():
+            arrays[column] = self._column(column, values, groups, file_no, refused)
+        table = pa.table(arrays)
+        if refused:
+            table = table.filter(pc.invert(pc.is_in(table["file_no"], pa.array(sorted(refused), pa.int32()))))
+        return table
 
     def _column(
         self, column: str, values: list, groups: list[_Group], file_no: list[int], refused: set[int]
@@ -281,21 +467,11 @@ class _Columns:
                 _ARROW[rule.kind],
             )
         if rule.kind in (INT, FLOAT):
-            factors = [self._factor(column, group.plan.get(column)) or 1.0 for group in groups]
+            factors = [_factor(column, group.plan.get(column)) or 1.0 for group in groups]
             if any(f != 1.0 for f in factors):
                 sizes = [len(group.records) for group in groups]
                 array = pc.multiply(array, pa.array(np.repeat(factors, sizes), pa.float64()))
         return array
-
-    @staticmethod
-    def _factor(column: str, alias: str | None) -> float | None:
-        """The unit factor of a column's value under ``alias`` (records here declare no unit)."""
-        if alias is None:
-            return None
-        rule = _RULES[column]
-        unit = _KIND.lookup[alias][0].all_aliases()[alias]
-        fixed = fixed_factor(rule, unit)
-        return fixed if fixed is not None else default_factor(rule)
 
     def _text_values(self, column: str) -> dict[str, pa.Array]:
         """Each row's text of the column normalised by the per-file route's converter (once per
@@ -377,32 +553,35 @@ class _Columns:
         measured = " OR ".join(f"{c} IS NOT NULL" for c in MEASUREMENTS if c in columns) or "false"
         status = "coalesce(status, 'ok')" if "status" in columns else "'ok'"
         # A file goes in here only when every record of it is a row read in full.
-        con.execute(
+        verdicts = con.execute(
             f"""
-            CREATE TEMP TABLE good AS
-            SELECT file_no FROM rows GROUP BY file_no
-            HAVING bool_and(coalesce(ok AND model_name IS NOT NULL AND hardware_type IS NOT NULL
+            SELECT file_no,
+                   bool_and(coalesce(ok AND model_name IS NOT NULL AND hardware_type IS NOT NULL
                                      AND ({measured} OR {status} = 'failed'), false))
-               AND (any_value(file_colons) IS NULL OR sum(colons) = any_value(file_colons))
+                   AND (any_value(file_colons) IS NULL OR sum(colons) = any_value(file_colons))
+            FROM rows GROUP BY file_no
             """
-        )
-        accepted = {r[0] for r in con.execute("SELECT file_no FROM good").fetchall()}
+        ).fetchall()
+        accepted = {number for number, good in verdicts if good}
         if not accepted:
             return None, set()
-        return self._batch(set(columns), status), accepted
+        return self._batch(
+            set(columns), status, accepted if len(accepted) < len(verdicts) else None
+        ), accepted
 
-    def _batch(self, present: set[str], status: str) -> StagedBatch:
+    def _batch(self, present: set[str], status: str, accepted: set[int] | None) -> StagedBatch:
+        """The staged tables of the ``accepted`` files' rows (None: every file's)."""
         con, first = self.con, self.first_key
         count = len(self.files)
         # Keys unique in the batch: files from first_key, then their runs, then the rows.
         run_base = first + count
-        con.execute(
-            f"""
-            CREATE TEMP VIEW kept AS
-            SELECT rows.*, {status} AS status_ok
-            FROM rows SEMI JOIN good USING (file_no)
-            """
-        )
+        if accepted is None:
+            con.execute(f"CREATE TEMP VIEW kept AS SELECT *, {status} AS status_ok FROM rows")
+        else:
+            con.register("good", pa.table({"file_no": pa.array(sorted(accepted), pa.int32())}))
+            con.execute(
+                f"CREATE TEMP VIEW kept AS SELECT rows.*, {status} AS status_ok FROM rows SEMI JOIN good USING (file_no)"
+            )
         timed = "bool_and(measured_at IS NOT NULL)" if "measured_at" in present else "false"
         started = "min(measured_at)" if "measured_at" in present else "NULL::TIMESTAMP"
         simulated = "bool_or(coalesce(is_simulated, false))" if "is_simulated" in present else "false"
@@ -419,7 +598,7 @@ class _Columns:
         identities = self._identities(numbers, per_file["identified"].to_pylist())
         batch = StagedBatch(
             {
-                "files": _conformed(
+                "files": conformed(
                     pa.table(
                         {
                             "file_key": keys,
@@ -436,7 +615,7 @@ class _Columns:
                     ),
                     STAGING_SCHEMAS["files"],
                 ),
-                "test_runs": _conformed(
+                "test_runs": conformed(
                     pa.table(
                         {
                             "run_key_local": pc.add(keys, count),
@@ -525,7 +704,7 @@ class _Columns:
         fingerprints = [fingerprint(k) for k in platforms["platform_key"].to_pylist()]
         at = platforms.schema.get_field_index("fingerprint")
         return {
-            "performance_results": _conformed(facts, fact),
+            "performance_results": conformed(facts, fact),
             "models": models,
             "hardware_platforms": platforms.set_column(
                 at, "fingerprint", pa.array(fingerprints, pa.string())
@@ -560,7 +739,17 @@ class _Columns:
             + "".join(f", min({a}) AS {a}" for a, _ in given)
             + f" FROM d_{table} GROUP BY key"
         ).to_arrow_table()
-        return _conformed(merged, STAGING_SCHEMAS[table])
+        return conformed(merged, STAGING_SCHEMAS[table])
+
+
+def _factor(column: str, alias: str | None) -> float | None:
+    """The unit factor of a column's value under ``alias`` (records here declare no unit)."""
+    if alias is None:
+        return None
+    rule = _RULES[column]
+    unit = _KIND.lookup[alias][0].all_aliases()[alias]
+    fixed = fixed_factor(rule, unit)
+    return fixed if fixed is not None else default_factor(rule)
 
 
 def _identity_line(fields: dict[str, str], nullable: set[str]) -> str:
@@ -599,17 +788,6 @@ def _gathered(columns: list[str], groups: list[_Group]) -> dict[str, list]:
             if column not in group.plan:
                 values[column] += [None] * len(group.records)
     return values
-
-
-def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` in ``schema``: its columns cast, the ones it lacks NULL."""
-    return pa.table(
-        [
-            table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
-            for f in schema
-        ],
-        schema=schema,
-    )
 
 
 def chosen(categories: Iterable[str]) -> bool:

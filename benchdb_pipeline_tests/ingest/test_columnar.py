@@ -13,10 +13,12 @@ import random
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 
 from benchdb_pipeline.ingest.batch import build_batch
-from benchdb_pipeline.ingest.columnar import read_row_lists
+from benchdb_pipeline.ingest.columnar import _plain, _read_plain, read_row_lists
+from benchdb_pipeline.ingest.duplicate_keys import keys_kept
 from benchdb_pipeline.ingest.normalize import KINDS
 from benchdb_pipeline.ingest.parse import parse_file
 from benchdb_pipeline.ingest.pipeline import ingest
@@ -68,18 +70,18 @@ NUMBERS = {
 }
 
 
-def _row(rng: random.Random) -> dict:
+def _row(rng: random.Random, nulls: bool) -> dict:
     row: dict = {}
     for column in ("model_name", "hardware_type"):
         row[rng.choice(_aliases(column))] = rng.choice(TEXTS[column])
     for column, values in {**TEXTS, **NUMBERS}.items():
         if column in ("model_name", "hardware_type") or rng.random() < 0.6:
             continue
-        row[rng.choice(_aliases(column))] = rng.choice(values) if rng.random() > 0.1 else None
+        row[rng.choice(_aliases(column))] = rng.choice(values) if not nulls or rng.random() > 0.1 else None
     if not row.keys() & {*_aliases("average_latency_ms"), "throughput"} and rng.random() < 0.8:
         row["latency_ms"] = round(rng.uniform(1, 500), 3)
     if rng.random() < 0.3:
-        row["is_simulated"] = rng.choice([True, False, None])
+        row["is_simulated"] = rng.choice([True, False, None] if nulls else [True, False])
     return row
 
 
@@ -89,6 +91,9 @@ ODD = [
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "say \\"hi\\": now"}]',
     # colons in texts, a time among them, and spaces around every colon of a key
     '[{"model_name" : "a:b:c", "hardware_type":"cpu", "latency_ms"  :  1, "timestamp": "2026-01-02T03:04:05"}]',
+    # a text that looks like a time (Arrow's reader would make it one), a text not in ASCII
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "2026-01-02T03:04:05"}]',
+    '[{"model_name": "modèle", "hardware_type": "cpu", "latency_ms": 1}]',
 ]
 # Files the columnar route must leave to the per-file route (which reads or refuses them).
 HOSTILE = [
@@ -132,6 +137,13 @@ HOSTILE = [
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "precision": ["fp16"]}]',
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 9007199254740993}]',
     '{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}',
+    # texts that would end their line of Arrow's reading ({"f": n, "r": <file>}) early
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}]}\n{"f":0,"r":[{"model_name": "x", '
+    '"hardware_type": "cpu", "latency_ms": 2}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}], "x": 1',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1}], "f": 3',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1e400}]',
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": Infinity}]',
     "[]",
     " [{}]",
     "not json",
@@ -143,7 +155,8 @@ def _write_corpus(folder: Path, files: int, seed: int = 11) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for n in range(files):
-        rows = [_row(rng) for _ in range(rng.randint(1, 6))]
+        nulls = rng.random() < 0.5  # a file without null is read by Arrow's JSON reader
+        rows = [_row(rng, nulls) for _ in range(rng.randint(1, 6))]
         path = folder / f"run_{n:04d}.json"
         path.write_text(json.dumps(rows, indent=rng.choice([None, 2])))
         paths.append(str(path))
@@ -175,6 +188,7 @@ def _canonical(batch: StagedBatch) -> dict[str, list]:
 
 def test_columns_stage_what_the_per_file_route_stages(tmp_path: Path) -> None:
     paths = _write_corpus(tmp_path / "in", 600)
+    random.Random(3).shuffle(paths)  # hostile files among the others: Arrow's reads are split
     read = read_row_lists(paths)
     rest = set(read.rest)
     taken = [p for p in paths if p not in rest]
@@ -186,6 +200,31 @@ def test_columns_stage_what_the_per_file_route_stages(tmp_path: Path) -> None:
     assert {Path(p).name for p in paths if "hostile" in p} <= {Path(p).name for p in rest}
     assert not {Path(p).name for p in paths if "odd_" in p} & {Path(p).name for p in rest}
     assert sorted(o[0] for o in read.outcomes) == sorted(parse_file(p).path for p in taken)
+
+
+def test_arrow_reads_the_plain_files_and_leaves_the_others_to_orjson(tmp_path: Path) -> None:
+    paths = _write_corpus(tmp_path / "in", 300)
+    texts = [Path(p).read_bytes() for p in paths]
+    # a file with a null, an escape or a text not in ASCII is not given to Arrow
+    assert not any(_plain(t) for t in texts if b"null" in t or b"\\" in t or not t.isascii())
+    plain = [(n, text) for n, text in enumerate(texts) if _plain(text)]
+    # hostile files among the others, as many as the reads split for before orjson takes the rest
+    hostile = [(n, text) for n, text in plain if "hostile" in paths[n]]
+    assert len(hostile) > 30
+    plain = [(n, text) for n, text in plain if "hostile" not in paths[n]] + hostile[::2]
+    random.Random(5).shuffle(plain)
+    tables, left = _read_plain(plain)
+    read = {n for table in tables for n in table["file_no"].to_pylist()}
+    assert len(read) > 100 and not read & {n for n, _ in left}
+    assert len(read) + len(left) == len(plain)
+    # of the hostile files, Arrow reads only lists of records that orjson reads with every key,
+    # or that hold NaN or Infinity (values out of range, or not understood, or not finite, are
+    # refused by the chunk's SQL: see the test above)
+    for n, text in hostile[::2]:
+        if n in read and b"NaN" not in text and b"Infinity" not in text:
+            doc = orjson.loads(text)
+            assert all(type(record) is dict for record in doc) and keys_kept(text, doc), text
+    assert len(read & {n for n, _ in hostile}) < len(hostile) / 4
 
 
 def test_known_content_is_staged_as_known(tmp_path: Path) -> None:
