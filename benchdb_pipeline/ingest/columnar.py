@@ -211,19 +211,22 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
 
 
 _PIECE_BYTES = 1 << 26  # the most text one read of Arrow's JSON reader is given
+# an integer -0: orjson reads 0, Arrow a column's -0 as -0.0 once a double makes it one of doubles
+_NEGATIVE_ZERO = re.compile(rb"-0(?![.eE0-9])")
 
 
 def _plain(data: bytes) -> bool:
     """Whether Arrow's JSON reader may read a file in place of orjson: a list in ASCII (Arrow
     does not check UTF-8, orjson refuses what is not), without escapes (a lone surrogate
-    decodes otherwise) and without null (Arrow reads a null as a key not given, which the
-    plan of a record's keys tells apart), of at most 64 MiB (``_pieces``)."""
+    decodes otherwise), without null (Arrow reads a null as a key not given, which the plan
+    of a record's keys tells apart) or an integer -0, of at most 64 MiB (``_pieces``)."""
     return (
         data[:1] == b"["
         and len(data) <= _PIECE_BYTES
         and data.isascii()
         and b"\\" not in data
         and b"null" not in data
+        and (b"-0" not in data or not _NEGATIVE_ZERO.search(data))
     )
 
 

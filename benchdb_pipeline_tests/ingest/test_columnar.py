@@ -94,6 +94,9 @@ ODD = [
     # a text that looks like a time (Arrow's reader would make it one), a text not in ASCII
     '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "test_case": "2026-01-02T03:04:05"}]',
     '[{"model_name": "modèle", "hardware_type": "cpu", "latency_ms": 1}]',
+    # an integer -0 among doubles: orjson reads 0, Arrow would read the column's -0 as -0.0
+    '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": -0, "timestamp": "2026-01-02T03:04:05"}, '
+    '{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1.5, "timestamp": "2026-01-02T03:04:05"}]',
 ]
 # Files the columnar route must leave to the per-file route (which reads or refuses them).
 HOSTILE = [
