@@ -5,9 +5,10 @@ Python is what bounds the per-file route (README, Speed). Here Arrow's JSON read
 chunk's files into columns in one call, without a Python object per value (orjson reads the
 files with a null, an escape or a byte not ASCII, and their values are gathered into typed
 columns); each set of record keys is resolved to its columns once (``RecordKind`` plans it,
-as for the per-file route), and every rule applies to a whole column in DuckDB: text values (names, precisions, timestamps) are normalised once per
-distinct value by the per-file route's own converters; numbers are converted and
-range-checked in SQL, where the results identity is written too.
+as for the per-file route), and every rule applies to a whole column in DuckDB: text values
+(names, precisions, timestamps) are normalised once per distinct value by the per-file
+route's own converters; numbers are converted and range-checked in SQL, where the results
+identity is written too.
 
 This route takes only the files it can prove it reads exactly as the per-file route would:
 every record an object of known fields, each column given once, values of the expected JSON
@@ -422,7 +423,7 @@ class _Columns:
 
     def stage(self, groups: list[_Group], by_arrow: list[pa.Table]) -> tuple[StagedBatch | None, set[int]]:
         table = pa.concat_tables([self._grouped(groups), *by_arrow], promote_options="default")
-        columns = sorted(table.column_names[1:])
+        columns = sorted(name for name in table.column_names if name != "file_no")
         self.table = table
         for column in columns:
             if _RULES[column].kind in (TEXT, TIMESTAMP):
