@@ -20,7 +20,7 @@ import orjson
 from click.core import ParameterSource
 
 from benchdb_pipeline import __version__
-from benchdb_pipeline.analytics.analyze import ANALYSES
+from benchdb_pipeline.analytics import ANALYSES
 from benchdb_pipeline.analytics.features import FEATURES
 from benchdb_pipeline.cli_options import Group, moved, option
 from benchdb_pipeline.cli_progress import Steps, progress

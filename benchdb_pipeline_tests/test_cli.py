@@ -95,6 +95,22 @@ def test_old_spellings_and_dry_run(db, fixture_copy):
     assert scalar(db, "SELECT count(*) FROM performance_results") == 3
 
 
+def test_a_folder_for_a_pool_is_parsed_by_the_fork_server_started_first(db, tmp_path):
+    """`benchdb ingest DIR` starts its parsing pool's fork server before it imports its own
+    modules (``launch``): the pool it makes later is served by it."""
+    from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(POOL_THRESHOLD + 10):
+        row = {"model_name": "gpt2", "hardware_type": "cpu", "batch_size": 1 + i, "latency_ms": 2.5}
+        (folder / f"r{i}.json").write_text(json.dumps([{**row, "timestamp": "2026-01-02T03:04:05"}]))
+    done = benchdb("ingest", str(folder), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert f"{POOL_THRESHOLD + 10} ingested" in done.stdout
+    assert scalar(db, "SELECT count(*) FROM performance_results") == POOL_THRESHOLD + 10
+
+
 def test_query_formats_and_errors(db, fixture_copy):
     benchdb("ingest", str(fixture_copy("canonical_rows.json")), "--db", str(db))
     sql = "SELECT model_name, batch_size FROM latest_performance_metrics ORDER BY 1, 2"

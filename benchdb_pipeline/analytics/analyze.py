@@ -18,16 +18,6 @@ from benchdb_pipeline.reports.filters import EVERYTHING, METRICS, Filters
 from benchdb_pipeline.reports.queries import ResultSet
 from benchdb_pipeline.reports.render import render
 
-ANALYSES = (
-    "change-points",
-    "anomaly-detection",
-    "performance-trends",
-    "hardware-comparison",
-    "model-comparison",
-    "batch-scaling",
-    "correlation-analysis",
-    "performance-prediction",
-)
 CHARTED = 5
 
 

@@ -1,8 +1,7 @@
 """Ingest files end to end: discover, parse in parallel, load batch by batch.
 
-Parsing runs in one process per core (a forkserver pool, safe from threaded parents such
-as a Dagster run); in a large ingest, plain row lists are read as whole columns there
-(``columnar``), every other file one by one. Each batch of files is loaded in one
+Parsing runs in one process per core (a fork server's pool: ``pool``); in a large ingest,
+plain row lists are read as whole columns there (``columnar``), every other file one by one. Each batch of files is loaded in one
 transaction. A DuckDB file is opened only to read the ledger's hashes and to load, never
 held while a pool parses (a few files parsed in this process keep one connection, and a
 lake's, which blocks nobody, is kept: see ``store.sessions``).
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from benchdb_pipeline.config import formats_dir, is_lake
-from benchdb_pipeline.ingest import columnar
+from benchdb_pipeline.ingest import columnar, pool
 from benchdb_pipeline.ingest.batch import KEY_SPACE, build_batch
 from benchdb_pipeline.ingest.discovery import Discovered, discover
 from benchdb_pipeline.ingest.files import content_hashes
@@ -150,16 +148,13 @@ def parse_files(
         results: Iterable[ParsedChunk] = map(_parse_chunk, jobs)
         yield from _notify(results, on_chunk)
         return
-    context = multiprocessing.get_context("forkserver")
-    # pandas too: pyarrow imports it on first conversion, 0.4 s in every worker otherwise.
-    context.set_forkserver_preload(["benchdb_pipeline.ingest.pipeline", "pandas"])
     with ProcessPoolExecutor(
         workers,
-        mp_context=context,
+        mp_context=pool.context(),
         initializer=_start_worker,
         initargs=(known, categories, parsed, by_columns),
-    ) as pool:
-        yield from _notify(pool.map(_parse_chunk, jobs), on_chunk)
+    ) as executor:
+        yield from _notify(executor.map(_parse_chunk, jobs), on_chunk)
 
 
 def _notify(chunks: Iterable[ParsedChunk], on_chunk) -> Iterator[ParsedChunk]:
