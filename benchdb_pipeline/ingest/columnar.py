@@ -39,7 +39,7 @@ from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.duplicate_keys import keys_kept
 from benchdb_pipeline.ingest.files import read_result_file
-from benchdb_pipeline.ingest.formats.base import Source, run_record
+from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.normalize import (
     KINDS,
     MEASUREMENTS,
@@ -59,6 +59,10 @@ _KIND = KINDS["performance"]
 _RULES: dict[str, Rule] = {rule.column: rule for rule, *_ in _KIND.lookup.values()}
 _SCALARS = (TEXT, INT, FLOAT, BOOL, TIMESTAMP)
 _EXACT_INTEGER = 2.0**53  # whole numbers a double holds exactly
+# A file's run, as ``run_record`` makes it (named after the file) and the run rules normalise
+# it: its name converted per file, its type once.
+_RUN_NAME: Converter = KINDS["run"].lookup["test_name"][1]
+_RUN_TYPE = KINDS["run"].lookup["test_type"][1](CATEGORY, {})
 
 
 @dataclass
@@ -78,7 +82,7 @@ class _File:
     sha256: str
     size: int
     modified_at: datetime
-    run: dict  # the run record, normalised
+    test_name: str  # its run's, normalised
     # colons the file's text values must hold if no key is given twice (see ``_add_records``);
     # None where ``keys_kept`` made sure already
     colons: int | None
@@ -126,11 +130,12 @@ def read_row_lists(
             )
             read.outcomes.append((name, "known", None, 0))
             continue
-        run, problems = KINDS["run"].normalise(run_record(Source(name), CATEGORY, {}), "$")
-        if problems:
+        try:  # a file's run is named after it (``run_record``)
+            test_name = _RUN_NAME(Source(name).stem, {})
+        except ValueError:
             read.rest.append(path)  # the per-file route says why
             continue
-        file = _File(path, name, digest, len(data), modified, run, None)
+        file = _File(path, name, digest, len(data), modified, str(test_name or FORMAT), None)
         if _plain(data):
             plain.append((len(files), data))
         else:
@@ -420,6 +425,7 @@ class _Columns:
         self.con, self.files, self.first_key = con, files, first_key
         self.table = pa.table({})  # the records' columns, as read (``vals``)
         self.unrendered: set[str] = set()  # text columns with a value the converter makes None
+        self.line = "NULL"  # SQL of a row's line of the results identity, over ``vals``
 
     def stage(self, groups: list[_Group], by_arrow: list[pa.Table]) -> tuple[StagedBatch | None, set[int]]:
         table = pa.concat_tables([self._grouped(groups), *by_arrow], promote_options="default")
@@ -509,8 +515,9 @@ class _Columns:
         }
 
     def _assemble(self, columns: list[str]) -> tuple[StagedBatch | None, set[int]]:
-        """rows: each record's values, whether all of them are read, and its line of the
-        results identity (``results_identity``'s JSON of the row: sorted keys, no spaces)."""
+        """rows: each record's values, and whether all of them are read. Its line of the
+        results identity (``results_identity``'s JSON of the row: sorted keys, no spaces) is
+        written where the identities are made, of the kept rows only (``self.line``)."""
         con = self.con
         selects, checks = [], []
         identity: dict[str, str] = {"kind": "'\"performance\"'"}
@@ -543,14 +550,15 @@ class _Columns:
                 identity[c] = f"{value}::VARCHAR"
         identity["status"] = "coalesce(vals.status__json, '\"ok\"')" if "status" in columns else "'\"ok\"'"
         # without a measured time no file has an identity (``results_identity``)
-        line = _identity_line(identity, self._nullable(columns)) if "measured_at" in columns else "NULL"
+        if "measured_at" in columns:
+            self.line = _identity_line(identity, self._nullable(columns))
         texts = [c for c in columns if _RULES[c].kind in (TEXT, TIMESTAMP)]
         colons = " + ".join(f"coalesce(vals.{c}__colons, 0)" for c in texts) or "0"
         con.execute(
             f"""
             CREATE TEMP TABLE rows AS
             SELECT vals.file_no, {", ".join(selects)}, {" AND ".join(checks) or "true"} AS ok,
-                   {line} AS line, vals.file_colons, {colons} AS colons
+                   vals.file_colons, {colons} AS colons
             FROM vals
             """
         )
@@ -599,7 +607,7 @@ class _Columns:
         numbers = per_file["file_no"].to_pylist()
         files = [self.files[n] for n in numbers]
         keys = pc.add(per_file["file_no"].cast(pa.int64()), first)
-        identities = self._identities(numbers, per_file["identified"].to_pylist())
+        identities = self._identities(numbers, per_file["identified"].to_pylist(), accepted is not None)
         batch = StagedBatch(
             {
                 "files": conformed(
@@ -625,8 +633,8 @@ class _Columns:
                             "run_key_local": pc.add(keys, count),
                             "file_key": keys,
                             "run_key": [f"{f.sha256}#0" for f in files],
-                            "test_name": [f.run.get("test_name") or FORMAT for f in files],
-                            "test_type": [f.run.get("test_type") or CATEGORY for f in files],
+                            "test_name": [f.test_name for f in files],
+                            "test_type": [_RUN_TYPE] * len(files),
                             "started_at": per_file["started_at"],
                             "is_simulated": per_file["is_simulated"],
                         }
@@ -638,25 +646,30 @@ class _Columns:
         batch.tables.update(self._facts(present, run_base, first))
         return batch
 
-    def _identities(self, numbers: list[int], identified: list[bool]) -> list[str | None]:
+    def _identities(self, numbers: list[int], identified: list[bool], some_refused: bool) -> list[str | None]:
         """Each file's results identity (``results_identity``: the sha256 of its rows' lines,
         sorted, one a line), None for a file with a row measured at no given time. The lines
         are sorted and joined per file by Arrow (bytewise, as Python sorts the per-file
         route's), and each file's text hashed where it lies, never made a Python string."""
         if not any(identified):
             return [None] * len(numbers)
-        rows = self.con.execute("SELECT file_no, line FROM kept").to_arrow_table()
+        kept = "SEMI JOIN good USING (file_no)" if some_refused else ""
+        rows = self.con.execute(f"SELECT file_no, {self.line} AS line FROM vals {kept}").to_arrow_table()
         rows = rows.sort_by([("file_no", "ascending"), ("line", "ascending")])
         file_no = rows["file_no"].to_numpy()
         starts = np.flatnonzero(np.diff(file_no)) + 1
         bounds = np.concatenate(([0], starts, [len(file_no)])).astype(np.int32)
         texts = pc.binary_join(pa.ListArray.from_arrays(bounds, rows["line"].combine_chunks()), "\n")
         _, offsets_buffer, data_buffer = texts.buffers()
-        offsets = np.frombuffer(offsets_buffer, np.int32)[texts.offset : texts.offset + len(texts) + 1]
+        offsets = np.frombuffer(offsets_buffer, np.int32)[
+            texts.offset : texts.offset + len(texts) + 1
+        ].tolist()
         data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
         digest = {
-            int(number): hashlib.sha256(data[offsets[i] : offsets[i + 1]]).hexdigest()
-            for i, number in enumerate(file_no[bounds[:-1]])
+            number: hashlib.sha256(data[start:end]).hexdigest()
+            for number, start, end in zip(
+                file_no[bounds[:-1]].tolist(), offsets[:-1], offsets[1:], strict=True
+            )
         }
         return [digest[n] if timed else None for n, timed in zip(numbers, identified, strict=True)]
 
@@ -682,7 +695,7 @@ class _Columns:
         con.execute(
             f"""
             CREATE TEMP VIEW keyed AS
-            SELECT k.* EXCLUDE (line), m.key AS model_key, p.key AS platform_key
+            SELECT k.*, m.key AS model_key, p.key AS platform_key
             FROM kept k JOIN d_models m ON m.model_name = k.model_name
             JOIN d_hardware_platforms p ON {match}
             """

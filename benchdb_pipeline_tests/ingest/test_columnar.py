@@ -168,6 +168,11 @@ def _write_corpus(folder: Path, files: int, seed: int = 11) -> list[str]:
             path = folder / f"{prefix}_{n:02d}.json"
             path.write_text(text)
             paths.append(str(path))
+    # a file's run is named after it: a name the run rules refuse goes to the per-file route
+    row = '[{"model_name": "m", "hardware_type": "cpu", "latency_ms": 1, "timestamp": "2026-01-02T03:04:05"}]'
+    for name in ("odd_ Spaced  Name .json", "hostile_ctl\x01name.json"):
+        (folder / name).write_text(row)
+        paths.append(str(folder / name))
     return paths
 
 
