@@ -217,22 +217,19 @@ def _add_records(data: bytes, file_no: int, groups: dict[tuple[str, ...], _Group
 
 
 _PIECE_BYTES = 1 << 26  # the most text one read of Arrow's JSON reader is given
-# an integer -0: orjson reads 0, Arrow a column's -0 as -0.0 once a double makes it one of doubles
-_NEGATIVE_ZERO = re.compile(rb"-0(?![.eE0-9])")
 
 
 def _plain(data: bytes) -> bool:
     """Whether Arrow's JSON reader may read a file in place of orjson: a list in ASCII (Arrow
     does not check UTF-8, orjson refuses what is not), without escapes (a lone surrogate
     decodes otherwise), without null (Arrow reads a null as a key not given, which the plan
-    of a record's keys tells apart) or an integer -0, of at most 64 MiB (``_pieces``)."""
+    of a record's keys tells apart), of at most 64 MiB (``_pieces``)."""
     return (
         data[:1] == b"["
         and len(data) <= _PIECE_BYTES
         and data.isascii()
         and b"\\" not in data
         and b"null" not in data
-        and (b"-0" not in data or not _NEGATIVE_ZERO.search(data))
     )
 
 
@@ -330,6 +327,13 @@ def _arrow_columns(lists: pa.ListArray, numbers: np.ndarray) -> tuple[pa.Table, 
         for column, key in plan.items():
             given.setdefault(column, set()).add(key)
     bad = bad_sets[of_record]
+    for key in {key for keys in given.values() for key in keys}:
+        values = records.field(key)
+        if pa.types.is_float64(values.type):
+            # an integer -0 is 0 to orjson, -0.0 to Arrow once doubles share its key: such a
+            # file goes to orjson (one with -0.0 as well, which orjson reads alike)
+            doubles = values.to_numpy(zero_copy_only=False)
+            bad |= (doubles == 0) & np.signbit(doubles)
     arrays = {"file_no": pa.array(numbers[position], pa.int32())}
     for column in sorted(given):
         values = [_arrow_values(column, key, records.field(key)) for key in sorted(given[column])]
