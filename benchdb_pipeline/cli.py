@@ -36,7 +36,7 @@ from benchdb_pipeline.config import (
 from benchdb_pipeline.errors import BenchdbError, QueryError
 from benchdb_pipeline.ingest.discovery import discover
 from benchdb_pipeline.ingest.formats import CATEGORIES
-from benchdb_pipeline.ingest.pipeline import ingest, ingest_files
+from benchdb_pipeline.ingest.pipeline import BATCH_FILES, ingest, ingest_files
 from benchdb_pipeline.reports import queries, selection
 from benchdb_pipeline.reports.filters import METRICS, Filters
 from benchdb_pipeline.reports.render import FORMATS, render
@@ -249,7 +249,11 @@ def lake_init() -> None:
 @archive_dir_option("json", "Where --action archive moves the files (keeping their folders).")
 @click.option("--workers", type=click.IntRange(1), help="Parser processes [default: one per core].")
 @click.option(
-    "--batch-files", type=click.IntRange(1), default=20_000, show_default=True, help="Files per transaction."
+    "--batch-files",
+    type=click.IntRange(1),
+    default=BATCH_FILES,
+    show_default=True,
+    help="Files per transaction.",
 )
 @quiet_option
 @moved("--migrate-ci", instead="use `benchdb ci-integrate --artifacts-dir DIR`")

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from benchdb_pipeline.ingest.discovery import discover
-from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, ingest
+from benchdb_pipeline.ingest.pipeline import POOL_THRESHOLD, FileOutcome, ParsedChunk, _batches, ingest
+from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline_tests.conftest import query
 
 
@@ -67,6 +68,24 @@ def test_parallel_serial_and_batched_parsing_store_the_same_rows(tmp_path):
         )
     assert dumps[0] == dumps[1] == dumps[2]
     assert len(dumps[0]) == 2 * (POOL_THRESHOLD + 50)
+
+
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        (100_000, [40_000, 40_000, 20_000]),
+        (90_000, [40_000, 30_000, 20_000]),  # the last batch, stored after all parsing, is small
+        (80_000, [40_000, 20_000, 20_000]),
+        (45_000, [25_000, 20_000]),
+        (15_000, [15_000]),
+    ],
+)
+def test_batches_are_full_but_the_last_holds_at_most_half(total, expected):
+    outcome = FileOutcome("f.json", "ingested", None, 1, None)
+    chunks = [ParsedChunk(StagedBatch(), [outcome] * 5000) for _ in range(total // 5000)]
+    batches = list(_batches(chunks, 40_000, total))
+    assert [sum(len(c.outcomes) for c in batch) for batch, _ in batches] == expected
+    assert [last for _, last in batches] == [False] * (len(expected) - 1) + [True]
 
 
 def test_only_the_chosen_categories_are_stored_the_rest_wait(tmp_path, db):
