@@ -28,14 +28,13 @@ from benchdb_pipeline.ingest.discovery import Discovered, discover
 from benchdb_pipeline.ingest.files import content_hashes
 from benchdb_pipeline.ingest.formats import declared
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_file
+from benchdb_pipeline.ingest.pool import POOL_THRESHOLD
 from benchdb_pipeline.warehouse.schema import ensure_schema
 from benchdb_pipeline.warehouse.staging import StagedBatch
 from benchdb_pipeline.warehouse.store import LoadReport, known_hashes, load_batch, sessions
 
 log = logging.getLogger(__name__)
 
-# Below this many files a process pool costs more than it saves.
-POOL_THRESHOLD = 400
 CHUNK_FILES = 250
 # From this many files, plain row lists are read as whole columns (``columnar``), in chunks
 # large enough to pay for what a chunk costs however small (~40 ms: its SQL, one Arrow read).

@@ -11,6 +11,8 @@ import multiprocessing
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
+# Below this many files a process pool costs more than it saves.
+POOL_THRESHOLD = 400
 # pandas too: pyarrow imports it on its first conversion to numpy, 0.4 s in every worker otherwise.
 _PRELOAD = ["benchdb_pipeline.ingest.pipeline", "pandas"]
 
