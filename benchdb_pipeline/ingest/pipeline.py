@@ -42,7 +42,7 @@ COLUMNAR_FROM = 4000
 COLUMNAR_CHUNK_FILES = 5000
 # Files a transaction stores. A DuckDB file checkpoints as each batch's connection closes,
 # rewriting the last part-filled row groups: fewer, larger batches cost less (~0.6 core-s
-# less at 100,000 files than batches of 20,000), and the last batch is kept to half of this.
+# less at 100,000 files than batches of 20,000), and the last batch is kept to a quarter.
 BATCH_FILES = 40_000
 
 
@@ -172,7 +172,8 @@ def _batches(
 ) -> Iterator[tuple[list[ParsedChunk], bool]]:
     """Chunks (of ``total`` files in all) grouped into batches of at least ``batch_files``
     files, each with whether it is the last (every chunk parsed). The last batch holds at
-    most half as many: its load, which no parsing overlaps, is the one a bulk ingest waits for."""
+    most a quarter as many: its load, which no parsing overlaps, is the one a bulk ingest waits
+    for (the one before it is stored while the last files are parsed)."""
     batch: list[ParsedChunk] = []
     files = seen = 0
     for chunk in chunks:
@@ -180,7 +181,7 @@ def _batches(
         files += len(chunk.outcomes)
         seen += len(chunk.outcomes)
         left = total - seen
-        if left > 0 and (files >= batch_files or left <= batch_files // 2 < left + len(chunk.outcomes)):
+        if left > 0 and (files >= batch_files or left <= batch_files // 4 < left + len(chunk.outcomes)):
             yield batch, False
             batch, files = [], 0
     if batch:

@@ -73,14 +73,14 @@ def test_parallel_serial_and_batched_parsing_store_the_same_rows(tmp_path):
 @pytest.mark.parametrize(
     ("total", "expected"),
     [
-        (100_000, [40_000, 40_000, 20_000]),
-        (90_000, [40_000, 30_000, 20_000]),  # the last batch, stored after all parsing, is small
-        (80_000, [40_000, 20_000, 20_000]),
-        (45_000, [25_000, 20_000]),
-        (15_000, [15_000]),
+        (100_000, [40_000, 40_000, 10_000, 10_000]),
+        (90_000, [40_000, 40_000, 10_000]),  # the last batch, stored after all parsing, is small
+        (80_000, [40_000, 30_000, 10_000]),
+        (45_000, [35_000, 10_000]),
+        (10_000, [10_000]),
     ],
 )
-def test_batches_are_full_but_the_last_holds_at_most_half(total, expected):
+def test_batches_are_full_but_the_last_holds_at_most_a_quarter(total, expected):
     outcome = FileOutcome("f.json", "ingested", None, 1, None)
     chunks = [ParsedChunk(StagedBatch(), [outcome] * 5000) for _ in range(total // 5000)]
     batches = list(_batches(chunks, 40_000, total))
