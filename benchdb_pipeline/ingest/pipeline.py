@@ -1,10 +1,11 @@
 """Ingest files end to end: discover, parse in parallel, load batch by batch.
 
 Parsing runs in one process per core (a fork server's pool: ``pool``); in a large ingest,
-plain row lists are read as whole columns there (``columnar``), every other file one by one. Each batch of files is loaded in one
-transaction. A DuckDB file is opened only to read the ledger's hashes and to load, never
-held while a pool parses (a few files parsed in this process keep one connection, and a
-lake's, which blocks nobody, is kept: see ``store.sessions``).
+plain row lists are read as whole columns there (``columnar``), every other file one by
+one. Each batch of files is loaded in one transaction. A DuckDB file is opened only to read
+the ledger's hashes and to load, never held while a pool parses (a few files parsed in this
+process keep one connection, and a lake's, which blocks nobody, is kept: see
+``store.sessions``).
 """
 
 from __future__ import annotations
