@@ -591,13 +591,11 @@ class _Columns:
         count = len(self.files)
         # Keys unique in the batch: files from first_key, then their runs, then the rows.
         run_base = first + count
-        if accepted is None:
-            con.execute(f"CREATE TEMP VIEW kept AS SELECT *, {status} AS status_ok FROM rows")
-        else:
+        only_good = ""  # the accepted files' rows of a table with ``file_no``
+        if accepted is not None:
             con.register("good", pa.table({"file_no": pa.array(sorted(accepted), pa.int32())}))
-            con.execute(
-                f"CREATE TEMP VIEW kept AS SELECT rows.*, {status} AS status_ok FROM rows SEMI JOIN good USING (file_no)"
-            )
+            only_good = "SEMI JOIN good USING (file_no)"
+        con.execute(f"CREATE TEMP VIEW kept AS SELECT rows.*, {status} AS status_ok FROM rows {only_good}")
         timed = "bool_and(measured_at IS NOT NULL)" if "measured_at" in present else "false"
         started = "min(measured_at)" if "measured_at" in present else "NULL::TIMESTAMP"
         simulated = "bool_or(coalesce(is_simulated, false))" if "is_simulated" in present else "false"
@@ -611,7 +609,7 @@ class _Columns:
         numbers = per_file["file_no"].to_pylist()
         files = [self.files[n] for n in numbers]
         keys = pc.add(per_file["file_no"].cast(pa.int64()), first)
-        identities = self._identities(numbers, per_file["identified"].to_pylist(), accepted is not None)
+        identities = self._identities(numbers, per_file["identified"].to_pylist(), only_good)
         batch = StagedBatch(
             {
                 "files": conformed(
@@ -650,15 +648,14 @@ class _Columns:
         batch.tables.update(self._facts(present, run_base, first))
         return batch
 
-    def _identities(self, numbers: list[int], identified: list[bool], some_refused: bool) -> list[str | None]:
+    def _identities(self, numbers: list[int], identified: list[bool], only_good: str) -> list[str | None]:
         """Each file's results identity (``results_identity``: the sha256 of its rows' lines,
         sorted, one a line), None for a file with a row measured at no given time. The lines
         are sorted and joined per file by Arrow (bytewise, as Python sorts the per-file
         route's), and each file's text hashed where it lies, never made a Python string."""
         if not any(identified):
             return [None] * len(numbers)
-        kept = "SEMI JOIN good USING (file_no)" if some_refused else ""
-        rows = self.con.execute(f"SELECT file_no, {self.line} AS line FROM vals {kept}").to_arrow_table()
+        rows = self.con.execute(f"SELECT file_no, {self.line} AS line FROM vals {only_good}").to_arrow_table()
         rows = rows.sort_by([("file_no", "ascending"), ("line", "ascending")])
         file_no = rows["file_no"].to_numpy()
         starts = np.flatnonzero(np.diff(file_no)) + 1
