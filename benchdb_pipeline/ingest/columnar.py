@@ -25,7 +25,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import itemgetter
 
 import duckdb
@@ -38,7 +37,7 @@ import pyarrow.json as pj
 from benchdb_pipeline.config import max_file_bytes
 from benchdb_pipeline.ingest.discovery import shown
 from benchdb_pipeline.ingest.duplicate_keys import keys_kept
-from benchdb_pipeline.ingest.files import read_result_file
+from benchdb_pipeline.ingest.files import read_file_us
 from benchdb_pipeline.ingest.formats.base import Source
 from benchdb_pipeline.ingest.normalize import (
     KINDS,
@@ -81,7 +80,7 @@ class _File:
     shown: str
     sha256: str
     size: int
-    modified_at: datetime
+    modified_us: int  # since the epoch, UTC
     test_name: str  # its run's, normalised
     # colons the file's text values must hold if no key is given twice (see ``_add_records``);
     # None where ``keys_kept`` made sure already
@@ -111,7 +110,7 @@ def read_row_lists(
     limit = max_file_bytes()
     for path in paths:
         try:
-            data, modified = read_result_file(path, limit)
+            data, modified = read_file_us(path, limit)
         except OSError:
             read.rest.append(path)  # the per-file route says why
             continue
@@ -623,7 +622,7 @@ class _Columns:
                             "category": [CATEGORY] * len(files),
                             "status": ["ingested"] * len(files),
                             "record_count": per_file["record_count"],
-                            "file_modified_at": [f.modified_at for f in files],
+                            "file_modified_at": pa.array([f.modified_us for f in files], pa.timestamp("us")),
                             "results_sha256": identities,
                         }
                     ),
