@@ -47,7 +47,7 @@ COLUMNAR_CHUNK_FILES = 5000
 BATCH_FILES = 40_000
 
 
-@dataclass
+@dataclass(slots=True)
 class FileOutcome:
     """One file's outcome, for progress, logs and the CLI's report."""
 
@@ -56,6 +56,10 @@ class FileOutcome:
     format: str | None
     records: int
     error: str | None
+
+    def __reduce__(self) -> tuple[type[FileOutcome], tuple[str, str, str | None, int, str | None]]:
+        """Pickled as its fields (a pool sends one a file): a third of the default's time."""
+        return FileOutcome, (self.path, self.status, self.format, self.records, self.error)
 
 
 @dataclass
