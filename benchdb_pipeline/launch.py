@@ -4,6 +4,7 @@ imports the parsing modules while this process imports the command's (see ``inge
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -20,6 +21,7 @@ def main() -> None:
         pool.start()
     from benchdb_pipeline.cli import main as command_line
 
+    gc.freeze()  # what is imported is never garbage: the collections a bulk ingest sets off skip it
     command_line()
 
 
