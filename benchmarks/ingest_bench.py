@@ -24,6 +24,7 @@ shared machine one floor can take 5 s and the next 7 s.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -252,6 +253,9 @@ def timed(command: list[str]) -> tuple[float, float, str, float | None]:
 
 
 def run(args) -> None:
+    # benchdb's bytecode, as an installed package has it (pip compiles it; a checkout where
+    # bytecode is not written would compile its modules in every process of every round)
+    compileall.compile_dir(Path(__file__).parents[1] / "benchdb_pipeline", quiet=1)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="benchdb-bench-"))
     folder = workdir / "files"
     if folder.exists():
