@@ -9,7 +9,9 @@ out of range, NaN, trailing commas, nested values…)."""
 from __future__ import annotations
 
 import json
+import os
 import random
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -244,6 +246,18 @@ def test_known_content_is_staged_as_known(tmp_path: Path) -> None:
     assert [(row["path"], row["file_key"]) for row in known] == [(first.path, 100)]
     keys = read.batch.tables["files"]["file_key"].to_pylist()
     assert len(set(keys)) == len(keys) and min(keys) == 100
+
+
+def test_a_files_modification_time_is_kept_to_the_microsecond_by_both_routes(tmp_path: Path) -> None:
+    paths = _write_corpus(tmp_path / "in", 20)
+    for path in paths:  # 2023-11-14 22:13:20.123456789 UTC: a float of seconds rounds it up
+        os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    exact = datetime(2023, 11, 14, 22, 13, 20, 123456)
+    known = parse_file(paths[0])
+    read = read_row_lists(paths, known={known.sha256})
+    assert {row["status"] for row in read.batch.tables["files"].to_pylist()} == {"known", "ingested"}
+    assert set(read.batch.tables["files"]["file_modified_at"].to_pylist()) == {exact}
+    assert {parse_file(path).modified_at for path in paths} == {exact}
 
 
 def _warehouse(db: Path) -> dict[str, list]:
