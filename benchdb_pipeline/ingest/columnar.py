@@ -110,7 +110,7 @@ def read_row_lists(
     limit = max_file_bytes()
     for path in paths:
         try:
-            data, modified = read_file_us(path, limit)
+            data, modified_us = read_file_us(path, limit)
         except OSError:
             read.rest.append(path)  # the per-file route says why
             continue
@@ -124,7 +124,7 @@ def read_row_lists(
                     "size_bytes": len(data),
                     "status": "known",
                     "record_count": 0,
-                    "file_modified_at": modified,
+                    "file_modified_at": modified_us,
                 }
             )
             read.outcomes.append((name, "known", None, 0))
@@ -134,7 +134,7 @@ def read_row_lists(
         except ValueError:
             read.rest.append(path)  # the per-file route says why
             continue
-        file = _File(path, name, digest, len(data), modified, str(test_name or FORMAT), None)
+        file = _File(path, name, digest, len(data), modified_us, str(test_name or FORMAT), None)
         if _plain(data):
             plain.append((len(files), data))
         else:
