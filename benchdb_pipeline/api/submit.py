@@ -14,7 +14,6 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -22,6 +21,7 @@ import orjson
 from benchdb_pipeline.config import beside, db_path, incoming_dir
 from benchdb_pipeline.errors import DatabaseConnectionError
 from benchdb_pipeline.ingest.discovery import shown
+from benchdb_pipeline.ingest.files import from_epoch_us, modified_us
 from benchdb_pipeline.ingest.normalize import Problem
 from benchdb_pipeline.ingest.parse import ParsedFile, parse_bytes
 from benchdb_pipeline.ingest.pipeline import ingest_files
@@ -258,7 +258,7 @@ def _publish(folder: Path, rid: str, data: bytes, body_hash: str, parsed: Parsed
         os.fsync(directory)
     finally:
         os.close(directory)
-    modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+    modified = from_epoch_us(modified_us(path.stat()))  # as an ingest of the file would read it
     return Submission(rid, path, parsed=replace(parsed, modified_at=modified))
 
 

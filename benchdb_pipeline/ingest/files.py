@@ -22,8 +22,19 @@ def read_result_file(path: str, limit: int | None = None) -> tuple[bytes, dateti
     """A regular file's bytes (at most ``limit``, default ``BENCHDB_MAX_FILE_MB``) and its
     modification time (UTC, to the microsecond). Opened without blocking, so a FIFO put in
     place of a file is refused, not waited on."""
-    data, modified_us = read_file_us(path, limit)
-    return data, _EPOCH + timedelta(microseconds=modified_us)
+    data, micros = read_file_us(path, limit)
+    return data, from_epoch_us(micros)
+
+
+def from_epoch_us(micros: int) -> datetime:
+    """A time in microseconds since the epoch as the ledger keeps a file's: naive UTC."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def modified_us(info: os.stat_result) -> int:
+    """A file's modification time in microseconds since the epoch: the file system's exact
+    time, truncated (a float of seconds would round it)."""
+    return info.st_mtime_ns // 1000
 
 
 def read_file_us(path: str, limit: int | None = None) -> tuple[bytes, int]:
@@ -42,7 +53,7 @@ def read_file_us(path: str, limit: int | None = None) -> tuple[bytes, int]:
         raise UnreadableFile(
             f"larger than the {limit / 2**20:g} MB a result file may be (BENCHDB_MAX_FILE_MB); not read"
         )
-    return data, info.st_mtime_ns // 1000
+    return data, modified_us(info)
 
 
 def _read_up_to(descriptor: int, size: int, most: int) -> bytes:
