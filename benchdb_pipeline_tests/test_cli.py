@@ -51,6 +51,18 @@ def test_help_on_every_command():
         assert "Usage:" in result.stdout and "--help" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "operation",
+    ["--optimize-db", "--vacuum", "--check-integrity", "--fix-inconsistencies", "--backup", "--archive-data"],
+)
+def test_maintenance_refuses_a_warehouse_that_is_not_there(db, tmp_path, operation):
+    """A mistyped --db is an error, not an empty warehouse made and then maintained."""
+    result = benchdb("maintenance", "--db", str(db), operation, "--backup-dir", str(tmp_path / "b"))
+    assert result.returncode == 2, result.stderr
+    assert f"DB001: database {db} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr and not db.exists()
+
+
 def test_schema_create_then_status(db):
     created = benchdb("schema", "create", "--db", str(db))
     assert created.returncode == 0 and f"schema at version {SCHEMA_VERSION}" in created.stdout

@@ -84,7 +84,7 @@ def archive_data(
     under ``archive_dir``, partitioned by table, year and month; owned rows go with theirs."""
     archive_dir = archive_dir.resolve()
     report = ArchiveReport(archive_dir, (now or utc_now()) - timedelta(days=older_than_days))
-    with session(db) as con, exclusive(con):
+    with session(db, create=False) as con, exclusive(con):
         ensure_schema(con)
         report.cleaned_up = clean_up_interrupted(con, archive_dir, db)
         expected = _choose(con, report.cutoff)

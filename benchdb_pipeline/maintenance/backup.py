@@ -116,7 +116,7 @@ def backup(db: Path, backup_dir: Path, *, compress: bool = False) -> tuple[Path,
 
 def _write(db: Path, partial: Path, created: datetime, compress: bool) -> Manifest:
     target = partial / (DATABASE + (".gz" if compress else ""))
-    with session(db) as con:  # the write lock: nobody writes until the copy is done
+    with session(db, create=False) as con:  # the write lock: nobody writes until the copy is done
         con.execute("CHECKPOINT")
         rows, hashes = table_counts(con), table_hashes(con)
         if compress:

@@ -22,7 +22,7 @@ def optimize(db: Path) -> dict:
     lake, compact it (see ``compact_lake``)."""
     if is_lake(db):
         return compact_lake(db, "optimize")
-    with session(db) as con:
+    with session(db, create=False) as con:
         con.execute("ANALYZE")
         con.execute("CHECKPOINT")
     return {"operation": "optimize", "ok": True, "size_mb": _size_mb(db)}
@@ -31,7 +31,7 @@ def optimize(db: Path) -> dict:
 def compact_lake(db: Path, operation: str) -> dict:
     """The lake's nightly maintenance: inlined rows flushed to Parquet, small files merged,
     snapshots older than a week expired and the files only they needed deleted."""
-    with session(db) as con:
+    with session(db, create=False) as con:
         return {"operation": operation, "ok": True, **lake.compact(con)}
 
 
@@ -40,8 +40,8 @@ def vacuum(db: Path) -> dict:
     compaction rewrites the files rows were deleted from."""
     if is_lake(db):
         return compact_lake(db, "vacuum")
-    before = _size_mb(db)
-    with session(db) as con:
+    with session(db, create=False) as con:
+        before = _size_mb(db)
         con.execute("VACUUM")
         con.execute("FORCE CHECKPOINT")
     return {"operation": "vacuum", "ok": True, "size_mb_before": before, "size_mb": _size_mb(db)}
@@ -132,7 +132,7 @@ def fix_inconsistencies(db: Path, dry_run: bool = False) -> dict:
     again; what is still wrong needs a person and is listed with the checks' words."""
     from benchdb_pipeline.ingest.pipeline import ingest_files
 
-    with session(db, read_only=dry_run) as con:
+    with session(db, read_only=dry_run, create=False) as con:
         found = repairs.plan(con)
         if not dry_run and not found.empty:
             with transaction(con):

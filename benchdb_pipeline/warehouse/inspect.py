@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from benchdb_pipeline.warehouse.lake import describe
@@ -9,24 +11,27 @@ from benchdb_pipeline.warehouse.schema import ALL_TABLES, ARCHIVED_FACTS, curren
 from benchdb_pipeline.warehouse.sql import fetch_one
 
 
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows per table, in schema order."""
+def _per_table(con: duckdb.DuckDBPyConnection, value: str) -> dict[str, Any]:
+    """One aggregate ``value`` over the rows ``r`` of every table the warehouse has, in one
+    query; none for a DuckDB file that is not (yet) a warehouse."""
     have = existing_tables(con)
     tables = [t for t in ALL_TABLES if t in have]
-    union = " UNION ALL ".join(f"SELECT '{t}' AS name, count(*) AS n FROM {t}" for t in tables)
-    counts = dict(con.execute(union).fetchall())
-    return {table: counts[table] for table in tables}
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(f"SELECT '{t}' AS name, {value} FROM {t} r" for t in tables)
+    found = dict(con.execute(union).fetchall())
+    return {table: found[table] for table in tables}
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table, in schema order."""
+    return _per_table(con, "count(*)")
 
 
 def table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """An order-free digest of every table's rows (the sum of the rows' hashes): a restored
     copy holds the same rows exactly when its digests and counts match."""
-    have = existing_tables(con)
-    tables = [t for t in ALL_TABLES if t in have]
-    union = " UNION ALL ".join(
-        f"SELECT '{t}' AS name, coalesce(sum(hash(r)), 0)::VARCHAR FROM {t} r" for t in tables
-    )
-    return dict(con.execute(union).fetchall())
+    return _per_table(con, "coalesce(sum(hash(r)), 0)::VARCHAR")
 
 
 def archived_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -53,16 +53,18 @@ def _ready(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def connect(
-    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None, create: bool = True
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting out another process's lock; raises DB001 on failure."""
+    """Open the warehouse, waiting out another process's lock; raises DB001 on failure. A
+    missing file is made for a writer unless ``create`` is off (work on a warehouse that must
+    already be there, such as maintenance, is refused rather than run on an empty file)."""
     if is_lake(path):
         settings = lake.LakeSettings.from_env(path)
         return _ready(lake.connect(settings, read_only=read_only, config=dict(CONNECTION_CONFIG)))
     path = str(path)
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if read_only and path != ":memory:" and not Path(path).exists():
+    if (read_only or not create) and path != ":memory:" and not Path(path).exists():
         raise DatabaseConnectionError(f"database {path} does not exist; run `benchdb schema create`")
     deadline = time.monotonic() + (_lock_timeout() if lock_timeout is None else lock_timeout)
     delay = 0.02
@@ -83,10 +85,10 @@ def connect(
 
 @contextmanager
 def session(
-    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None, create: bool = True
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that is closed when the work is done, whatever happens."""
-    con = connect(path, read_only=read_only, lock_timeout=lock_timeout)
+    con = connect(path, read_only=read_only, lock_timeout=lock_timeout, create=create)
     try:
         yield con
     finally:

@@ -25,12 +25,13 @@ from benchdb_pipeline.ingest.pipeline import ingest
 db, folder, seconds = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 folder.mkdir(parents=True, exist_ok=True)
 end, n = time.monotonic() + seconds, 0
-print("writing", flush=True)
 while time.monotonic() < end:
     path = folder / f"batch_{n:05d}.json"
     path.write_text(json.dumps([{"model_name": f"m{n % 7}", "hardware_type": "cpu", "batch_size": 1 + i,
                                  "throughput": 10.0 + n + i, "test_case": f"case-{n}"} for i in range(50)]))
     ingest(db, [path], workers=1)
+    if n == 0:
+        print("writing", flush=True)  # the warehouse is there: backups of it may start
     n += 1
     time.sleep(0.05)  # a writer that keeps writing, as runs and the API do, with the gaps they leave
 print(n, flush=True)
