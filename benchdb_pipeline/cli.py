@@ -1237,7 +1237,7 @@ def _regression_check(
         last_days=baseline_days,
         metrics=tuple(check_metrics) or regressions.Settings().metrics,
     )
-    with session(db, read_only=no_store) as con:
+    with session(db, read_only=no_store, create=False) as con:
         if not no_store:
             ensure_schema(con)
         runs = regressions.runs_of_build(con, build) if build else [run_id]
@@ -1418,7 +1418,7 @@ def regressions_ack(regression_id: int, status: str, note: str | None, db: Path)
     """Triage a regression."""
     from benchdb_pipeline.analytics.regressions import triage
 
-    with session(db) as con:
+    with session(db, create=False) as con:
         triage(con, regression_id, status, note)
     click.echo(f"regression {regression_id}: {status}")
 

@@ -52,15 +52,31 @@ def test_help_on_every_command():
 
 
 @pytest.mark.parametrize(
-    "operation",
-    ["--optimize-db", "--vacuum", "--check-integrity", "--fix-inconsistencies", "--backup", "--archive-data"],
+    "command",
+    [
+        *(
+            ["maintenance", operation]
+            for operation in (
+                "--optimize-db",
+                "--vacuum",
+                "--fix-inconsistencies",
+                "--backup",
+                "--archive-data",
+            )
+        ),
+        ["regression-check", "--run", "1"],
+        ["regressions", "ack", "1", "--status", "expected"],
+    ],
+    ids=" ".join,
 )
-def test_maintenance_refuses_a_warehouse_that_is_not_there(db, tmp_path, operation):
-    """A mistyped --db is an error, not an empty warehouse made and then maintained."""
-    result = benchdb("maintenance", "--db", str(db), operation, "--backup-dir", str(tmp_path / "b"))
+def test_commands_that_write_refuse_a_warehouse_that_is_not_there(db, tmp_path, command):
+    """A mistyped --db is an error, not an empty warehouse made and then worked on."""
+    backups = ["--backup-dir", str(tmp_path / "b")] if command[0] == "maintenance" else []
+    result = benchdb(*command, "--db", str(db), *backups)
     assert result.returncode == 2, result.stderr
     assert f"DB001: database {db} does not exist" in result.stderr
     assert "Traceback" not in result.stderr and not db.exists()
+    assert not list((tmp_path / "b").glob("*")), "a backup of nothing was left behind"
 
 
 def test_schema_create_then_status(db):
