@@ -31,7 +31,7 @@ def optimize(db: Path) -> dict:
 def compact_lake(db: Path, operation: str) -> dict:
     """The lake's nightly maintenance: inlined rows flushed to Parquet, small files merged,
     snapshots older than a week expired and the files only they needed deleted."""
-    with session(db, create=False) as con:
+    with session(db) as con:
         return {"operation": operation, "ok": True, **lake.compact(con)}
 
 

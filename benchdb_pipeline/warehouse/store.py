@@ -56,16 +56,18 @@ def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None, create: bool = True
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting out another process's lock; raises DB001 on failure. A
-    missing file is made for a writer unless ``create`` is off (work on a warehouse that must
-    already be there, such as maintenance, is refused rather than run on an empty file)."""
+    missing file (and its folder) is made for a writer unless ``create`` is off: work on a
+    warehouse that must already be there, such as maintenance, is refused rather than run on
+    an empty file. (``create`` is a file's: a lake's catalog is never made here.)"""
     if is_lake(path):
         settings = lake.LakeSettings.from_env(path)
         return _ready(lake.connect(settings, read_only=read_only, config=dict(CONNECTION_CONFIG)))
     path = str(path)
-    if path != ":memory:" and not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if (read_only or not create) and path != ":memory:" and not Path(path).exists():
-        raise DatabaseConnectionError(f"database {path} does not exist; run `benchdb schema create`")
+    if path != ":memory:":
+        if (read_only or not create) and not Path(path).exists():
+            raise DatabaseConnectionError(f"database {path} does not exist; run `benchdb schema create`")
+        if not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + (_lock_timeout() if lock_timeout is None else lock_timeout)
     delay = 0.02
     while True:
